@@ -1,0 +1,126 @@
+/** Options accepted by {@link CommandRunner.run}. */
+export interface RunOptions {
+  /** Kill the command after this many milliseconds. Defaults to 30 000. */
+  timeoutMs?: number;
+  /** Written to the command's stdin. */
+  input?: string;
+  /** Extra environment variables (merged over the current environment). */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** When false, a non-zero exit resolves instead of throwing {@link CommandError}. Default true. */
+  reject?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Options accepted by {@link CommandRunner.spawn}. */
+export interface SpawnOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /**
+   * Start the process in its own session so it outlives this one (a daemon). Its stdout and
+   * stderr go to `logFile` (appended), stdin is closed.
+   */
+  detached?: boolean;
+  /** File receiving stdout and stderr. Required when `detached` is set. */
+  logFile?: string;
+}
+
+/** What a finished command returned. */
+export interface CommandResult {
+  /** The command line, for messages (arguments quoted where needed). */
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** A process started by {@link CommandRunner.spawn}. */
+export interface SpawnedProcess {
+  readonly pid: number;
+  readonly command: string;
+  /** Resolves when the process exits (never rejects; read `exitCode`/`signal`). */
+  readonly exited: Promise<{ exitCode: number | null; signal: string | null }>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Runs external programs with argument arrays — never through a shell. Every package takes a
+ * runner so tests can swap in {@link FakeRunner} and assert exactly what would run.
+ */
+export interface CommandRunner {
+  /** Runs `file` with `args` and waits for it. Throws {@link CommandError} on failure unless `reject: false`. */
+  run(file: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /** Starts a long-running process and returns at once. */
+  spawn(file: string, args: readonly string[], options?: SpawnOptions): Promise<SpawnedProcess>;
+}
+
+/** Formats a command line for messages: arguments with spaces or quotes are single-quoted. */
+export function formatCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map(quoteArg).join(' ');
+}
+
+function quoteArg(arg: string): string {
+  if (arg !== '' && /^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Last `lines` lines of `text`, for error messages. */
+export function tail(text: string, lines = 10): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+/** Fields of a {@link CommandError}. */
+export interface CommandErrorDetails {
+  command: string;
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  isCanceled: boolean;
+  /** True when the program could not be started (not installed, not executable). */
+  notFound: boolean;
+  durationMs: number;
+  cause?: unknown;
+}
+
+/**
+ * A command that failed: carries the command line, exit code and the tail of stderr, shaped
+ * like a result so callers can inspect it (after execa's `ExecaError`).
+ */
+export class CommandError extends Error {
+  readonly command: string;
+  readonly exitCode: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  readonly isCanceled: boolean;
+  readonly notFound: boolean;
+  readonly durationMs: number;
+
+  constructor(details: CommandErrorDetails) {
+    super(CommandError.describe(details), details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'CommandError';
+    this.command = details.command;
+    this.exitCode = details.exitCode;
+    this.stdout = details.stdout;
+    this.stderr = details.stderr;
+    this.timedOut = details.timedOut;
+    this.isCanceled = details.isCanceled;
+    this.notFound = details.notFound;
+    this.durationMs = details.durationMs;
+  }
+
+  private static describe(d: CommandErrorDetails): string {
+    const why = d.notFound
+      ? 'program not found'
+      : d.timedOut
+        ? `timed out after ${d.durationMs} ms`
+        : d.isCanceled
+          ? 'canceled'
+          : `exit code ${d.exitCode}`;
+    const err = tail(d.stderr, 5);
+    return `\`${d.command}\` failed (${why})${err ? `: ${err}` : ''}`;
+  }
+}

@@ -1,0 +1,160 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './config-error.js';
+import { parseLegacyClusterConf } from './legacy.js';
+import type { ClusterConfig } from './schema.js';
+import { parseConfig } from './validate-config.js';
+
+/** Files looked for, in order, when no `--config` is given. */
+export const DEFAULT_CONFIG_PATHS = ['/etc/cluster-lab/config.yaml', '/etc/cluster-lab/config.json', '/etc/cluster-lab/cluster.conf'];
+
+/** Prefix of environment variables that override config fields. */
+export const ENV_PREFIX = 'CLUSTER_LAB_';
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Config file (YAML, JSON or legacy `cluster.conf`). When set it must exist. */
+  file?: string;
+  /** Look in {@link DEFAULT_CONFIG_PATHS} when `file` is not set. Default true. */
+  searchDefaults?: boolean;
+  /** Environment to read `CLUSTER_LAB_*` overrides from. Default: none. */
+  env?: Record<string, string | undefined>;
+  /** Highest-priority overrides (from command-line flags), in the config's shape. */
+  overrides?: Record<string, unknown>;
+}
+
+/** A loaded configuration and where it came from. */
+export interface LoadedConfig {
+  config: ClusterConfig;
+  /** Sources merged, lowest priority first (`defaults`, a file, `env`, `flags`). */
+  sources: string[];
+  warnings: string[];
+}
+
+/**
+ * Loads the effective configuration: defaults ← file ← `CLUSTER_LAB_*` environment ← flags,
+ * validated as a whole. Throws {@link ConfigError} naming each bad field.
+ *
+ * Environment keys map onto fields by path: `CLUSTER_LAB_INTERFACE=eth1`,
+ * `CLUSTER_LAB_NETWORK__BACKEND=vxlan`, `CLUSTER_LAB_DHCP__RANGE_START=192.168.200.50`.
+ *
+ * @example
+ * ```ts
+ * const { config } = await loadConfig({ file: '/etc/cluster-lab/config.yaml', env: process.env });
+ * ```
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const sources = ['defaults'];
+  const warnings: string[] = [];
+  let merged: Record<string, unknown> = {};
+  const file = options.file ?? (options.searchDefaults === false ? undefined : await firstExisting(DEFAULT_CONFIG_PATHS));
+  if (file) {
+    merged = await readConfigFile(file, warnings);
+    sources.push(file);
+  }
+  const fromEnv = envOverrides(options.env ?? {});
+  if (Object.keys(fromEnv).length) {
+    merged = deepMerge(merged, fromEnv);
+    sources.push('env');
+  }
+  if (options.overrides && Object.keys(options.overrides).length) {
+    merged = deepMerge(merged, options.overrides);
+    sources.push('flags');
+  }
+  return { config: parseConfig(merged, file ? sources.slice(1).join(' + ') : undefined), sources, warnings };
+}
+
+/** Reads one config file; the format is chosen by extension (`.yaml`/`.yml`, `.json`, `.conf`). */
+export async function readConfigFile(file: string, warnings: string[] = []): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      [{ path: '--config', value: file, message: code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`, hint: 'pass the path of an existing YAML, JSON or cluster.conf file' }],
+    );
+  }
+  const ext = extname(file).toLowerCase();
+  if (ext === '.conf' || basename(file) === 'cluster.conf') {
+    const legacy = parseLegacyClusterConf(text);
+    if (legacy.problems.length) throw new ConfigError(legacy.problems, file);
+    warnings.push(...legacy.warnings);
+    return legacy.input;
+  }
+  try {
+    const data = ext === '.json' ? JSON.parse(text) : parseYaml(text);
+    if (data === null || data === undefined) return {};
+    if (typeof data !== 'object' || Array.isArray(data)) {
+      throw new ConfigError([{ path: '(root)', value: data, message: 'must be a mapping of fields', hint: 'start the file with e.g. `interface: eth0`' }], file);
+    }
+    return data as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError([{ path: '(file)', value: file, message: `is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}` }], file);
+  }
+}
+
+/** Turns `CLUSTER_LAB_*` variables into a nested override object. */
+export function envOverrides(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(env)) {
+    if (!key.startsWith(ENV_PREFIX) || raw === undefined) continue;
+    const path = key
+      .slice(ENV_PREFIX.length)
+      .split('__')
+      .map((seg) => seg.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+    if (path.some((p) => p === '')) continue;
+    setPath(out, path, coerce(raw));
+  }
+  return out;
+}
+
+function coerce(raw: string): unknown {
+  if (/^-?\d+$/.test(raw)) return Number(raw);
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  if (/^[[{]/.test(raw)) {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = target;
+  path.slice(0, -1).forEach((key) => {
+    if (typeof cur[key] !== 'object' || cur[key] === null) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  });
+  cur[path.at(-1) as string] = value;
+}
+
+/** Deep-merges plain objects; arrays and scalars from `over` replace those in `base`. */
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const prev = out[k];
+    out[k] = isPlain(prev) && isPlain(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+async function firstExisting(paths: string[]): Promise<string | undefined> {
+  for (const p of paths) {
+    try {
+      await readFile(p);
+      return p;
+    } catch {
+      // try the next
+    }
+  }
+  return undefined;
+}

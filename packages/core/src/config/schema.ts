@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { cidrProblem, interfaceNameProblem, ipv4Problem, macProblem } from '../net/validate.js';
+
+const ifname = z
+  .string()
+  .superRefine((v, ctx) => {
+    const problem = interfaceNameProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: `interface name ${problem}` });
+  })
+  .describe('network interface name');
+
+const ipv4 = z.string().superRefine((v, ctx) => {
+  const problem = ipv4Problem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const cidr = z.string().superRefine((v, ctx) => {
+  const problem = cidrProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const mac = z
+  .string()
+  .superRefine((v, ctx) => {
+    const problem = macProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((v) => v.toLowerCase());
+
+const port = z.number().int().min(1).max(65535);
+
+/** Lease time: seconds, or a dnsmasq-style duration such as `12h`, `30m`, `infinite`. */
+const leaseTime = z
+  .union([z.number().int().positive(), z.string().regex(/^(\d+[smhd]?|infinite)$/, 'must be seconds or a duration like 30m, 12h, 1d, or "infinite"')])
+  .transform((v, ctx) => {
+    const seconds = toSeconds(v);
+    if (seconds !== Infinity && seconds < 120) {
+      ctx.addIssue({ code: 'custom', message: 'must be at least 120 seconds (dnsmasq refuses shorter leases)' });
+    }
+    return seconds;
+  });
+
+function toSeconds(v: number | string): number {
+  if (typeof v === 'number') return v;
+  if (v === 'infinite') return Infinity;
+  const n = Number.parseInt(v, 10);
+  const unit = v.at(-1);
+  return unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : unit === 'd' ? n * 86400 : n;
+}
+
+/** VXLAN backend options. */
+export const vxlanSchema = z
+  .object({
+    vni: z.number().int().min(1).max(16_777_215).default(200).describe('VXLAN network identifier'),
+    port: port.default(4790).describe('UDP port of the cluster VXLAN (not 4789: Swarm overlays use it)'),
+    group: ipv4.optional().describe('multicast group for flooding; default 239.1.1.200 unless `peers` is set'),
+    peers: z.array(ipv4).default([]).describe('static underlay addresses of the other nodes (instead of multicast)'),
+    name: ifname.default('vx200').describe('name of the VXLAN interface'),
+  })
+  .strict();
+
+/** The cluster network: how the isolated cluster link is built on the uplink. */
+export const networkSchema = z
+  .object({
+    backend: z.enum(['vlan', 'native', 'vxlan']).default('vlan').describe('cluster link backend'),
+    vlanId: z.number().int().min(1, 'must be between 1 and 4094').max(4094, 'must be between 1 and 4094').default(200).describe('802.1Q VLAN id (vlan backend)'),
+    mtu: z.number().int().min(576).max(9000).optional().describe('MTU of the cluster link'),
+    vxlan: vxlanSchema.default(vxlanSchema.parse({})).describe('vxlan backend options'),
+  })
+  .strict();
+
+/** One static DHCP reservation. */
+export const staticLeaseSchema = z
+  .object({
+    mac: mac.describe('client MAC address'),
+    ip: ipv4.describe('reserved address'),
+    hostname: z.string().regex(/^[a-zA-Z0-9-]{1,63}$/, 'must be a plain host name (letters, digits, -)').optional(),
+  })
+  .strict();
+
+/** DHCP server (leader) and client (followers) options. */
+export const dhcpSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('serve DHCP on the leader, lease on followers'),
+    rangeStart: ipv4.default('192.168.200.101').describe('first address handed out'),
+    rangeEnd: ipv4.default('192.168.200.200').describe('last address handed out'),
+    leaseTime: leaseTime.default(3600).describe('lease time (seconds or 30m/12h/1d/infinite)'),
+    staticLeases: z.array(staticLeaseSchema).default([]).describe('fixed addresses by MAC (e.g. for Swarm managers)'),
+    router: ipv4.optional().describe('default gateway to hand out; unset = none (never replaces the uplink route)'),
+    dns: z.array(ipv4).default([]).describe('DNS servers to hand out; unset = none'),
+    client: z.enum(['auto', 'udhcpc', 'dhclient', 'dhcpcd']).default('auto').describe('DHCP client program on followers'),
+    timeoutSeconds: z.number().int().min(1).max(600).default(20).describe('how long a follower waits for a lease'),
+  })
+  .strict();
+
+/** Consul options. */
+export const consulSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    runtime: z.enum(['auto', 'container', 'binary']).default('auto').describe('run Consul as a container or a host binary'),
+    image: z.string().min(1).default('hashicorp/consul:1.20').describe('Consul image (container runtime)'),
+    binary: z.string().min(1).default('consul').describe('Consul executable (binary runtime)'),
+    servers: z.number().int().min(1).max(7).default(3).describe('how many nodes run a Consul server'),
+    datacenter: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be lower-case letters, digits, _ or -').default('cluster-lab'),
+    encrypt: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{22}==$|^[A-Za-z0-9+/]{43}=$/, 'must be a base64 key of 16 or 32 bytes (`consul keygen`)')
+      .optional()
+      .describe('gossip encryption key'),
+    aclToken: z.string().min(1).optional().describe('ACL token used by Cluster Lab'),
+    httpPort: port.default(8500),
+    exposeUi: z.boolean().default(false).describe('bind the HTTP API/UI on all addresses (warns)'),
+  })
+  .strict();
+
+/** Docker Swarm options. */
+export const swarmSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    managers: z
+      .number()
+      .int()
+      .min(1)
+      .max(7)
+      .refine((n) => n % 2 === 1, 'must be odd (1, 3, 5 or 7) so managers keep a Raft majority')
+      .default(3)
+      .describe('manager count to keep when there are enough nodes'),
+    labels: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'label keys are lower-case'), z.string()).default({}).describe('extra node labels'),
+  })
+  .strict();
+
+/** Docker daemon access. */
+export const dockerSchema = z
+  .object({
+    socket: z.string().startsWith('/', 'must be an absolute path').default('/var/run/docker.sock').describe('Docker API unix socket'),
+  })
+  .strict();
+
+/**
+ * The whole Cluster Lab configuration. Defaults match the original Hypriot Cluster Lab:
+ * `eth0`, VLAN 200, `192.168.200.0/24`, leader `192.168.200.1`, DHCP `.101`–`.200`.
+ */
+export const configSchema = z
+  .object({
+    interface: ifname.default('eth0').describe('uplink interface the cluster link is built on'),
+    network: networkSchema.default(networkSchema.parse({})),
+    subnet: cidr.default('192.168.200.0/24').describe('cluster subnet'),
+    leaderAddress: ipv4.default('192.168.200.1').describe('address the leader holds'),
+    role: z.enum(['auto', 'leader', 'follower']).default('auto').describe('pin the role or elect it'),
+    priority: z.number().int().min(0).max(255).default(100).describe('election priority (higher wins)'),
+    hostname: z.string().regex(/^[a-zA-Z0-9-]{1,63}$/).optional().describe('node name; default: the host name'),
+    dhcp: dhcpSchema.default(dhcpSchema.parse({})),
+    consul: consulSchema.default(consulSchema.parse({})),
+    swarm: swarmSchema.default(swarmSchema.parse({})),
+    docker: dockerSchema.default(dockerSchema.parse({})),
+    stateDir: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/cluster-lab').describe('where the journal, leases and configs live'),
+  })
+  .strict();
+
+/** Input accepted by the loaders (everything optional). */
+export type ClusterConfigInput = z.input<typeof configSchema>;
+/** A validated configuration with every default filled in. */
+export type ClusterConfig = z.output<typeof configSchema>;

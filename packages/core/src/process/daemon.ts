@@ -1,0 +1,144 @@
+import { readFile, rm } from 'node:fs/promises';
+import type { CommandRunner } from '../command/command-runner.js';
+import { ClusterLabError } from '../errors/cluster-lab-error.js';
+import { tail } from '../command/command-runner.js';
+import { writeFileAtomic } from '../steps/journal.js';
+
+/** How to start a daemon with {@link startDaemon}. */
+export interface DaemonSpec {
+  file: string;
+  args: readonly string[];
+  /** Where the pid is written (and read back by {@link stopDaemon}). */
+  pidFile: string;
+  /** stdout+stderr of the daemon. */
+  logFile: string;
+  env?: Record<string, string | undefined>;
+  /**
+   * Resolves once the daemon is ready (socket answers, file appears…). Called repeatedly every
+   * `pollMs` until it returns true or `readyTimeoutMs` passes.
+   */
+  ready?: () => Promise<boolean>;
+  readyTimeoutMs?: number;
+  pollMs?: number;
+  /** Human name for messages, e.g. "dnsmasq". */
+  name?: string;
+}
+
+/** A running daemon started by {@link startDaemon}. */
+export interface DaemonHandle {
+  pid: number;
+  pidFile: string;
+  logFile: string;
+}
+
+/** True when a process with `pid` exists (and is not a zombie). */
+export async function isProcessAlive(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return true;
+  }
+}
+
+/** Reads a pid file; undefined when absent, unparsable, or the process is gone. */
+export async function readPidFile(pidFile: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(pidFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  return (await isProcessAlive(pid)) ? pid : undefined;
+}
+
+/**
+ * Starts a detached daemon (it outlives this process, as `cluster-lab start` exits after the
+ * boot flow), records its pid, and waits for `ready`. A daemon that exits or never becomes
+ * ready is killed and reported with the tail of its log. Idempotent: if the pid file names a
+ * live process, that process is returned untouched.
+ */
+export async function startDaemon(runner: CommandRunner, spec: DaemonSpec): Promise<DaemonHandle & { started: boolean }> {
+  const name = spec.name ?? spec.file;
+  const existing = await readPidFile(spec.pidFile);
+  if (existing !== undefined) return { pid: existing, pidFile: spec.pidFile, logFile: spec.logFile, started: false };
+  const child = await runner.spawn(spec.file, spec.args, { detached: true, logFile: spec.logFile, env: spec.env });
+  let exited = false;
+  void child.exited.then(() => {
+    exited = true;
+  });
+  await writeFileAtomic(spec.pidFile, `${child.pid}\n`, 0o644);
+  const handle = { pid: child.pid, pidFile: spec.pidFile, logFile: spec.logFile, started: true };
+  if (!spec.ready) return handle;
+  const deadline = Date.now() + (spec.readyTimeoutMs ?? 10_000);
+  const poll = spec.pollMs ?? 50;
+  for (;;) {
+    if (exited) {
+      await rm(spec.pidFile, { force: true });
+      throw new ClusterLabError('DAEMON_EXITED', `${name} exited right after start:\n${await logTail(spec.logFile)}`, {
+        hint: `see ${spec.logFile}`,
+      });
+    }
+    if (await spec.ready().catch(() => false)) return handle;
+    if (Date.now() >= deadline) {
+      await stopDaemon(spec.pidFile, { timeoutMs: 3000 });
+      throw new ClusterLabError('DAEMON_NOT_READY', `${name} was not ready within ${spec.readyTimeoutMs ?? 10_000} ms:\n${await logTail(spec.logFile)}`, {
+        hint: `see ${spec.logFile}`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, poll));
+  }
+}
+
+/**
+ * Stops the daemon named by `pidFile`: SIGTERM, wait up to `timeoutMs`, then SIGKILL; removes
+ * the pid file. Returns false when nothing was running. Safe to call twice.
+ */
+export async function stopDaemon(pidFile: string, options: { timeoutMs?: number; signal?: NodeJS.Signals } = {}): Promise<boolean> {
+  const pid = await readPidFile(pidFile);
+  if (pid === undefined) {
+    await rm(pidFile, { force: true });
+    return false;
+  }
+  await killAndWait(pid, options.timeoutMs ?? 5000, options.signal ?? 'SIGTERM');
+  await rm(pidFile, { force: true });
+  return true;
+}
+
+/** Sends `signal`, waits for the process to exit, escalates to SIGKILL after `timeoutMs`. */
+export async function killAndWait(pid: number, timeoutMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (await isProcessAlive(pid)) {
+    if (Date.now() >= deadline) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        return;
+      }
+      const hard = Date.now() + 2000;
+      while ((await isProcessAlive(pid)) && Date.now() < hard) await new Promise((r) => setTimeout(r, 20));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function logTail(file: string): Promise<string> {
+  try {
+    return tail(await readFile(file, 'utf8'), 15);
+  } catch {
+    return '(no log)';
+  }
+}

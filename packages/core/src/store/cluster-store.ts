@@ -1,0 +1,113 @@
+/** A value read from a {@link ClusterStore}, with the index used for compare-and-set. */
+export interface StoredValue {
+  value: string;
+  /** Changes every time the key is written (Consul's ModifyIndex). */
+  index: number;
+}
+
+/** A held lock; release it when done (also released when the holder dies, store permitting). */
+export interface StoreLock {
+  release(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Small cluster-wide facts shared between nodes: Swarm join tokens, the leader address,
+ * manager slots. Implemented on Consul KV by `@cluster-lab/consul`; {@link InMemoryClusterStore}
+ * serves unit tests. Values may be secrets: implementations never log them.
+ */
+export interface ClusterStore {
+  get(key: string): Promise<StoredValue | undefined>;
+  put(key: string, value: string): Promise<void>;
+  /** Writes only if the key's index is still `index` (0 = key must not exist). Returns success. */
+  cas(key: string, value: string, index: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  /** Keys (with values) under a prefix. */
+  list(prefix: string): Promise<Map<string, StoredValue>>;
+  /** Waits until `key` exists (or the timeout passes) and returns it. */
+  waitFor(key: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<StoredValue | undefined>;
+  /** Takes an exclusive lock on `key`, waiting up to `timeoutMs`. */
+  lock(key: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<StoreLock>;
+}
+
+/**
+ * An in-process {@link ClusterStore}, for unit tests and single-process simulations.
+ *
+ * @example
+ * ```ts
+ * const store = new InMemoryClusterStore();
+ * await store.put('swarm/worker-token', token);
+ * ```
+ */
+export class InMemoryClusterStore implements ClusterStore {
+  private readonly data = new Map<string, StoredValue>();
+  private readonly locks = new Map<string, Promise<void>>();
+  private readonly waiters = new Set<() => void>();
+  private index = 0;
+
+  async get(key: string): Promise<StoredValue | undefined> {
+    const v = this.data.get(key);
+    return v ? { ...v } : undefined;
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    this.data.set(key, { value, index: ++this.index });
+    this.notify();
+  }
+
+  async cas(key: string, value: string, index: number): Promise<boolean> {
+    const current = this.data.get(key)?.index ?? 0;
+    if (current !== index) return false;
+    await this.put(key, value);
+    return true;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.data.delete(key);
+    this.notify();
+  }
+
+  async list(prefix: string): Promise<Map<string, StoredValue>> {
+    return new Map([...this.data].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k, { ...v }]));
+  }
+
+  async waitFor(key: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<StoredValue | undefined> {
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const v = await this.get(key);
+      if (v || Date.now() >= deadline || options.signal?.aborted) return v;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, deadline - Date.now());
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  async lock(key: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<StoreLock> {
+    const deadline = Date.now() + options.timeoutMs;
+    while (this.locks.has(key)) {
+      if (Date.now() >= deadline || options.signal?.aborted) throw new Error(`lock "${key}" not acquired within ${options.timeoutMs} ms`);
+      await Promise.race([this.locks.get(key), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
+    }
+    let release: () => void = () => {};
+    this.locks.set(key, new Promise<void>((r) => {
+      release = r;
+    }));
+    const doRelease = async () => {
+      if (this.locks.has(key)) {
+        this.locks.delete(key);
+        release();
+      }
+    };
+    return { release: doRelease, [Symbol.asyncDispose]: doRelease };
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}

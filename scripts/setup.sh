@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything Cluster Lab needs on a Debian machine (as root) and builds it.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+APT_PACKAGES=(docker.io dnsmasq-base udhcpc busybox-static iproute2 arping iptables iputils-ping util-linux procps)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then echo "setup: missing packages ${missing[*]}; run as root or install them" >&2; exit 3; fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# shellcheck source=env.sh
+source "$ROOT/scripts/env.sh"
+echo "setup: node $(node --version), npm $(npm --version)" >&2
+
+stamp="$ROOT/node_modules/.cluster-lab-lock.sha"
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" > "$stamp"
+fi
+npm run build --silent >&2

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything and runs the whole suite: typecheck, lint, unit, integration (root) and
+# e2e (root) tests. Ends with one line: "N passed, N failed, N skipped".
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh || exit $?
+source "$ROOT/scripts/env.sh"
+
+status=0
+echo "== typecheck" && npm run --silent typecheck || status=1
+echo "== lint" && npm run --silent lint || status=1
+
+report="$ROOT/.tools/test-report.json"
+mkdir -p "$ROOT/.tools"
+rm -f "$report"
+echo "== tests (unit, integration, e2e)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=1
+node scripts/test-summary.mjs "$report" || status=1
+exit $status
