@@ -1,0 +1,89 @@
+import type { ClusterConfig, EventSink } from '@cluster-lab/core';
+
+/** The cluster link as the boot flow needs it. */
+export interface LinkInfo {
+  name: string;
+  mac: string;
+  mtu: number;
+}
+
+/** What `ensureLink` did, journaled so `stop` undoes exactly that. */
+export interface LinkChange extends LinkInfo {
+  created: boolean;
+  broughtUp: boolean;
+}
+
+/** Outcome of the leader election. */
+export interface ElectionOutcome {
+  role: 'leader' | 'follower';
+  /** True when this node added the leader address (and must remove it on stop). */
+  claimed: boolean;
+  candidates: number;
+}
+
+/** A lease applied to the cluster link. */
+export interface LeaseOutcome {
+  /** `ip/prefix` now on the link. */
+  cidr: string;
+  ip: string;
+  serverId: string;
+  /** True when the address was added by us (false when it was already there). */
+  added: boolean;
+  /** Pid file of the background renewal client, when one runs. */
+  renewalPidFile?: string;
+}
+
+/** A started daemon, enough to stop it again. */
+export interface DaemonRef {
+  pidFile: string;
+  /** False when it was already running before this start. */
+  started: boolean;
+  [key: string]: unknown;
+}
+
+/** How this node's Consul agent was started. */
+export interface ConsulOutcome {
+  server: boolean;
+  /** Opaque data the services need to stop it (container id or pid file, data dir). */
+  ref: Record<string, unknown>;
+  started: boolean;
+}
+
+/** How this node joined Swarm. */
+export interface SwarmOutcome {
+  role: 'manager' | 'worker';
+  nodeId: string;
+  /** False when the node was already part of this swarm. */
+  joined: boolean;
+}
+
+/** Context shared by every service call. */
+export interface ServiceContext {
+  config: ClusterConfig;
+  hostname: string;
+  signal: AbortSignal;
+  onEvent: EventSink;
+}
+
+/**
+ * Everything the boot flow does to the machine, one method per role action. The real
+ * implementation composes the `@cluster-lab/*` packages; unit tests pass a fake. Each
+ * method is idempotent, and each `start…`/`ensure…` has an undo counterpart that succeeds
+ * when the thing is already gone.
+ */
+export interface NodeServices {
+  /** Preflight: the uplink/cluster NIC exists, programs are installed. Throws ConfigError/ClusterLabError. */
+  preflight(ctx: ServiceContext): Promise<void>;
+  ensureLink(ctx: ServiceContext): Promise<LinkChange>;
+  teardownLink(ctx: ServiceContext, change: LinkChange): Promise<void>;
+  elect(ctx: ServiceContext, link: LinkInfo): Promise<ElectionOutcome>;
+  releaseLeaderAddress(ctx: ServiceContext, link: string, cidr: string): Promise<void>;
+  startDhcpServer(ctx: ServiceContext, link: LinkInfo): Promise<DaemonRef>;
+  stopDhcpServer(ctx: ServiceContext, ref: DaemonRef): Promise<void>;
+  obtainLease(ctx: ServiceContext, link: LinkInfo): Promise<LeaseOutcome>;
+  releaseLease(ctx: ServiceContext, link: string, lease: LeaseOutcome): Promise<void>;
+  startConsul(ctx: ServiceContext, args: { role: 'leader' | 'follower'; address: string }): Promise<ConsulOutcome>;
+  stopConsul(ctx: ServiceContext, outcome: ConsulOutcome): Promise<void>;
+  joinSwarm(ctx: ServiceContext, args: { role: 'leader' | 'follower'; address: string }): Promise<SwarmOutcome>;
+  leaveSwarm(ctx: ServiceContext, outcome: SwarmOutcome): Promise<void>;
+}

@@ -1,0 +1,53 @@
+import { hostname as osHostname } from 'node:os';
+import { type ClusterConfig, ClusterLabError, type EventSink, Journal, StepRunner } from '@cluster-lab/core';
+import type { NodeServices, ServiceContext } from './node-services.js';
+import { journalPath } from './start-node.js';
+import { undoHandlers } from './undo-handlers.js';
+
+/** Options for {@link stopNode}. */
+export interface StopNodeOptions {
+  services: NodeServices;
+  onEvent?: EventSink;
+  hostname?: string;
+}
+
+/** What {@link stopNode} did. */
+export interface StopNodeResult {
+  /** False when nothing was running (no journal). */
+  wasRunning: boolean;
+  /** Number of changes undone. */
+  undone: number;
+}
+
+/**
+ * Undoes exactly what {@link startNode} did, newest change first, by replaying the journal:
+ * Swarm leave, Consul stop, DHCP release/stop, leader address removal, link teardown. Safe to
+ * repeat. Throws when some change could not be undone (the journal keeps it for a retry).
+ *
+ * @example
+ * ```ts
+ * await stopNode(config, { services: realNodeServices() });
+ * ```
+ */
+export async function stopNode(config: ClusterConfig, options: StopNodeOptions): Promise<StopNodeResult> {
+  const journal = await Journal.open(journalPath(config));
+  if (!journal.exists) return { wasRunning: false, undone: 0 };
+  const ctx: ServiceContext = {
+    config,
+    hostname: options.hostname ?? config.hostname ?? osHostname(),
+    signal: new AbortController().signal,
+    onEvent: options.onEvent ?? (() => {}),
+  };
+  const total = journal.entries.length;
+  await journal.setStatus('stopping');
+  const steps = new StepRunner({ journal, undo: undoHandlers(options.services, ctx), onEvent: ctx.onEvent });
+  const { failed } = await steps.rollback('stop');
+  if (failed.length > 0) {
+    await journal.setStatus('failed');
+    throw new ClusterLabError('STOP_INCOMPLETE', `${failed.length} of ${total} change(s) could not be undone: ${failed.map((f) => `${f.kind} ${f.key}`).join(', ')}`, {
+      hint: 'fix the reported problem and run `cluster-lab stop` again, or `cluster-lab stop --force`',
+    });
+  }
+  await journal.delete();
+  return { wasRunning: true, undone: total };
+}
