@@ -1,5 +1,5 @@
-import { openSync, closeSync } from 'node:fs';
 import { spawn as spawnChild } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { execa } from 'execa';
 import {
   CommandError,

@@ -45,12 +45,22 @@ export function parseLegacyClusterConf(text: string): LegacyParseResult {
     if (line === '' || line.startsWith('#')) return;
     const m = /^([A-Z_][A-Z0-9_]*)=(?:"([^"]*)"|'([^']*)'|([^\s#]*))\s*(#.*)?$/.exec(line);
     if (!m) {
-      problems.push({ path: `line ${i + 1}`, value: raw, message: 'is not a KEY="value" line', hint: 'cluster.conf is read as data, not run as a shell script' });
+      problems.push({
+        path: `line ${i + 1}`,
+        value: raw,
+        message: 'is not a KEY="value" line',
+        hint: 'cluster.conf is read as data, not run as a shell script',
+      });
       return;
     }
     const value = m[2] ?? m[3] ?? m[4] ?? '';
     if (m[3] === undefined && /[$`]/.test(value)) {
-      problems.push({ path: m[1] as string, value, message: 'uses shell expansion, which is not supported', hint: 'write the literal value' });
+      problems.push({
+        path: m[1] as string,
+        value,
+        message: 'uses shell expansion, which is not supported',
+        hint: 'write the literal value',
+      });
       return;
     }
     values.set(m[1] as string, value);
@@ -113,7 +123,8 @@ export function parseLegacyClusterConf(text: string): LegacyParseResult {
   let prefix = leaderPrefix;
   if (netmask !== undefined) {
     const p = netmaskToPrefix(netmask);
-    if (p === undefined) problems.push({ path: 'VLAN_NETMASK', value: netmask, message: 'is not a valid netmask', hint: 'write e.g. 255.255.255.0' });
+    if (p === undefined)
+      problems.push({ path: 'VLAN_NETMASK', value: netmask, message: 'is not a valid netmask', hint: 'write e.g. 255.255.255.0' });
     else prefix = p;
   }
   const base = networkAddress ?? (typeof input.leaderAddress === 'string' ? input.leaderAddress : undefined);

@@ -72,9 +72,14 @@ export async function readConfigFile(file: string, warnings: string[] = []): Pro
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      [{ path: '--config', value: file, message: code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`, hint: 'pass the path of an existing YAML, JSON or cluster.conf file' }],
-    );
+    throw new ConfigError([
+      {
+        path: '--config',
+        value: file,
+        message: code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`,
+        hint: 'pass the path of an existing YAML, JSON or cluster.conf file',
+      },
+    ]);
   }
   const ext = extname(file).toLowerCase();
   if (ext === '.conf' || basename(file) === 'cluster.conf') {
@@ -87,12 +92,24 @@ export async function readConfigFile(file: string, warnings: string[] = []): Pro
     const data = ext === '.json' ? JSON.parse(text) : parseYaml(text);
     if (data === null || data === undefined) return {};
     if (typeof data !== 'object' || Array.isArray(data)) {
-      throw new ConfigError([{ path: '(root)', value: data, message: 'must be a mapping of fields', hint: 'start the file with e.g. `interface: eth0`' }], file);
+      throw new ConfigError(
+        [{ path: '(root)', value: data, message: 'must be a mapping of fields', hint: 'start the file with e.g. `interface: eth0`' }],
+        file,
+      );
     }
     return data as Record<string, unknown>;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError([{ path: '(file)', value: file, message: `is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}` }], file);
+    throw new ConfigError(
+      [
+        {
+          path: '(file)',
+          value: file,
+          message: `is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+        },
+      ],
+      file,
+    );
   }
 }
 

@@ -31,7 +31,10 @@ const port = z.number().int().min(1).max(65535);
 
 /** Lease time: seconds, or a dnsmasq-style duration such as `12h`, `30m`, `infinite`. */
 const leaseTime = z
-  .union([z.number().int().positive(), z.string().regex(/^(\d+[smhd]?|infinite)$/, 'must be seconds or a duration like 30m, 12h, 1d, or "infinite"')])
+  .union([
+    z.number().int().positive(),
+    z.string().regex(/^(\d+[smhd]?|infinite)$/, 'must be seconds or a duration like 30m, 12h, 1d, or "infinite"'),
+  ])
   .transform((v, ctx) => {
     const seconds = toSeconds(v);
     if (seconds !== Infinity && seconds < 120) {
@@ -63,7 +66,13 @@ export const vxlanSchema = z
 export const networkSchema = z
   .object({
     backend: z.enum(['vlan', 'native', 'vxlan']).default('vlan').describe('cluster link backend'),
-    vlanId: z.number().int().min(1, 'must be between 1 and 4094').max(4094, 'must be between 1 and 4094').default(200).describe('802.1Q VLAN id (vlan backend)'),
+    vlanId: z
+      .number()
+      .int()
+      .min(1, 'must be between 1 and 4094')
+      .max(4094, 'must be between 1 and 4094')
+      .default(200)
+      .describe('802.1Q VLAN id (vlan backend)'),
     mtu: z.number().int().min(576).max(9000).optional().describe('MTU of the cluster link'),
     vxlan: vxlanSchema.default(vxlanSchema.parse({})).describe('vxlan backend options'),
   })
@@ -74,7 +83,10 @@ export const staticLeaseSchema = z
   .object({
     mac: mac.describe('client MAC address'),
     ip: ipv4.describe('reserved address'),
-    hostname: z.string().regex(/^[a-zA-Z0-9-]{1,63}$/, 'must be a plain host name (letters, digits, -)').optional(),
+    hostname: z
+      .string()
+      .regex(/^[a-zA-Z0-9-]{1,63}$/, 'must be a plain host name (letters, digits, -)')
+      .optional(),
   })
   .strict();
 
@@ -101,7 +113,10 @@ export const consulSchema = z
     image: z.string().min(1).default('hashicorp/consul:1.20').describe('Consul image (container runtime)'),
     binary: z.string().min(1).default('consul').describe('Consul executable (binary runtime)'),
     servers: z.number().int().min(1).max(7).default(3).describe('how many nodes run a Consul server'),
-    datacenter: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be lower-case letters, digits, _ or -').default('cluster-lab'),
+    datacenter: z
+      .string()
+      .regex(/^[a-z0-9_-]{1,64}$/, 'must be lower-case letters, digits, _ or -')
+      .default('cluster-lab'),
     encrypt: z
       .string()
       .regex(/^[A-Za-z0-9+/]{22}==$|^[A-Za-z0-9+/]{43}=$/, 'must be a base64 key of 16 or 32 bytes (`consul keygen`)')
@@ -125,7 +140,10 @@ export const swarmSchema = z
       .refine((n) => n % 2 === 1, 'must be odd (1, 3, 5 or 7) so managers keep a Raft majority')
       .default(3)
       .describe('manager count to keep when there are enough nodes'),
-    labels: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'label keys are lower-case'), z.string()).default({}).describe('extra node labels'),
+    labels: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'label keys are lower-case'), z.string())
+      .default({})
+      .describe('extra node labels'),
   })
   .strict();
 
@@ -148,12 +166,20 @@ export const configSchema = z
     leaderAddress: ipv4.default('192.168.200.1').describe('address the leader holds'),
     role: z.enum(['auto', 'leader', 'follower']).default('auto').describe('pin the role or elect it'),
     priority: z.number().int().min(0).max(255).default(100).describe('election priority (higher wins)'),
-    hostname: z.string().regex(/^[a-zA-Z0-9-]{1,63}$/).optional().describe('node name; default: the host name'),
+    hostname: z
+      .string()
+      .regex(/^[a-zA-Z0-9-]{1,63}$/)
+      .optional()
+      .describe('node name; default: the host name'),
     dhcp: dhcpSchema.default(dhcpSchema.parse({})),
     consul: consulSchema.default(consulSchema.parse({})),
     swarm: swarmSchema.default(swarmSchema.parse({})),
     docker: dockerSchema.default(dockerSchema.parse({})),
-    stateDir: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/cluster-lab').describe('where the journal, leases and configs live'),
+    stateDir: z
+      .string()
+      .startsWith('/', 'must be an absolute path')
+      .default('/var/lib/cluster-lab')
+      .describe('where the journal, leases and configs live'),
   })
   .strict();
 

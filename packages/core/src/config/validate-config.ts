@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { cidrContains, ipv4ToInt, isIpv4, parseCidr } from '../net/ipv4.js';
 import type { ConfigProblem } from './config-error.js';
 import { ConfigError } from './config-error.js';
@@ -25,7 +25,12 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 }
 
 function pathOf(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replaceAll('.[', '[') || '(root)';
+  return (
+    path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+      .join('.')
+      .replaceAll('.[', '[') || '(root)'
+  );
 }
 
 /**
@@ -40,7 +45,10 @@ function pathOf(path: PropertyKey[]): string {
 export function parseConfig(input: unknown, source?: string): ClusterConfig {
   const result = configSchema.safeParse(input ?? {});
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => zodProblem(issue, input)), source);
+    throw new ConfigError(
+      result.error.issues.map((issue) => zodProblem(issue, input)),
+      source,
+    );
   }
   const problems = crossFieldProblems(result.data);
   if (problems.length) throw new ConfigError(problems, source);
@@ -55,7 +63,7 @@ function zodProblem(issue: z.core.$ZodIssue, input: unknown): ConfigProblem {
     const keys = issue.keys.join(', ');
     const base = pathOf(issue.path);
     return {
-      path: base === '(root)' ? issue.keys[0] ?? base : `${base}.${issue.keys[0]}`,
+      path: base === '(root)' ? (issue.keys[0] ?? base) : `${base}.${issue.keys[0]}`,
       value: undefined,
       message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}`,
       hint: 'remove it or check its spelling against `cluster-lab config print`',
@@ -79,7 +87,8 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
   if (net.address !== net.network) {
     add('subnet', c.subnet, `is not a network address (did you mean ${net.network}/${net.prefix}?)`, `write ${net.network}/${net.prefix}`);
   }
-  if (net.prefix > 30) add('subnet', c.subnet, 'is too small for a cluster (prefix must be /30 or shorter)', 'use a /24 such as 192.168.200.0/24');
+  if (net.prefix > 30)
+    add('subnet', c.subnet, 'is too small for a cluster (prefix must be /30 or shorter)', 'use a /24 such as 192.168.200.0/24');
   const reserved = new Map([
     [net.network, 'the network address'],
     [net.broadcast, 'the broadcast address'],
@@ -98,7 +107,12 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
     if (start > end) add('dhcp.rangeEnd', c.dhcp.rangeEnd, `is before dhcp.rangeStart ${c.dhcp.rangeStart}`, 'swap the two addresses');
     const leader = ipv4ToInt(c.leaderAddress);
     if (leader >= start && leader <= end) {
-      add('dhcp.rangeStart', c.dhcp.rangeStart, `range ${c.dhcp.rangeStart}-${c.dhcp.rangeEnd} contains the leader address ${c.leaderAddress}`, `start the range after ${c.leaderAddress}, e.g. at .101`);
+      add(
+        'dhcp.rangeStart',
+        c.dhcp.rangeStart,
+        `range ${c.dhcp.rangeStart}-${c.dhcp.rangeEnd} contains the leader address ${c.leaderAddress}`,
+        `start the range after ${c.leaderAddress}, e.g. at .101`,
+      );
     }
     const macs = new Set<string>();
     const ips = new Set<string>();
@@ -116,7 +130,8 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
   if (c.network.backend === 'vxlan') {
     const vx = c.network.vxlan;
     if (vx.port === 4789) add('network.vxlan.port', vx.port, 'collides with Docker Swarm overlay traffic (UDP 4789)', 'use 4790');
-    if (vx.group && !/^(22[4-9]|23\d)\./.test(vx.group)) add('network.vxlan.group', vx.group, 'is not a multicast address (224.0.0.0/4)', 'use e.g. 239.1.1.200');
+    if (vx.group && !/^(22[4-9]|23\d)\./.test(vx.group))
+      add('network.vxlan.group', vx.group, 'is not a multicast address (224.0.0.0/4)', 'use e.g. 239.1.1.200');
     if (vx.name === c.interface) add('network.vxlan.name', vx.name, 'is the uplink interface itself', 'use another name, e.g. vx200');
   }
   if (c.consul.servers > 1 && c.consul.servers % 2 === 0) {

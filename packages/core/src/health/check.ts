@@ -66,7 +66,9 @@ export async function runChecks(checks: readonly Check[], options: RunChecksOpti
       result = await Promise.race([
         check.run(signal),
         new Promise<CheckResult>((resolve) => {
-          signal.addEventListener('abort', () => resolve(fail(`no answer within ${timeoutMs} ms`, 'the component may be hung')), { once: true });
+          signal.addEventListener('abort', () => resolve(fail(`no answer within ${timeoutMs} ms`, 'the component may be hung')), {
+            once: true,
+          });
         }),
       ]);
     } catch (error) {

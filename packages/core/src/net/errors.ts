@@ -5,9 +5,7 @@ export class LinkNotFoundError extends ClusterLabError {
   readonly link: string;
   constructor(link: string, netns?: string, available: string[] = []) {
     super('LINK_NOT_FOUND', `network interface "${link}" does not exist${netns ? ` in namespace ${netns}` : ''}`, {
-      hint: available.length
-        ? `use one of: ${available.join(', ')}`
-        : 'check the interface name with `ip link show`',
+      hint: available.length ? `use one of: ${available.join(', ')}` : 'check the interface name with `ip link show`',
       errorClass: 'config',
     });
     this.name = 'LinkNotFoundError';

@@ -1,6 +1,6 @@
 import { LinkExistsError, LinkNotFoundError } from './errors.js';
-import { parseCidr } from './ipv4.js';
 import { linkAddArgs } from './ip-route2.js';
+import { parseCidr } from './ipv4.js';
 import type { Address, Link, LinkSpec, Network, Route } from './types.js';
 import { assertCidr, assertInterfaceName } from './validate.js';
 
@@ -123,7 +123,10 @@ export class InMemoryNetwork implements Network {
         return;
       case 'vlan':
         this.must(spec.parent);
-        links.set(spec.name, this.newLink(spec.name, { kind: 'vlan', parent: spec.parent, mtu, vlan: { id: spec.id, protocol: '802.1Q' } }));
+        links.set(
+          spec.name,
+          this.newLink(spec.name, { kind: 'vlan', parent: spec.parent, mtu, vlan: { id: spec.id, protocol: '802.1Q' } }),
+        );
         return;
       case 'vxlan': {
         if (spec.dev) this.must(spec.dev);

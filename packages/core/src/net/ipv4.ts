@@ -59,5 +59,5 @@ export function cidrContains(cidr: string | Ipv4Cidr, address: string): boolean 
 export function netmaskToPrefix(netmask: string): number | undefined {
   if (!isIpv4(netmask)) return undefined;
   const bits = ipv4ToInt(netmask).toString(2).padStart(32, '0');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
 }

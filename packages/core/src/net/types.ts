@@ -50,7 +50,7 @@ export interface Route {
 
 /** What to create with {@link Network.addLink}. */
 export type LinkSpec =
-  | { kind: 'veth'; name: string; peer: string; /** Create the peer directly inside this netns. */ peerNetns?: string; mtu?: number }
+  | { kind: 'veth'; name: string; peer: string /** Create the peer directly inside this netns. */; peerNetns?: string; mtu?: number }
   | { kind: 'bridge'; name: string; mtu?: number }
   | { kind: 'vlan'; name: string; parent: string; id: number; mtu?: number }
   | {

@@ -7,7 +7,8 @@ export const MAX_INTERFACE_NAME_LENGTH = 15;
 /** Why `name` is not a valid Linux interface name, or undefined when it is. */
 export function interfaceNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
-  if (name.length > MAX_INTERFACE_NAME_LENGTH) return `is ${name.length} characters long; Linux allows at most ${MAX_INTERFACE_NAME_LENGTH}`;
+  if (name.length > MAX_INTERFACE_NAME_LENGTH)
+    return `is ${name.length} characters long; Linux allows at most ${MAX_INTERFACE_NAME_LENGTH}`;
   if (name === '.' || name === '..') return 'is a reserved name';
   if (!/^[A-Za-z0-9_.:@-]+$/.test(name)) return 'may only contain letters, digits and . _ - @ : (no "/" or whitespace)';
   return undefined;

@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import type { CommandRunner } from '../command/command-runner.js';
-import { ClusterLabError } from '../errors/cluster-lab-error.js';
 import { tail } from '../command/command-runner.js';
+import { ClusterLabError } from '../errors/cluster-lab-error.js';
 import { writeFileAtomic } from '../steps/journal.js';
 
 /** How to start a daemon with {@link startDaemon}. */
@@ -89,9 +89,13 @@ export async function startDaemon(runner: CommandRunner, spec: DaemonSpec): Prom
     if (await spec.ready().catch(() => false)) return handle;
     if (Date.now() >= deadline) {
       await stopDaemon(spec.pidFile, { timeoutMs: 3000 });
-      throw new ClusterLabError('DAEMON_NOT_READY', `${name} was not ready within ${spec.readyTimeoutMs ?? 10_000} ms:\n${await logTail(spec.logFile)}`, {
-        hint: `see ${spec.logFile}`,
-      });
+      throw new ClusterLabError(
+        'DAEMON_NOT_READY',
+        `${name} was not ready within ${spec.readyTimeoutMs ?? 10_000} ms:\n${await logTail(spec.logFile)}`,
+        {
+          hint: `see ${spec.logFile}`,
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, poll));
   }

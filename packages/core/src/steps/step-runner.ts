@@ -76,7 +76,13 @@ export class StepRunner {
       const result = await fn(ctx);
       if (this.signal.aborted) throw new AbortedError(step);
       const text = detail?.(result);
-      this.emit({ type: 'step-finished', step, title, durationMs: Math.round(performance.now() - started), ...(text ? { detail: text } : {}) });
+      this.emit({
+        type: 'step-finished',
+        step,
+        title,
+        durationMs: Math.round(performance.now() - started),
+        ...(text ? { detail: text } : {}),
+      });
       return result;
     } catch (error) {
       const wrapped = this.signal.aborted && !(error instanceof AbortedError) ? new AbortedError(step) : error;
@@ -130,6 +136,7 @@ export class StepRunner {
 }
 
 function summarise(error: unknown): { code: string; message: string; hint?: string } {
-  if (isClusterLabError(error)) return error.hint ? { code: error.code, message: error.message, hint: error.hint } : { code: error.code, message: error.message };
+  if (isClusterLabError(error))
+    return error.hint ? { code: error.code, message: error.message, hint: error.hint } : { code: error.code, message: error.message };
   return { code: 'UNEXPECTED', message: describeError(error) };
 }

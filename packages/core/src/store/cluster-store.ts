@@ -95,9 +95,12 @@ export class InMemoryClusterStore implements ClusterStore {
       await Promise.race([this.locks.get(key), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
     }
     let release: () => void = () => {};
-    this.locks.set(key, new Promise<void>((r) => {
-      release = r;
-    }));
+    this.locks.set(
+      key,
+      new Promise<void>((r) => {
+        release = r;
+      }),
+    );
     const doRelease = async () => {
       if (this.locks.has(key)) {
         this.locks.delete(key);

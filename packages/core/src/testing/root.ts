@@ -19,5 +19,8 @@ export function skipUnlessRoot(): boolean {
 
 /** A short random suffix for names of namespaces/links a test creates (IFNAMSIZ-safe). */
 export function uniqueSuffix(length = 5): string {
-  return Math.random().toString(36).slice(2, 2 + length).padEnd(length, '0');
+  return Math.random()
+    .toString(36)
+    .slice(2, 2 + length)
+    .padEnd(length, '0');
 }
