@@ -1,2 +1,12 @@
+export * from './busybox-image.js';
+export * from './cleanup-stale.js';
+export * from './create-lab.js';
+export * from './destroy-lab.js';
+export * from './dockerd.js';
+export * from './lab.js';
+export * from './lab-node.js';
+export * from './lab-paths.js';
+export * from './lab-state.js';
+
 /** Version of this package. */
 export const VERSION = '0.1.0';

@@ -1,0 +1,289 @@
+import { randomInt } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { ClusterLabError, type CommandRunner, describeError, ExecaRunner, IpRoute2, isClusterLabError } from '@cluster-lab/core';
+import { importBusyboxImage } from './busybox-image.js';
+import { destroyLabState } from './destroy-lab.js';
+import { type DockerdPaths, dockerdPaths, startDockerd } from './dockerd.js';
+import { Lab, type LabLan, type LabRouter } from './lab.js';
+import { LabNode } from './lab-node.js';
+import { assertLabName, LAB_STATE_ROOT, labNames } from './lab-paths.js';
+import { currentOwner, type LabState, writeLabState } from './lab-state.js';
+
+/** Options of {@link createLab}. */
+export interface LabOptions {
+  /** Prefix of every name the lab creates; a random suffix is added, so parallel labs never collide. */
+  name: string;
+  /** Number of nodes, `node1` … `nodeN` (1–200). */
+  nodes: number;
+  /** Start one dockerd per node (own data-root, exec-root, socket, pid file) and wait until all answer. */
+  docker?: boolean;
+  /** Give each `eth0` a static address in a per-lab /24 (`.11`, `.12`, …). Default true. */
+  lan?: boolean;
+  /** Add a `router` namespace on the LAN switch holding the LAN's `.1` (needs `lan`). */
+  router?: boolean;
+  /** Give each node `eth1` on a second, separate "cluster switch" bridge. */
+  clusterNic?: boolean;
+  /** Import the busybox-static image `cluster-lab/busybox:latest` into every node (needs `docker`). */
+  image?: boolean;
+  /** Runs `ip`, `unshare`, `nsenter`, `dockerd`… Default: a new {@link ExecaRunner}. */
+  runner?: CommandRunner;
+  /** Directory holding the lab state dirs. Default {@link LAB_STATE_ROOT}. */
+  stateRoot?: string;
+  /** How long to wait for each dockerd. Default 30 s. */
+  dockerdTimeoutMs?: number;
+  /** Let dockerd manage iptables and its default bridge inside each node (off by default). */
+  dockerIptables?: boolean;
+  /** Extra dockerd arguments for every node. */
+  dockerdArgs?: readonly string[];
+  /** Fixed id suffix instead of a random one (tests). */
+  suffix?: string;
+}
+
+/** Bridge in the switch namespace that every `eth0` (and the router) is plugged into. */
+export const LAN_BRIDGE = 'br0';
+/** Bridge in the switch namespace for the nodes' `eth1` when `clusterNic` is set. */
+export const CLUSTER_BRIDGE = 'br1';
+/** Host part of node1's LAN address; node i gets `FIRST_NODE_HOST + i - 1`. */
+export const FIRST_NODE_HOST = 11;
+const MAX_NODES = 200;
+const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+interface Member {
+  name: string;
+  netns: string;
+  dir: string;
+  utsFile: string;
+  /** Switch-side veth names (inside the switch namespace only, so they never collide across labs). */
+  lanPort: string;
+  clusterPort: string | undefined;
+  lanAddress: string | undefined;
+  dockerd: DockerdPaths | undefined;
+}
+
+/**
+ * Builds a throwaway cluster of `nodes` "machines" on this host: a switch namespace with a
+ * bridge, and per node a network namespace with `eth0` on that bridge and its own hostname
+ * (UTS namespace); optionally a dockerd per node, a home-router stand-in and a second
+ * "cluster switch". Everything is listed in a state file first, so a failure half-way, a
+ * `destroy()` or a later {@link cleanupStale} removes exactly it. Needs root.
+ *
+ * @example
+ * ```ts
+ * await using lab = await createLab({ name: 'demo', nodes: 3, docker: true, image: true });
+ * const [n1, n2] = lab.nodes;
+ * await n1.exec('ping', ['-c1', '-W1', n2.lanAddress!]);
+ * await n2.docker().listContainers();
+ * ```
+ */
+export async function createLab(options: LabOptions): Promise<Lab> {
+  validate(options);
+  const runner = options.runner ?? new ExecaRunner();
+  const lan = options.lan ?? true;
+  const stateRoot = options.stateRoot ?? LAB_STATE_ROOT;
+  await mkdir(stateRoot, { recursive: true });
+  const { names, state } = await reserveStateDir(options, stateRoot);
+  const subnet = lan ? pickSubnet() : undefined;
+  const members: Member[] = [];
+  for (let i = 1; i <= options.nodes; i++) {
+    members.push(
+      member(
+        `node${i}`,
+        names.nodeNetns(i),
+        state,
+        `e${i}`,
+        options.clusterNic ? `c${i}` : undefined,
+        subnet,
+        FIRST_NODE_HOST + i - 1,
+        options.docker,
+      ),
+    );
+  }
+  const router = options.router ? member('router', names.routerNetns, state, 'r0', undefined, subnet, 1, false) : undefined;
+  const all = router ? [...members, router] : members;
+  state.netns = [names.switchNetns, ...all.map((m) => m.netns)];
+  state.utsFiles = all.map((m) => m.utsFile);
+  state.dockerds = members.flatMap((m) => (m.dockerd ? [m.dockerd] : []));
+  // The plan is on disk before anything exists: a crash at any later point is cleanable.
+  await writeLabState(state);
+
+  try {
+    const host = new IpRoute2(runner);
+    await Promise.all(state.netns.map((ns) => runner.run('ip', ['netns', 'add', ns], { timeoutMs: 10_000 })));
+    const sw = host.in(names.switchNetns);
+    const bridges = options.clusterNic ? [LAN_BRIDGE, CLUSTER_BRIDGE] : [LAN_BRIDGE];
+    await Promise.all(
+      bridges.map(async (br) => {
+        await sw.addLink({ kind: 'bridge', name: br });
+        await sw.setUp(br);
+      }),
+    );
+    const macs = await Promise.all(all.map((m) => plug(runner, host, names.switchNetns, m)));
+    const nodes = members.map(
+      (m, i) =>
+        new LabNode(runner, {
+          name: m.name,
+          hostname: m.name,
+          netns: m.netns,
+          utsFile: m.utsFile,
+          dir: m.dir,
+          mac: macs[i]?.eth0 ?? '',
+          ...(m.lanAddress ? { lanAddress: m.lanAddress } : {}),
+          ...(macs[i]?.eth1 ? { clusterNicMac: macs[i]?.eth1 } : {}),
+          ...(m.dockerd ? { dockerSocket: m.dockerd.socket } : {}),
+        }),
+    );
+    const labRouter = router ? makeRouter(runner, router, macs[members.length]?.eth0 ?? '') : undefined;
+    const labLan: LabLan | undefined = subnet ? { subnet: `${subnet}.0/24`, prefixLength: 24, routerAddress: `${subnet}.1` } : undefined;
+    const lab = new Lab(runner, state, nodes, names.switchNetns, labLan, labRouter);
+
+    if (options.docker) {
+      await Promise.all(
+        members.map((m, i) =>
+          startDockerd((nodes[i] as LabNode).runner, m.dockerd as DockerdPaths, {
+            ...(options.dockerdTimeoutMs !== undefined ? { timeoutMs: options.dockerdTimeoutMs } : {}),
+            ...(options.dockerIptables !== undefined ? { iptables: options.dockerIptables } : {}),
+            ...(options.dockerdArgs ? { extraArgs: options.dockerdArgs } : {}),
+          }),
+        ),
+      );
+      if (options.image) await importBusyboxImage(runner, nodes);
+    }
+    return lab;
+  } catch (error) {
+    await destroyLabState(runner, state).catch(() => undefined);
+    if (isClusterLabError(error)) throw error;
+    throw new ClusterLabError('LAB_CREATE_FAILED', `creating lab "${state.id}" failed: ${describeError(error)}`, {
+      hint: 'the lab needs root and iproute2/util-linux (`ip`, `unshare`, `nsenter`); everything created so far was removed',
+      cause: error,
+    });
+  }
+}
+
+function validate(options: LabOptions): void {
+  assertLabName(options.name);
+  if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > MAX_NODES) {
+    throw new ClusterLabError('LAB_BAD_NODES', `nodes must be a whole number from 1 to ${MAX_NODES}, got ${options.nodes}`, {
+      hint: 'pass e.g. `nodes: 3`',
+      errorClass: 'usage',
+    });
+  }
+  if (options.router && options.lan === false) {
+    throw new ClusterLabError('LAB_BAD_OPTIONS', 'router: true needs lan: true (the router holds the LAN address .1)', {
+      hint: 'drop `lan: false` or `router: true`',
+      errorClass: 'usage',
+    });
+  }
+  if (options.image && !options.docker) {
+    throw new ClusterLabError('LAB_BAD_OPTIONS', 'image: true needs docker: true (images are imported into each node dockerd)', {
+      hint: 'add `docker: true`',
+      errorClass: 'usage',
+    });
+  }
+}
+
+async function reserveStateDir(options: LabOptions, stateRoot: string): Promise<{ names: ReturnType<typeof labNames>; state: LabState }> {
+  const owner = await currentOwner();
+  for (let attempt = 0; ; attempt++) {
+    const id = `${options.name}-${options.suffix ?? randomSuffix()}`;
+    const names = labNames(id, stateRoot);
+    try {
+      // mkdir without `recursive` fails when the dir exists: the id is ours alone.
+      await mkdir(names.stateDir, { mode: 0o755 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && options.suffix === undefined && attempt < 5) continue;
+      throw error;
+    }
+    const state: LabState = {
+      version: 1,
+      id,
+      name: options.name,
+      owner,
+      createdAt: new Date().toISOString(),
+      stateDir: names.stateDir,
+      netns: [],
+      utsFiles: [],
+      dockerds: [],
+    };
+    return { names, state };
+  }
+}
+
+function randomSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
+  return s;
+}
+
+/** A random `10.X.Y` prefix: separate labs get separate LANs, which keeps captured traffic unambiguous. */
+function pickSubnet(): string {
+  return `10.${100 + randomInt(100)}.${randomInt(256)}`;
+}
+
+function member(
+  name: string,
+  netns: string,
+  state: LabState,
+  lanPort: string,
+  clusterPort: string | undefined,
+  subnet: string | undefined,
+  host: number,
+  docker: boolean | undefined,
+): Member {
+  const dir = `${state.stateDir}/${name}`;
+  return {
+    name,
+    netns,
+    dir,
+    utsFile: `${dir}/uts`,
+    lanPort,
+    clusterPort,
+    lanAddress: subnet ? `${subnet}.${host}` : undefined,
+    dockerd: docker ? dockerdPaths(dir, state.id, name) : undefined,
+  };
+}
+
+/** Gives a member its hostname and plugs its NIC(s) into the switch; returns the MACs. */
+async function plug(runner: CommandRunner, host: IpRoute2, switchNetns: string, m: Member): Promise<{ eth0: string; eth1?: string }> {
+  const sw = host.in(switchNetns);
+  const inside = host.in(m.netns);
+  const nic = async (port: string, ifname: string, bridge: string): Promise<string> => {
+    // Created inside the switch namespace with the peer born in the node as `eth0`: no name
+    // ever appears in the host namespace, so parallel labs cannot collide.
+    await sw.addLink({ kind: 'veth', name: port, peer: ifname, peerNetns: m.netns });
+    await sw.setMaster(port, bridge);
+    await sw.setUp(port);
+    await inside.setUp(ifname);
+    return (await inside.requireLink(ifname)).mac;
+  };
+  const [, eth0, eth1] = await Promise.all([
+    hostname(runner, m),
+    (async () => {
+      await inside.setUp('lo');
+      const mac = await nic(m.lanPort, 'eth0', LAN_BRIDGE);
+      if (m.lanAddress) await inside.addAddress('eth0', `${m.lanAddress}/24`);
+      return mac;
+    })(),
+    m.clusterPort ? nic(m.clusterPort, 'eth1', CLUSTER_BRIDGE) : Promise.resolve(undefined),
+  ]);
+  return eth1 === undefined ? { eth0 } : { eth0, eth1 };
+}
+
+/** A persistent UTS namespace bound to `m.utsFile`, with the member's hostname set inside it. */
+async function hostname(runner: CommandRunner, m: Member): Promise<void> {
+  await mkdir(m.dir, { recursive: true });
+  await writeFile(m.utsFile, '');
+  await runner.run('unshare', [`--uts=${m.utsFile}`, 'hostname', m.name], { timeoutMs: 10_000 });
+}
+
+function makeRouter(runner: CommandRunner, m: Member, mac: string): LabRouter {
+  const node = new LabNode(runner, {
+    name: m.name,
+    hostname: m.name,
+    netns: m.netns,
+    utsFile: m.utsFile,
+    dir: m.dir,
+    mac,
+    ...(m.lanAddress ? { lanAddress: m.lanAddress } : {}),
+  });
+  return Object.assign(node, { address: m.lanAddress ?? '' }) as LabRouter;
+}

@@ -1,0 +1,145 @@
+import { readdir, rmdir } from 'node:fs/promises';
+import { request } from 'node:http';
+import { ClusterLabError, type CommandRunner, describeError, startDaemon, stopDaemon } from '@cluster-lab/core';
+import { assertSocketPath } from './lab-paths.js';
+import type { LabDockerdState } from './lab-state.js';
+
+/** How long {@link startDockerd} waits for `/_ping` to answer by default. */
+export const DEFAULT_DOCKERD_TIMEOUT_MS = 30_000;
+
+/** Grace period dockerd gives containers on shutdown (its default, 15 s, would make every destroy slow). */
+export const DOCKERD_SHUTDOWN_TIMEOUT_S = 2;
+
+/** How long {@link stopDockerd} waits after SIGTERM before SIGKILL. */
+export const DOCKERD_STOP_TIMEOUT_MS = 15_000;
+
+/** Where cgroup hierarchies are mounted; container cgroups below the lab's parent are removed on destroy. */
+export const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** Paths of one node's dockerd (all below the node's own directory). */
+export interface DockerdPaths extends LabDockerdState {
+  /** Pid file dockerd writes itself (`--pidfile`), separate from the lab's spawn pid file. */
+  dockerPidFile: string;
+  logFile: string;
+}
+
+/** Options of {@link dockerdArgs}. */
+export interface DockerdFlags {
+  /**
+   * Let dockerd manage iptables and a default bridge inside the node's namespace. Off by default:
+   * containers then use `--network none`/`host` or Swarm overlays, and dockerd loads no
+   * netfilter modules on the host.
+   */
+  iptables?: boolean;
+  /** Extra dockerd arguments, appended last. */
+  extraArgs?: readonly string[];
+}
+
+/** Derives the dockerd paths of node `node` of lab `labId` from its directory. */
+export function dockerdPaths(nodeDir: string, labId: string, node: string): DockerdPaths {
+  const socket = `${nodeDir}/docker.sock`;
+  assertSocketPath(socket);
+  // containerd puts its sockets below the exec root: keep that path short too.
+  assertSocketPath(`${nodeDir}/x/containerd/containerd.sock.ttrpc`);
+  return {
+    node,
+    socket,
+    dataRoot: `${nodeDir}/docker`,
+    execRoot: `${nodeDir}/x`,
+    pidFile: `${nodeDir}/dockerd.pid`,
+    dockerPidFile: `${nodeDir}/docker.pid`,
+    logFile: `${nodeDir}/dockerd.log`,
+    cgroupParent: `/cl-${labId}-${node}`,
+  };
+}
+
+/** The dockerd command line for one node (run through the node's runner). */
+export function dockerdArgs(paths: DockerdPaths, flags: DockerdFlags = {}): string[] {
+  const net = flags.iptables ? [] : ['--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false'];
+  return [
+    `--data-root=${paths.dataRoot}`,
+    `--exec-root=${paths.execRoot}`,
+    `--host=unix://${paths.socket}`,
+    `--pidfile=${paths.dockerPidFile}`,
+    `--cgroup-parent=${paths.cgroupParent}`,
+    `--shutdown-timeout=${DOCKERD_SHUTDOWN_TIMEOUT_S}`,
+    ...net,
+    ...(flags.extraArgs ?? []),
+  ];
+}
+
+/** True when dockerd answers `GET /_ping` on `socket`. */
+export function pingDocker(socket: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: socket, path: '/_ping', method: 'GET', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/**
+ * Starts dockerd inside a node (through the node's runner, so it gets the node's network and
+ * hostname) and waits until its socket answers. On timeout or early exit dockerd is stopped and
+ * the error carries the tail of its log.
+ */
+export async function startDockerd(
+  nodeRunner: CommandRunner,
+  paths: DockerdPaths,
+  options: DockerdFlags & { timeoutMs?: number } = {},
+): Promise<number> {
+  try {
+    const handle = await startDaemon(nodeRunner, {
+      name: `dockerd of ${paths.node}`,
+      file: 'dockerd',
+      args: dockerdArgs(paths, options),
+      pidFile: paths.pidFile,
+      logFile: paths.logFile,
+      ready: () => pingDocker(paths.socket),
+      readyTimeoutMs: options.timeoutMs ?? DEFAULT_DOCKERD_TIMEOUT_MS,
+      pollMs: 50,
+    });
+    return handle.pid;
+  } catch (error) {
+    throw new ClusterLabError('LAB_DOCKERD_NOT_READY', `dockerd of lab node "${paths.node}" did not start: ${describeError(error)}`, {
+      hint: `see ${paths.logFile}; is docker.io installed (\`dockerd --version\`)?`,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Stops a node's dockerd by its pid file and waits for it (dockerd stops its containers and its
+ * containerd on SIGTERM); then removes the container cgroups below its cgroup parent. Safe when
+ * dockerd is already gone.
+ */
+export async function stopDockerd(dockerd: LabDockerdState): Promise<void> {
+  await stopDaemon(dockerd.pidFile, { timeoutMs: DOCKERD_STOP_TIMEOUT_MS });
+  await removeCgroups(dockerd.cgroupParent);
+}
+
+/** Removes directory `parent` (and empty children) from every cgroup hierarchy; absent is fine. */
+export async function removeCgroups(parent: string, root = CGROUP_ROOT): Promise<void> {
+  let hierarchies: string[];
+  try {
+    hierarchies = await readdir(root);
+  } catch {
+    return;
+  }
+  await Promise.all(hierarchies.map((h) => removeTree(`${root}/${h}${parent}`)));
+}
+
+async function removeTree(dir: string): Promise<void> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  // cgroupfs directories are removed with rmdir (their files are virtual), children first.
+  await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => removeTree(`${dir}/${e.name}`)));
+  await rmdir(dir).catch(() => undefined);
+}

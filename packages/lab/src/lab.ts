@@ -1,0 +1,74 @@
+import type { CommandRunner } from '@cluster-lab/core';
+import { destroyLabState } from './destroy-lab.js';
+import type { LabNode } from './lab-node.js';
+import type { LabState } from './lab-state.js';
+
+/** The lab's "home LAN": the subnet on the switch that every node's `eth0` sits on. */
+export interface LabLan {
+  /** e.g. `10.142.7.0/24`, different per lab. */
+  subnet: string;
+  prefixLength: number;
+  /** The `.1` address, held by `lab.router` when the lab has one. */
+  routerAddress: string;
+}
+
+/** The home-router stand-in: a namespace on the LAN switch holding the LAN's `.1`. */
+export interface LabRouter extends LabNode {
+  /** The router's LAN address (`.1`). */
+  readonly address: string;
+}
+
+/**
+ * A running lab, returned by {@link createLab}. Remove it with {@link Lab.destroy} (safe twice)
+ * or let `await using` do it.
+ */
+export class Lab implements AsyncDisposable {
+  private destroying: Promise<void> | undefined;
+
+  constructor(
+    private readonly runner: CommandRunner,
+    /** The state file content: everything this lab created. */
+    readonly state: LabState,
+    /** `node1` … `nodeN`, in order. */
+    readonly nodes: readonly LabNode[],
+    /** Namespace holding the switch bridges (`br0` LAN, `br1` cluster switch). */
+    readonly switchNetns: string,
+    /** The home LAN, when created with `lan: true` (the default). */
+    readonly lan: LabLan | undefined,
+    /** The home-router stand-in, when created with `router: true`. */
+    readonly router: LabRouter | undefined,
+  ) {}
+
+  /** Unique id: the lab name plus a random suffix, e.g. `dhcp-k3x9a`. */
+  get id(): string {
+    return this.state.id;
+  }
+
+  /** The name passed to {@link createLab}. */
+  get name(): string {
+    return this.state.name;
+  }
+
+  /** The lab's own directory (state file, node dirs); removed by {@link destroy}. Put your files here. */
+  get stateDir(): string {
+    return this.state.stateDir;
+  }
+
+  /** The node called `name` (`node1`…); throws when there is none. */
+  node(name: string): LabNode {
+    const node = this.nodes.find((n) => n.name === name);
+    if (!node) throw new RangeError(`lab "${this.id}" has no node "${name}" (nodes: ${this.nodes.map((n) => n.name).join(', ')})`);
+    return node;
+  }
+
+  /** Removes exactly what the lab created. Safe to call twice (the second call waits for the first). */
+  destroy(): Promise<void> {
+    this.destroying ??= destroyLabState(this.runner, this.state);
+    return this.destroying;
+  }
+
+  /** Same as {@link destroy}; lets scripts write `await using lab = await createLab(…)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.destroy();
+  }
+}
