@@ -1,0 +1,40 @@
+import { skipUnlessRoot } from '@cluster-lab/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUSYBOX_IMAGE } from './busybox-image.js';
+import { createLab } from './create-lab.js';
+import type { Lab } from './lab.js';
+
+describe.skipIf(skipUnlessRoot())('per-node dockerd with the busybox image', () => {
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await createLab({ name: 'labdock', nodes: 2, docker: true, image: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await lab?.destroy();
+  }, 60_000);
+
+  it('runs one dockerd per node, each reporting the node hostname', async () => {
+    const infos = await Promise.all(lab.nodes.map((n) => n.docker().info() as Promise<{ Name: string }>));
+    expect(infos.map((i) => i.Name)).toEqual(['node1', 'node2']);
+  });
+
+  it('runs a container from the imported image in each node with --network none', async () => {
+    for (const node of lab.nodes) {
+      const result = await node.exec('docker', [
+        '-H',
+        `unix://${node.dockerSocket}`,
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        BUSYBOX_IMAGE,
+        'sh',
+        '-c',
+        'echo hello from $(hostname -s)',
+      ]);
+      expect(result.stdout).toMatch(/^hello from /);
+    }
+  });
+});
