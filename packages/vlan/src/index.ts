@@ -1,2 +1,10 @@
-/** Version of this package. */
-export const VERSION = '0.1.0';
+export * from './backend-check.js';
+export * from './backends/backend-error.js';
+export * from './backends/native.js';
+export * from './backends/network-backend.js';
+export * from './backends/validate-backend-input.js';
+export * from './backends/vlan.js';
+export * from './backends/vxlan.js';
+export * from './create-backend.js';
+export * from './probe/probe-link.js';
+export * from './version.js';
