@@ -1,3 +1,5 @@
+import type { ErrorClass } from '../errors/cluster-lab-error.js';
+
 /** Options accepted by {@link CommandRunner.run}. */
 export interface RunOptions {
   /** Kill the command after this many milliseconds. Defaults to 30 000. */
@@ -7,7 +9,11 @@ export interface RunOptions {
   /** Extra environment variables (merged over the current environment). */
   env?: Record<string, string | undefined>;
   cwd?: string;
-  /** When false, a non-zero exit resolves instead of throwing {@link CommandError}. Default true. */
+  /**
+   * When false, a non-zero exit (or death by a signal, reported as exit code 128 + signal number)
+   * resolves instead of throwing {@link CommandError}. A command that could not start, timed out
+   * or was canceled always throws. Default true.
+   */
   reject?: boolean;
   signal?: AbortSignal;
 }
@@ -33,6 +39,8 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** The signal that killed the command, when one did (only seen with `reject: false`). */
+  signal?: string;
 }
 
 /** A process started by {@link CommandRunner.spawn}. */
@@ -79,17 +87,30 @@ export interface CommandErrorDetails {
   stderr: string;
   timedOut: boolean;
   isCanceled: boolean;
-  /** True when the program could not be started (not installed, not executable). */
+  /** True when the program is not installed (not on PATH / no such file). */
   notFound: boolean;
   durationMs: number;
+  /** The signal that killed the command, if any. */
+  signal?: string;
+  /** The program that was run; names the missing dependency in the hint. */
+  file?: string;
   cause?: unknown;
 }
 
 /**
  * A command that failed: carries the command line, exit code and the tail of stderr, shaped
  * like a result so callers can inspect it (after execa's `ExecaError`).
+ *
+ * It also carries the `code`/`hint`/`errorClass` triple of a {@link ClusterLabError} (so
+ * {@link isClusterLabError} accepts it and the CLI prints it with a hint and the right exit
+ * status): `COMMAND_NOT_FOUND` (class `dependency`), `COMMAND_TIMEOUT`, `COMMAND_CANCELED` or
+ * `COMMAND_FAILED`. It does not extend `ClusterLabError`, whose `exitCode` is the CLI's exit
+ * status, while here `exitCode` is the failed program's.
  */
 export class CommandError extends Error {
+  readonly code: string;
+  readonly hint: string;
+  readonly errorClass: ErrorClass;
   readonly command: string;
   readonly exitCode: number | undefined;
   readonly stdout: string;
@@ -98,10 +119,15 @@ export class CommandError extends Error {
   readonly isCanceled: boolean;
   readonly notFound: boolean;
   readonly durationMs: number;
+  readonly signal: string | undefined;
 
   constructor(details: CommandErrorDetails) {
+    const [code, errorClass, hint] = CommandError.classify(details);
     super(CommandError.describe(details), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'CommandError';
+    this.code = code;
+    this.hint = hint;
+    this.errorClass = errorClass;
     this.command = details.command;
     this.exitCode = details.exitCode;
     this.stdout = details.stdout;
@@ -110,6 +136,20 @@ export class CommandError extends Error {
     this.isCanceled = details.isCanceled;
     this.notFound = details.notFound;
     this.durationMs = details.durationMs;
+    this.signal = details.signal;
+  }
+
+  private static classify(d: CommandErrorDetails): [string, ErrorClass, string] {
+    const program = d.file ?? d.command.split(' ')[0] ?? d.command;
+    if (d.notFound)
+      return [
+        'COMMAND_NOT_FOUND',
+        'dependency',
+        `install \`${program}\` or put it on PATH (\`cluster-lab dependencies\` lists what is needed)`,
+      ];
+    if (d.timedOut) return ['COMMAND_TIMEOUT', 'runtime', `\`${program}\` hung; check the system log and retry`];
+    if (d.isCanceled) return ['COMMAND_CANCELED', 'runtime', 'the operation was interrupted'];
+    return ['COMMAND_FAILED', 'runtime', `see the error output of \`${program}\` above`];
   }
 
   private static describe(d: CommandErrorDetails): string {
@@ -119,7 +159,11 @@ export class CommandError extends Error {
         ? `timed out after ${d.durationMs} ms`
         : d.isCanceled
           ? 'canceled'
-          : `exit code ${d.exitCode}`;
+          : d.signal
+            ? `killed by ${d.signal}`
+            : d.exitCode === undefined
+              ? 'could not start'
+              : `exit code ${d.exitCode}`;
     const err = tail(d.stderr, 5);
     return `\`${d.command}\` failed (${why})${err ? `: ${err}` : ''}`;
   }

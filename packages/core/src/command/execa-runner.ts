@@ -1,8 +1,10 @@
 import { spawn as spawnChild } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { execa } from 'execa';
 import {
   CommandError,
+  type CommandErrorDetails,
   type CommandResult,
   type CommandRunner,
   formatCommand,
@@ -27,7 +29,6 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 export class ExecaRunner implements CommandRunner {
   async run(file: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const command = formatCommand(file, args);
-    const started = performance.now();
     const result = await execa(file, args, {
       timeout: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       input: options.input,
@@ -37,48 +38,74 @@ export class ExecaRunner implements CommandRunner {
       reject: false,
       stripFinalNewline: false,
       encoding: 'utf8',
+      // No inherited stdin: a program that unexpectedly reads it would hang the boot.
       stdin: options.input === undefined ? 'ignore' : 'pipe',
     });
-    const durationMs = Math.round(performance.now() - started);
+    const durationMs = Math.round(result.durationMs);
     const stdout = String(result.stdout ?? '');
     const stderr = String(result.stderr ?? '');
-    const notFound = (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-    if (result.failed && (options.reject !== false || notFound || result.timedOut || result.isCanceled)) {
-      throw new CommandError({
+    const signal = result.signal ?? undefined;
+    // No exit code and no signal: the program never ran (missing, not executable, bad cwd).
+    const didNotStart = result.failed && result.exitCode === undefined && signal === undefined && !result.timedOut && !result.isCanceled;
+    const cause = result.cause as NodeJS.ErrnoException | undefined;
+    const notFound = didNotStart && cause?.code === 'ENOENT' && !/"cwd" option is invalid/.test(result.message ?? '');
+    if (result.failed && (options.reject !== false || didNotStart || result.timedOut || result.isCanceled)) {
+      const details: CommandErrorDetails = {
         command,
+        file,
         exitCode: result.exitCode,
         stdout,
-        stderr: stderr || (notFound ? `${file}: command not found` : ''),
+        stderr:
+          stderr ||
+          (notFound ? `${file}: command not found` : didNotStart ? (result.shortMessage ?? '').split('\n').slice(1).join('\n') : ''),
         timedOut: Boolean(result.timedOut),
         isCanceled: Boolean(result.isCanceled),
         notFound,
         durationMs,
         cause: result.cause,
-      });
+      };
+      if (signal) details.signal = signal;
+      throw new CommandError(details);
     }
-    return { command, exitCode: result.exitCode ?? 0, stdout, stderr, durationMs };
+    const exitCode = result.exitCode ?? (signal ? 128 + (osConstants.signals[signal as NodeJS.Signals] ?? 0) : 0);
+    return signal ? { command, exitCode, stdout, stderr, durationMs, signal } : { command, exitCode, stdout, stderr, durationMs };
   }
 
+  /**
+   * Starts `file` without waiting for it. With `detached`, it runs in its own session (setsid)
+   * with stdout and stderr appended to `logFile` and is unref'd, so this process may exit
+   * while it keeps running; without, it is a plain child whose output is discarded (or logged).
+   */
   async spawn(file: string, args: readonly string[], options: SpawnOptions = {}): Promise<SpawnedProcess> {
     const command = formatCommand(file, args);
     if (options.detached && !options.logFile) throw new TypeError('spawn: `logFile` is required with `detached`');
     // node's spawn (never a shell) rather than execa: a daemon needs a raw fd for its log and
     // must be unref'd so `cluster-lab start` can exit while it keeps running.
-    const logFd = options.logFile ? openSync(options.logFile, 'a') : undefined;
-    const child = spawnChild(file, [...args], {
-      env: options.env ? { ...process.env, ...options.env } : process.env,
-      cwd: options.cwd,
-      detached: Boolean(options.detached),
-      stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'],
-    });
+    const logFd = options.logFile ? openSync(options.logFile, 'a', 0o640) : undefined;
+    let child: ReturnType<typeof spawnChild>;
+    try {
+      child = spawnChild(file, [...args], {
+        env: options.env ? { ...process.env, ...options.env } : process.env,
+        cwd: options.cwd,
+        detached: Boolean(options.detached),
+        stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'],
+      });
+    } catch (error) {
+      if (logFd !== undefined) closeSync(logFd);
+      throw error;
+    }
     const spawnError = await new Promise<Error | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));
       child.once('error', (error) => resolve(error));
     });
+    // The child holds its own copy of the log descriptor; ours is no longer needed.
     if (logFd !== undefined) closeSync(logFd);
+    // A later 'error' (e.g. kill() failing) must not crash the process as an unhandled event.
+    child.on('error', () => {});
     if (spawnError || child.pid === undefined) {
       throw new CommandError({
         command,
+        file,
         exitCode: undefined,
         stdout: '',
         stderr: spawnError?.message ?? 'no pid',

@@ -15,6 +15,16 @@ export interface FakeReply {
   exitCode?: number;
   /** Simulate a missing program. */
   notFound?: boolean;
+  /** Simulate a command killed by its timeout (always throws, like the real runner). */
+  timedOut?: boolean;
+}
+
+/** How a process started by {@link FakeRunner.spawn} behaves. */
+export interface FakeSpawnBehaviour {
+  /** Exit on its own this many milliseconds after start (default: run until killed). */
+  exitAfterMs?: number;
+  /** Exit code when it exits on its own. Default 0. */
+  exitCode?: number;
 }
 
 /** One recorded call. */
@@ -30,11 +40,15 @@ export interface FakeCall {
 /** How a script entry picks calls: exact args, an args prefix, or any predicate. */
 export type ArgsMatcher = readonly string[] | { prefix: readonly string[] } | ((args: readonly string[]) => boolean);
 
+/** A scripted reply, or a function computing one from the call (it may be async). */
+export type FakeReplySource = FakeReply | ((call: FakeCall) => FakeReply | Promise<FakeReply>);
+
 interface Script {
   kind: 'run' | 'spawn';
   file: string;
   matcher: ArgsMatcher;
-  reply: FakeReply | ((call: FakeCall) => FakeReply | Promise<FakeReply>);
+  reply: FakeReplySource;
+  spawn?: FakeSpawnBehaviour;
   times: number;
 }
 
@@ -58,19 +72,22 @@ export class FakeRunner implements CommandRunner {
   private nextPid = 40_000;
 
   /** Scripts an answer for `run(file, args)` calls matching `matcher` (latest entry wins). */
-  on(file: string, matcher: ArgsMatcher, reply: Script['reply'], times = Number.POSITIVE_INFINITY): this {
+  on(file: string, matcher: ArgsMatcher, reply: FakeReplySource, times = Number.POSITIVE_INFINITY): this {
     this.scripts.push({ kind: 'run', file, matcher, reply, times });
     return this;
   }
 
   /** Like {@link on}, but answers only the next `times` matching calls (default once). */
-  once(file: string, matcher: ArgsMatcher, reply: Script['reply'], times = 1): this {
+  once(file: string, matcher: ArgsMatcher, reply: FakeReplySource, times = 1): this {
     return this.on(file, matcher, reply, times);
   }
 
-  /** Allows `spawn(file, args)` calls matching `matcher`; they get a fake pid and never exit by themselves. */
-  onSpawn(file: string, matcher: ArgsMatcher): this {
-    this.scripts.push({ kind: 'spawn', file, matcher, reply: {}, times: Number.POSITIVE_INFINITY });
+  /**
+   * Allows `spawn(file, args)` calls matching `matcher`; they get a fake pid and run until
+   * killed, unless `behaviour.exitAfterMs` makes them exit on their own.
+   */
+  onSpawn(file: string, matcher: ArgsMatcher, behaviour: FakeSpawnBehaviour = {}): this {
+    this.scripts.push({ kind: 'spawn', file, matcher, reply: {}, spawn: behaviour, times: Number.POSITIVE_INFINITY });
     return this;
   }
 
@@ -90,16 +107,18 @@ export class FakeRunner implements CommandRunner {
       stderr: reply.stderr ?? '',
       durationMs: 0,
     };
-    if (reply.notFound || (result.exitCode !== 0 && options.reject !== false)) {
+    if (reply.notFound || reply.timedOut || (result.exitCode !== 0 && options.reject !== false)) {
+      const timeoutMs = options.timeoutMs ?? 30_000;
       throw new CommandError({
         command: call.command,
-        exitCode: reply.notFound ? undefined : result.exitCode,
+        file,
+        exitCode: reply.notFound || reply.timedOut ? undefined : result.exitCode,
         stdout: result.stdout,
         stderr: reply.notFound ? `${file}: command not found` : result.stderr,
-        timedOut: false,
+        timedOut: Boolean(reply.timedOut),
         isCanceled: false,
         notFound: Boolean(reply.notFound),
-        durationMs: 0,
+        durationMs: reply.timedOut ? timeoutMs : 0,
       });
     }
     return result;
@@ -107,11 +126,13 @@ export class FakeRunner implements CommandRunner {
 
   async spawn(file: string, args: readonly string[], options: SpawnOptions = {}): Promise<SpawnedProcess> {
     const call = this.record('spawn', file, args, options);
-    this.find('spawn', file, args);
+    const script = this.find('spawn', file, args);
     let resolveExit: (v: { exitCode: number | null; signal: string | null }) => void = () => {};
     const exited = new Promise<{ exitCode: number | null; signal: string | null }>((r) => {
       resolveExit = r;
     });
+    const { exitAfterMs, exitCode = 0 } = script.spawn ?? {};
+    if (exitAfterMs !== undefined) setTimeout(() => resolveExit({ exitCode, signal: null }), exitAfterMs);
     return {
       pid: this.nextPid++,
       command: call.command,

@@ -96,7 +96,16 @@ export function parseLegacyClusterConf(text: string): LegacyParseResult {
       case 'VLAN_LEADER_IP': {
         const [ip, prefix] = value.split('/');
         input.leaderAddress = ip;
-        if (prefix !== undefined) leaderPrefix = Number(prefix);
+        if (prefix !== undefined) {
+          if (/^\d{1,2}$/.test(prefix) && Number(prefix) <= 32) leaderPrefix = Number(prefix);
+          else
+            problems.push({
+              path: key,
+              value,
+              message: 'has an invalid prefix length',
+              hint: 'write e.g. 192.168.200.1/24 or leave the prefix out',
+            });
+        }
         break;
       }
       case 'ENABLE_DHCP': {

@@ -62,7 +62,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     merged = deepMerge(merged, options.overrides);
     sources.push('flags');
   }
-  return { config: parseConfig(merged, file ? sources.slice(1).join(' + ') : undefined), sources, warnings };
+  return { config: parseConfig(merged, sources.length > 1 ? sources.slice(1).join(' + ') : undefined), sources, warnings };
 }
 
 /** Reads one config file; the format is chosen by extension (`.yaml`/`.yml`, `.json`, `.conf`). */
@@ -150,10 +150,15 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   cur[path.at(-1) as string] = value;
 }
 
-/** Deep-merges plain objects; arrays and scalars from `over` replace those in `base`. */
+/**
+ * Deep-merges plain objects; arrays and scalars from `over` replace those in `base`. An
+ * `undefined` in `over` changes nothing, so a flag object with unset options (`{ interface:
+ * undefined }`) never wipes a value from the file.
+ */
 export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
     const prev = out[k];
     out[k] = isPlain(prev) && isPlain(v) ? deepMerge(prev, v) : v;
   }

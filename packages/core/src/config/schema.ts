@@ -30,25 +30,33 @@ const mac = z
 const port = z.number().int().min(1).max(65535);
 
 /** Lease time: seconds, or a dnsmasq-style duration such as `12h`, `30m`, `infinite`. */
-const leaseTime = z
-  .union([
-    z.number().int().positive(),
-    z.string().regex(/^(\d+[smhd]?|infinite)$/, 'must be seconds or a duration like 30m, 12h, 1d, or "infinite"'),
-  ])
-  .transform((v, ctx) => {
-    const seconds = toSeconds(v);
-    if (seconds !== Infinity && seconds < 120) {
-      ctx.addIssue({ code: 'custom', message: 'must be at least 120 seconds (dnsmasq refuses shorter leases)' });
-    }
-    return seconds;
-  });
+const LEASE_TIME_FORMAT = 'must be seconds or a duration like 30m, 12h, 1d, or "infinite"';
+/** dnsmasq refuses leases shorter than two minutes. */
+const MIN_LEASE_SECONDS = 120;
 
-function toSeconds(v: number | string): number {
-  if (typeof v === 'number') return v;
-  if (v === 'infinite') return Infinity;
-  const n = Number.parseInt(v, 10);
-  const unit = v.at(-1);
-  return unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : unit === 'd' ? n * 86400 : n;
+// One union member per input type with the checks done in the transform: a zod union of
+// refined members reports a bare "Invalid input" when every member fails (e.g. for `0`).
+const leaseTime = z.union([z.number(), z.string()], { error: LEASE_TIME_FORMAT }).transform((v, ctx) => {
+  const seconds = toSeconds(v);
+  if (seconds === undefined) {
+    ctx.addIssue({ code: 'custom', message: LEASE_TIME_FORMAT });
+    return z.NEVER;
+  }
+  if (seconds < MIN_LEASE_SECONDS) {
+    ctx.addIssue({ code: 'custom', message: `must be at least ${MIN_LEASE_SECONDS} seconds (dnsmasq refuses shorter leases)` });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+/** Lease time in seconds (`Infinity` for `infinite`); undefined when `v` is not a lease time. */
+function toSeconds(v: number | string): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
+  if (v === 'infinite') return Number.POSITIVE_INFINITY;
+  const m = /^(\d+)([smhd]?)$/.exec(v);
+  if (!m) return undefined;
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
 }
 
 /** VXLAN backend options. */
@@ -57,7 +65,10 @@ export const vxlanSchema = z
     vni: z.number().int().min(1).max(16_777_215).default(200).describe('VXLAN network identifier'),
     port: port.default(4790).describe('UDP port of the cluster VXLAN (not 4789: Swarm overlays use it)'),
     group: ipv4.optional().describe('multicast group for flooding; default 239.1.1.200 unless `peers` is set'),
-    peers: z.array(ipv4).default([]).describe('static underlay addresses of the other nodes (instead of multicast)'),
+    peers: z
+      .array(ipv4)
+      .default(() => [])
+      .describe('static underlay addresses of the other nodes (instead of multicast)'),
     name: ifname.default('vx200').describe('name of the VXLAN interface'),
   })
   .strict();
@@ -74,7 +85,7 @@ export const networkSchema = z
       .default(200)
       .describe('802.1Q VLAN id (vlan backend)'),
     mtu: z.number().int().min(576).max(9000).optional().describe('MTU of the cluster link'),
-    vxlan: vxlanSchema.default(vxlanSchema.parse({})).describe('vxlan backend options'),
+    vxlan: vxlanSchema.default(() => vxlanSchema.parse({})).describe('vxlan backend options'),
   })
   .strict();
 
@@ -97,9 +108,15 @@ export const dhcpSchema = z
     rangeStart: ipv4.default('192.168.200.101').describe('first address handed out'),
     rangeEnd: ipv4.default('192.168.200.200').describe('last address handed out'),
     leaseTime: leaseTime.default(3600).describe('lease time (seconds or 30m/12h/1d/infinite)'),
-    staticLeases: z.array(staticLeaseSchema).default([]).describe('fixed addresses by MAC (e.g. for Swarm managers)'),
+    staticLeases: z
+      .array(staticLeaseSchema)
+      .default(() => [])
+      .describe('fixed addresses by MAC (e.g. for Swarm managers)'),
     router: ipv4.optional().describe('default gateway to hand out; unset = none (never replaces the uplink route)'),
-    dns: z.array(ipv4).default([]).describe('DNS servers to hand out; unset = none'),
+    dns: z
+      .array(ipv4)
+      .default(() => [])
+      .describe('DNS servers to hand out; unset = none'),
     client: z.enum(['auto', 'udhcpc', 'dhclient', 'dhcpcd']).default('auto').describe('DHCP client program on followers'),
     timeoutSeconds: z.number().int().min(1).max(600).default(20).describe('how long a follower waits for a lease'),
   })
@@ -141,8 +158,8 @@ export const swarmSchema = z
       .default(3)
       .describe('manager count to keep when there are enough nodes'),
     labels: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'label keys are lower-case'), z.string())
-      .default({})
+      .record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case label key (a-z, 0-9, . _ -)'), z.string())
+      .default(() => ({}))
       .describe('extra node labels'),
   })
   .strict();
@@ -161,20 +178,20 @@ export const dockerSchema = z
 export const configSchema = z
   .object({
     interface: ifname.default('eth0').describe('uplink interface the cluster link is built on'),
-    network: networkSchema.default(networkSchema.parse({})),
+    network: networkSchema.default(() => networkSchema.parse({})),
     subnet: cidr.default('192.168.200.0/24').describe('cluster subnet'),
     leaderAddress: ipv4.default('192.168.200.1').describe('address the leader holds'),
     role: z.enum(['auto', 'leader', 'follower']).default('auto').describe('pin the role or elect it'),
     priority: z.number().int().min(0).max(255).default(100).describe('election priority (higher wins)'),
     hostname: z
       .string()
-      .regex(/^[a-zA-Z0-9-]{1,63}$/)
+      .regex(/^[a-zA-Z0-9-]{1,63}$/, 'must be a plain host name (letters, digits and -, at most 63)')
       .optional()
       .describe('node name; default: the host name'),
-    dhcp: dhcpSchema.default(dhcpSchema.parse({})),
-    consul: consulSchema.default(consulSchema.parse({})),
-    swarm: swarmSchema.default(swarmSchema.parse({})),
-    docker: dockerSchema.default(dockerSchema.parse({})),
+    dhcp: dhcpSchema.default(() => dhcpSchema.parse({})),
+    consul: consulSchema.default(() => consulSchema.parse({})),
+    swarm: swarmSchema.default(() => swarmSchema.parse({})),
+    docker: dockerSchema.default(() => dockerSchema.parse({})),
     stateDir: z
       .string()
       .startsWith('/', 'must be an absolute path')

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { cidrContains, ipv4ToInt, isIpv4, parseCidr } from '../net/ipv4.js';
+import { cidrContains, type Ipv4Cidr, ipv4ToInt, parseCidr } from '../net/ipv4.js';
+import type { Network } from '../net/types.js';
 import type { ConfigProblem } from './config-error.js';
 import { ConfigError } from './config-error.js';
 import { type ClusterConfig, configSchema } from './schema.js';
@@ -8,14 +9,20 @@ const HINTS: Record<string, string> = {
   interface: 'use the name of your uplink NIC, e.g. eth0 (see `ip link`)',
   'network.backend': 'use vlan (default), native or vxlan',
   'network.vlanId': 'use a VLAN id between 1 and 4094, e.g. 200',
+  'network.vxlan.vni': 'use a VXLAN id between 1 and 16777215, e.g. 200',
   subnet: 'write the cluster subnet as CIDR, e.g. 192.168.200.0/24',
   leaderAddress: 'use a host address inside the subnet, e.g. 192.168.200.1',
   role: 'use auto, leader or follower',
   'swarm.managers': 'use 1, 3, 5 or 7',
   'dhcp.leaseTime': 'use e.g. 1h or 3600',
+  'consul.encrypt': 'generate one with `consul keygen`',
+  stateDir: 'use an absolute path such as /var/lib/cluster-lab',
+  'docker.socket': 'use an absolute path such as /var/run/docker.sock',
 };
 
-function valueAt(input: unknown, path: PropertyKey[]): unknown {
+const UNKNOWN_FIELD_HINT = 'remove it or check its spelling against `cluster-lab config print`';
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let cur: unknown = input;
   for (const key of path) {
     if (cur === null || typeof cur !== 'object') return undefined;
@@ -24,7 +31,7 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
   return cur;
 }
 
-function pathOf(path: PropertyKey[]): string {
+function pathOf(path: readonly PropertyKey[]): string {
   return (
     path
       .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
@@ -33,9 +40,46 @@ function pathOf(path: PropertyKey[]): string {
   );
 }
 
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+/**
+ * Messages for zod's built-in checks, in the same "must …" voice as our own. Messages set on
+ * the schema itself take precedence over this map (zod's error precedence), so only the
+ * generic ones are rewritten.
+ */
+const errorMap: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      if (issue.expected === 'int') return 'must be a whole number';
+      return `must be ${article(String(issue.expected))}`;
+    case 'too_small':
+      if (issue.origin === 'string')
+        return Number(issue.minimum) <= 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`;
+      if (issue.origin === 'array') return `must have at least ${issue.minimum} entries`;
+      return `must be at least ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
+      if (issue.origin === 'array') return `must have at most ${issue.maximum} entries`;
+      return `must be at most ${issue.maximum}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    case 'invalid_format':
+      return 'has the wrong format';
+    default:
+      return undefined;
+  }
+};
+
 /**
  * Validates raw configuration data (already merged from file, legacy file, env and flags) and
  * returns the typed config with defaults. Throws {@link ConfigError} listing every problem.
+ *
+ * Field checks come first; the cross-field checks (DHCP range inside the subnet, leader address
+ * outside the range, …) run once every field is individually valid, so their messages never
+ * compare against a value that was itself wrong.
  *
  * @example
  * ```ts
@@ -43,10 +87,10 @@ function pathOf(path: PropertyKey[]): string {
  * ```
  */
 export function parseConfig(input: unknown, source?: string): ClusterConfig {
-  const result = configSchema.safeParse(input ?? {});
+  const result = configSchema.safeParse(input ?? {}, { error: errorMap });
   if (!result.success) {
     throw new ConfigError(
-      result.error.issues.map((issue) => zodProblem(issue, input)),
+      result.error.issues.flatMap((issue) => zodProblems(issue, input)),
       source,
     );
   }
@@ -55,28 +99,29 @@ export function parseConfig(input: unknown, source?: string): ClusterConfig {
   return result.data;
 }
 
-function zodProblem(issue: z.core.$ZodIssue, input: unknown): ConfigProblem {
+function zodProblems(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[] {
   const path = pathOf(issue.path);
-  let message = issue.message;
-  let hint = HINTS[path];
   if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.join(', ');
-    const base = pathOf(issue.path);
-    return {
-      path: base === '(root)' ? (issue.keys[0] ?? base) : `${base}.${issue.keys[0]}`,
-      value: undefined,
-      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}`,
-      hint: 'remove it or check its spelling against `cluster-lab config print`',
-    };
+    // One problem per key, each with its own path and value, like every other problem.
+    return issue.keys.map((key) => ({
+      path: path === '(root)' ? key : `${path}.${key}`,
+      value: valueAt(input, [...issue.path, key]),
+      message: 'is not a known field',
+      hint: UNKNOWN_FIELD_HINT,
+    }));
   }
-  if (issue.code === 'invalid_value') message = `must be one of ${issue.values.map((v) => String(v)).join(', ')}`;
-  if (issue.code === 'invalid_type') message = `must be a ${issue.expected}`;
-  if (issue.code === 'too_small' || issue.code === 'too_big') hint ??= message;
-  const problem: ConfigProblem = { path, value: valueAt(input, issue.path), message };
+  if (issue.code === 'invalid_key') {
+    // zod puts the record's key last in the path; the offending value is the key itself.
+    const key = issue.path.at(-1);
+    return [{ path, value: key, message: `key ${issue.issues[0]?.message ?? 'is not allowed'}` }];
+  }
+  const problem: ConfigProblem = { path, value: valueAt(input, issue.path), message: issue.message };
+  const hint = HINTS[path];
   if (hint) problem.hint = hint;
-  return problem;
+  return [problem];
 }
 
+/** The cross-field checks of a config whose fields are individually valid. */
 function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const net = parseCidr(c.subnet);
@@ -89,24 +134,20 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
   }
   if (net.prefix > 30)
     add('subnet', c.subnet, 'is too small for a cluster (prefix must be /30 or shorter)', 'use a /24 such as 192.168.200.0/24');
-  const reserved = new Map([
-    [net.network, 'the network address'],
-    [net.broadcast, 'the broadcast address'],
-  ]);
-  const hostCheck = (path: string, ip: string) => {
-    if (!cidrContains(net, ip)) add(path, ip, `is outside the cluster subnet ${c.subnet}`, `use an address in ${c.subnet}`);
-    else if (reserved.has(ip)) add(path, ip, `is ${reserved.get(ip)} of ${c.subnet}`, 'use a host address');
-  };
+  if (net.prefix < 8)
+    add('subnet', c.subnet, 'is too large for a cluster (prefix must be /8 or longer)', 'use a /24 such as 192.168.200.0/24');
+  const hostCheck = (path: string, ip: string) => hostAddressProblem(net, c.subnet, ip, (message, hint) => add(path, ip, message, hint));
   hostCheck('leaderAddress', c.leaderAddress);
 
   if (c.dhcp.enabled) {
+    const before = problems.length;
     hostCheck('dhcp.rangeStart', c.dhcp.rangeStart);
     hostCheck('dhcp.rangeEnd', c.dhcp.rangeEnd);
     const start = ipv4ToInt(c.dhcp.rangeStart);
     const end = ipv4ToInt(c.dhcp.rangeEnd);
     if (start > end) add('dhcp.rangeEnd', c.dhcp.rangeEnd, `is before dhcp.rangeStart ${c.dhcp.rangeStart}`, 'swap the two addresses');
     const leader = ipv4ToInt(c.leaderAddress);
-    if (leader >= start && leader <= end) {
+    if (problems.length === before && leader >= start && leader <= end) {
       add(
         'dhcp.rangeStart',
         c.dhcp.rangeStart,
@@ -122,20 +163,70 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
       if (ips.has(lease.ip)) add(`${p}.ip`, lease.ip, 'is reserved for two MACs', 'give each node its own address');
       macs.add(lease.mac);
       ips.add(lease.ip);
-      hostCheck(`${p}.ip`, lease.ip);
       if (lease.ip === c.leaderAddress) add(`${p}.ip`, lease.ip, 'is the leader address', 'reserve another address');
+      else hostCheck(`${p}.ip`, lease.ip);
     });
-    if (c.dhcp.router && !isIpv4(c.dhcp.router)) add('dhcp.router', c.dhcp.router, 'must be an IPv4 address');
+    if (c.dhcp.router !== undefined) hostCheck('dhcp.router', c.dhcp.router);
   }
   if (c.network.backend === 'vxlan') {
     const vx = c.network.vxlan;
     if (vx.port === 4789) add('network.vxlan.port', vx.port, 'collides with Docker Swarm overlay traffic (UDP 4789)', 'use 4790');
-    if (vx.group && !/^(22[4-9]|23\d)\./.test(vx.group))
+    if (vx.group !== undefined && !/^(22[4-9]|23\d)\./.test(vx.group)) {
       add('network.vxlan.group', vx.group, 'is not a multicast address (224.0.0.0/4)', 'use e.g. 239.1.1.200');
+    }
+    if (vx.group !== undefined && vx.peers.length > 0) {
+      add(
+        'network.vxlan.peers',
+        vx.peers,
+        `cannot be combined with network.vxlan.group ${vx.group}`,
+        'use either a multicast group or a static peer list',
+      );
+    }
+    vx.peers.forEach((peer, i) => {
+      if (cidrContains(net, peer)) {
+        add(
+          `network.vxlan.peers[${i}]`,
+          peer,
+          `is inside the cluster subnet ${c.subnet}`,
+          "list the peers' uplink addresses, not their cluster addresses",
+        );
+      }
+    });
     if (vx.name === c.interface) add('network.vxlan.name', vx.name, 'is the uplink interface itself', 'use another name, e.g. vx200');
   }
   if (c.consul.servers > 1 && c.consul.servers % 2 === 0) {
     add('consul.servers', c.consul.servers, 'must be odd so Consul servers keep a Raft majority', 'use 1, 3 or 5');
   }
   return problems;
+}
+
+function hostAddressProblem(net: Ipv4Cidr, subnet: string, ip: string, report: (message: string, hint: string) => void): void {
+  if (!cidrContains(net, ip)) report(`is outside the cluster subnet ${subnet}`, `use an address in ${subnet}`);
+  else if (ip === net.network) report(`is the network address of ${subnet}`, 'use a host address');
+  else if (ip === net.broadcast) report(`is the broadcast address of ${subnet}`, 'use a host address');
+}
+
+/**
+ * Checks a validated config against the machine it runs on: the uplink interface must exist
+ * (the problem lists the interfaces that do). Returns the problems; the caller decides whether
+ * to throw them as a {@link ConfigError} (`cluster-lab config check` does).
+ *
+ * @example
+ * ```ts
+ * const problems = await hostConfigProblems(config, new IpRoute2(new ExecaRunner()));
+ * if (problems.length) throw new ConfigError(problems);
+ * ```
+ */
+export async function hostConfigProblems(config: ClusterConfig, network: Network): Promise<ConfigProblem[]> {
+  const links = await network.listLinks();
+  if (links.some((l) => l.name === config.interface)) return [];
+  const names = links.map((l) => l.name).filter((n) => n !== 'lo');
+  return [
+    {
+      path: 'interface',
+      value: config.interface,
+      message: 'does not exist on this machine',
+      hint: names.length ? `use one of: ${names.join(', ')}` : 'check the interface name with `ip link`',
+    },
+  ];
 }

@@ -72,7 +72,11 @@ export async function runChecks(checks: readonly Check[], options: RunChecksOpti
         }),
       ]);
     } catch (error) {
-      result = fail(error instanceof Error ? error.message : String(error), (error as { hint?: string }).hint);
+      const hint =
+        typeof error === 'object' && error !== null && typeof (error as { hint?: unknown }).hint === 'string'
+          ? (error as { hint: string }).hint
+          : undefined;
+      result = fail(error instanceof Error ? error.message : String(error), hint);
     }
     const report: CheckReport = { id: check.id, title: check.title, ...result, durationMs: Math.round(performance.now() - started) };
     reports.push(report);

@@ -1,8 +1,9 @@
-import { LinkExistsError, LinkNotFoundError } from './errors.js';
+import { ClusterLabError } from '../errors/cluster-lab-error.js';
+import { LinkExistsError, LinkNotFoundError, NetnsNotFoundError } from './errors.js';
 import { linkAddArgs } from './ip-route2.js';
 import { parseCidr } from './ipv4.js';
 import type { Address, Link, LinkSpec, Network, Route } from './types.js';
-import { assertCidr, assertInterfaceName } from './validate.js';
+import { assertCidr, assertInterfaceName, assertNetnsName } from './validate.js';
 
 interface NsState {
   links: Map<string, Link>;
@@ -21,8 +22,13 @@ const HOST = '';
 /**
  * An in-memory {@link Network} for unit tests, following the kernel's rules where tests rely on
  * them: duplicate names fail, addresses need an existing link, a veth has a peer that dies with
- * it, deleting a parent deletes its VLANs, namespaces must exist before links move into them.
- * All handles from {@link in} share one world.
+ * it, deleting a parent deletes its VLANs and VXLANs, deleting a bridge releases its ports,
+ * namespaces must exist before links move into them (a veth peer included). All handles from
+ * {@link InMemoryNetwork.in} share one world; `in(name)` creates the namespace on first use
+ * (as `ip netns add` would have), {@link InMemoryNetwork.withNetns} does so explicitly.
+ *
+ * Stricter than recent kernels in one place: renaming a link that is up fails (kernels before
+ * 6.x refuse it), so code tested here sets links down before renaming them.
  *
  * @example
  * ```ts
@@ -40,6 +46,7 @@ export class InMemoryNetwork implements Network {
   }
 
   in(netns: string | undefined): InMemoryNetwork {
+    if (netns !== undefined) assertNetnsName(netns);
     if (netns !== undefined && !this.world.namespaces.has(netns)) this.world.namespaces.set(netns, emptyNs());
     return new InMemoryNetwork(this.world, netns);
   }
@@ -52,6 +59,18 @@ export class InMemoryNetwork implements Network {
     link.flags = link.up ? ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'] : ['BROADCAST', 'MULTICAST'];
     this.ns().links.set(name, link);
     return this;
+  }
+
+  /** Creates an empty network namespace (like `ip netns add`). For test setup. */
+  withNetns(name: string): this {
+    assertNetnsName(name);
+    if (!this.world.namespaces.has(name)) this.world.namespaces.set(name, emptyNs());
+    return this;
+  }
+
+  /** Network namespaces that exist, besides the host's. */
+  namespaces(): string[] {
+    return [...this.world.namespaces.keys()].filter((n) => n !== HOST);
   }
 
   /** Adds a route (e.g. a default route on the uplink) for test setup. */
@@ -112,8 +131,9 @@ export class InMemoryNetwork implements Network {
     const mtu = spec.mtu ?? (spec.kind === 'vxlan' ? 1450 : 1500);
     switch (spec.kind) {
       case 'veth': {
+        if (spec.peerNetns !== undefined && !this.world.namespaces.has(spec.peerNetns)) throw new NetnsNotFoundError(spec.peerNetns);
         const peerNs = this.ns(spec.peerNetns ?? this.netns ?? HOST);
-        if (peerNs.links.has(spec.peer) || spec.peer === spec.name) throw new LinkExistsError(spec.peer);
+        if (peerNs.links.has(spec.peer) || (spec.peer === spec.name && peerNs === this.ns())) throw new LinkExistsError(spec.peer);
         links.set(spec.name, this.newLink(spec.name, { kind: 'veth', parent: spec.peer, mtu }));
         peerNs.links.set(spec.peer, this.newLink(spec.peer, { kind: 'veth', parent: spec.name, mtu }));
         return;
@@ -134,7 +154,7 @@ export class InMemoryNetwork implements Network {
         if (spec.group) vxlan.group = spec.group;
         if (spec.local) vxlan.local = spec.local;
         if (spec.dev) vxlan.dev = spec.dev;
-        links.set(spec.name, this.newLink(spec.name, { kind: 'vxlan', mtu, vxlan }));
+        links.set(spec.name, this.newLink(spec.name, { kind: 'vxlan', mtu, vxlan, ...(spec.dev ? { parent: spec.dev } : {}) }));
         return;
       }
     }
@@ -156,8 +176,10 @@ export class InMemoryNetwork implements Network {
         }
       }
     }
-    for (const child of [...ns.links.values()]) {
-      if (child.kind === 'vlan' && child.parent === name) await this.delLink(child.name);
+    for (const other of [...ns.links.values()]) {
+      // The kernel unregisters VLANs and VXLANs stacked on a deleted device, and releases bridge ports.
+      if ((other.kind === 'vlan' || other.kind === 'vxlan') && other.parent === name) await this.delLink(other.name);
+      if (other.master === name) delete other.master;
     }
     return true;
   }
@@ -177,37 +199,67 @@ export class InMemoryNetwork implements Network {
   }
 
   async setMtu(name: string, mtu: number): Promise<void> {
-    this.must(name).mtu = mtu;
+    const link = this.must(name);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+      throw new ClusterLabError('INVALID_ARGUMENT', `MTU ${mtu} must be a whole number between 68 and 65535`, {
+        hint: 'use 1500, or 1450 on VXLAN',
+        errorClass: 'usage',
+      });
+    }
+    link.mtu = mtu;
   }
 
   async rename(name: string, newName: string): Promise<void> {
     assertInterfaceName(newName);
     const ns = this.ns();
     const link = this.must(name);
-    if (link.up) throw new Error(`cannot rename "${name}" while it is up (Device or resource busy)`);
+    if (name === newName) return;
     if (ns.links.has(newName)) throw new LinkExistsError(newName);
+    if (link.up) throw new ClusterLabError('LINK_BUSY', `cannot rename "${name}" while it is up`, { hint: 'set it down first' });
     ns.links.delete(name);
     link.name = newName;
     ns.links.set(newName, link);
     for (const a of ns.addresses) if (a.dev === name) a.dev = newName;
+    // `ip` reports related links by name, so every reference follows the rename.
+    for (const other of ns.links.values()) {
+      if (other.master === name) other.master = newName;
+      if (other.kind !== 'veth' && other.parent === name) other.parent = newName;
+      if (other.vxlan?.dev === name) other.vxlan.dev = newName;
+    }
+    if (link.kind === 'veth' && link.parent) {
+      for (const other of this.world.namespaces.values()) {
+        const peer = other.links.get(link.parent);
+        if (peer?.kind === 'veth' && peer.parent === name) peer.parent = newName;
+      }
+    }
   }
 
   async setMaster(name: string, master: string): Promise<void> {
+    const link = this.must(name);
     const bridge = this.must(master);
-    if (bridge.kind !== 'bridge') throw new Error(`"${master}" is not a bridge`);
-    this.must(name).master = master;
+    if (bridge.kind !== 'bridge' || name === master) {
+      throw new ClusterLabError('NOT_A_BRIDGE', `cannot enslave "${name}" to "${master}": "${master}" is not a bridge`, {
+        hint: 'use the name of a bridge',
+      });
+    }
+    link.master = master;
   }
 
   async setNetns(name: string, netns: string): Promise<void> {
-    if (!this.world.namespaces.has(netns)) throw new Error(`network namespace "${netns}" does not exist`);
+    assertNetnsName(netns);
     const link = this.must(name);
+    if (!this.world.namespaces.has(netns)) throw new NetnsNotFoundError(netns);
     const from = this.ns();
     const to = this.ns(netns);
     if (to.links.has(name)) throw new LinkExistsError(name);
     from.links.delete(name);
     from.addresses = from.addresses.filter((a) => a.dev !== name);
+    // The kernel sets a moved link down and releases it from its bridge.
     link.up = false;
+    link.operState = 'DOWN';
+    link.flags = link.flags.filter((f) => f !== 'UP' && f !== 'LOWER_UP');
     delete link.master;
+    for (const other of from.links.values()) if (other.master === name) delete other.master;
     to.links.set(name, link);
   }
 

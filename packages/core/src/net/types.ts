@@ -14,6 +14,10 @@ export interface Link {
   master?: string;
   /** Lower link: the parent of a VLAN, the peer of a veth, the device of a VXLAN. */
   parent?: string;
+  /** Interface index of the lower link when it lives in another namespace (a veth's peer moved away). */
+  parentIndex?: number;
+  /** Namespace id (as seen from this namespace) holding the lower link, when it is elsewhere. */
+  parentNetnsId?: number;
   /** `linkinfo.info_kind`: `veth`, `bridge`, `vlan`, `vxlan`… Absent for physical NICs. */
   kind?: string;
   /** For `vlan` links. */

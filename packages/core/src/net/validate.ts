@@ -4,13 +4,18 @@ import { isIpv4, parseCidr } from './ipv4.js';
 /** Linux IFNAMSIZ is 16 including the trailing NUL. */
 export const MAX_INTERFACE_NAME_LENGTH = 15;
 
-/** Why `name` is not a valid Linux interface name, or undefined when it is. */
+/**
+ * Why `name` is not a valid Linux interface name, or undefined when it is. Follows the kernel's
+ * `dev_valid_name()` (no `/`, `:` or whitespace, at most 15 bytes, not `.`/`..`), restricted further
+ * to printable ASCII so names survive config files, logs and `ip` argument parsing.
+ */
 export function interfaceNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
   if (name.length > MAX_INTERFACE_NAME_LENGTH)
     return `is ${name.length} characters long; Linux allows at most ${MAX_INTERFACE_NAME_LENGTH}`;
   if (name === '.' || name === '..') return 'is a reserved name';
-  if (!/^[A-Za-z0-9_.:@-]+$/.test(name)) return 'may only contain letters, digits and . _ - @ : (no "/" or whitespace)';
+  // ':' is rejected by the kernel (it marks address labels like eth0:1), '/' by sysfs.
+  if (!/^[A-Za-z0-9_.@-]+$/.test(name)) return 'may only contain letters, digits and . _ - @ (no "/", ":" or whitespace)';
   return undefined;
 }
 
@@ -21,9 +26,12 @@ export function vlanIdProblem(id: unknown): string | undefined {
   return undefined;
 }
 
-/** Why `mac` is not a unicast-capable `aa:bb:cc:dd:ee:ff` MAC address, or undefined. */
+/** Why `mac` is not a unicast `aa:bb:cc:dd:ee:ff` MAC address (as a NIC has), or undefined. */
 export function macProblem(mac: string): string | undefined {
   if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) return 'must look like aa:bb:cc:dd:ee:ff';
+  if (/^(00:){5}00$/.test(mac)) return 'is the all-zero address, which no NIC has';
+  // The I/G bit (lowest bit of the first octet) marks group addresses; a NIC's own MAC never has it.
+  if (Number.parseInt(mac.slice(0, 2), 16) & 1) return 'is a multicast/broadcast address, not the address of a NIC';
   return undefined;
 }
 
@@ -72,4 +80,20 @@ export function assertCidr(cidr: string): void {
 export function assertIpv4(address: string): void {
   const problem = ipv4Problem(address);
   if (problem) throw invalid('address', address, problem, 'write a dotted IPv4 address, e.g. 192.168.200.1');
+}
+
+/** Why `name` is not a usable network namespace name (a file under /run/netns), or undefined. */
+export function netnsNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 64) return `is ${name.length} characters long; use at most 64`;
+  if (name === '.' || name === '..') return 'is a reserved name';
+  // `ip -n` opens /run/netns/<name>: a "/" would reach outside that directory.
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) return 'may only contain letters, digits and . _ - (no "/" or whitespace)';
+  return undefined;
+}
+
+/** Throws a usage {@link ClusterLabError} unless `name` is a valid network namespace name. */
+export function assertNetnsName(name: string): void {
+  const problem = netnsNameProblem(name);
+  if (problem) throw invalid('network namespace name', name, problem, 'use a name like node1');
 }

@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { CommandRunner } from '../command/command-runner.js';
 import { tail } from '../command/command-runner.js';
 import { ClusterLabError } from '../errors/cluster-lab-error.js';
@@ -46,7 +47,37 @@ export async function isProcessAlive(pid: number): Promise<boolean> {
   }
 }
 
-/** Reads a pid file; undefined when absent, unparsable, or the process is gone. */
+/**
+ * Identity of a running process that survives neither its exit nor a reboot: the boot id plus
+ * the process start time (field 22 of /proc/<pid>/stat). A pid alone is reused — after a reboot
+ * the pid in a stale pid file often names an unrelated process.
+ */
+async function processIdentity(pid: number): Promise<string | undefined> {
+  try {
+    const [stat, bootId] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/sys/kernel/random/boot_id', 'utf8')]);
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const startTime = fields[19];
+    return startTime ? `${startTime} ${bootId.trim()}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes a pid file: the pid on the first line (what other tools read), and on the second the
+ * process identity that {@link readPidFile} checks, so a reused pid is not mistaken for the daemon.
+ */
+export async function writePidFile(pidFile: string, pid: number): Promise<void> {
+  const identity = await processIdentity(pid);
+  await mkdir(dirname(pidFile), { recursive: true });
+  await writeFileAtomic(pidFile, identity ? `${pid}\n${identity}\n` : `${pid}\n`, 0o644);
+}
+
+/**
+ * Reads a pid file; undefined when absent, unparsable, the process is gone, or the pid now
+ * belongs to another process (the identity line written by {@link writePidFile} differs).
+ */
 export async function readPidFile(pidFile: string): Promise<number | undefined> {
   let text: string;
   try {
@@ -54,9 +85,12 @@ export async function readPidFile(pidFile: string): Promise<number | undefined> 
   } catch {
     return undefined;
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 1) return undefined;
-  return (await isProcessAlive(pid)) ? pid : undefined;
+  const [first = '', identity] = text.split('\n').map((l) => l.trim());
+  if (!/^\d+$/.test(first)) return undefined;
+  const pid = Number(first);
+  if (pid <= 1 || !(await isProcessAlive(pid))) return undefined;
+  if (identity && (await processIdentity(pid)) !== identity) return undefined;
+  return pid;
 }
 
 /**
@@ -69,24 +103,31 @@ export async function startDaemon(runner: CommandRunner, spec: DaemonSpec): Prom
   const name = spec.name ?? spec.file;
   const existing = await readPidFile(spec.pidFile);
   if (existing !== undefined) return { pid: existing, pidFile: spec.pidFile, logFile: spec.logFile, started: false };
+  await mkdir(dirname(spec.logFile), { recursive: true });
   const child = await runner.spawn(spec.file, spec.args, { detached: true, logFile: spec.logFile, env: spec.env });
-  let exited = false;
-  void child.exited.then(() => {
-    exited = true;
+  let exit: { exitCode: number | null; signal: string | null } | undefined;
+  void child.exited.then((e) => {
+    exit = e;
   });
-  await writeFileAtomic(spec.pidFile, `${child.pid}\n`, 0o644);
+  await writePidFile(spec.pidFile, child.pid);
   const handle = { pid: child.pid, pidFile: spec.pidFile, logFile: spec.logFile, started: true };
   if (!spec.ready) return handle;
   const deadline = Date.now() + (spec.readyTimeoutMs ?? 10_000);
   const poll = spec.pollMs ?? 50;
   for (;;) {
-    if (exited) {
+    if (exit) {
       await rm(spec.pidFile, { force: true });
-      throw new ClusterLabError('DAEMON_EXITED', `${name} exited right after start:\n${await logTail(spec.logFile)}`, {
+      const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
+      throw new ClusterLabError('DAEMON_EXITED', `${name} exited right after start (${how}):\n${await logTail(spec.logFile)}`, {
         hint: `see ${spec.logFile}`,
       });
     }
-    if (await spec.ready().catch(() => false)) return handle;
+    if (
+      await Promise.resolve()
+        .then(spec.ready)
+        .catch(() => false)
+    )
+      return handle;
     if (Date.now() >= deadline) {
       await stopDaemon(spec.pidFile, { timeoutMs: 3000 });
       throw new ClusterLabError(

@@ -47,6 +47,9 @@ export class Journal {
     private persisted: boolean,
   ) {}
 
+  /** Saves run one after another: two overlapping writes of one file could land out of order. */
+  private saving: Promise<void> = Promise.resolve();
+
   /** Opens the journal at `path`, or an empty one (written on the first change) if none exists. */
   static async open(path: string): Promise<Journal> {
     let text: string;
@@ -54,12 +57,18 @@ export class Journal {
       text = await readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Journal(path, emptyDoc(), false);
-      throw error;
+      throw new ClusterLabError('JOURNAL_UNREADABLE', `the journal ${path} cannot be read: ${(error as Error).message}`, {
+        hint: 'run cluster-lab as root, or check the permissions of the state directory',
+        cause: error,
+      });
     }
     let doc: JournalDocument;
     try {
       doc = JSON.parse(text) as JournalDocument;
-      if (doc.version !== 1 || !Array.isArray(doc.entries)) throw new Error('unexpected shape');
+      if (doc === null || typeof doc !== 'object' || doc.version !== 1 || !Array.isArray(doc.entries)) {
+        throw new Error('not a version 1 journal document');
+      }
+      doc.facts ??= {};
     } catch (error) {
       throw new ClusterLabError('JOURNAL_CORRUPT', `the journal ${path} cannot be read: ${(error as Error).message}`, {
         hint: 'run `cluster-lab stop --force` to clean up by inspection instead of the journal',
@@ -120,11 +129,17 @@ export class Journal {
     this.persisted = false;
   }
 
-  private async save(): Promise<void> {
-    this.doc.updatedAt = new Date().toISOString();
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.path, `${JSON.stringify(this.doc, null, 2)}\n`);
-    this.persisted = true;
+  private save(): Promise<void> {
+    const write = async () => {
+      this.doc.updatedAt = new Date().toISOString();
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(this.path, `${JSON.stringify(this.doc, null, 2)}\n`);
+      this.persisted = true;
+    };
+    // Chain on the previous save whether it failed or not; the caller sees its own write's outcome.
+    const next = this.saving.then(write, write);
+    this.saving = next.catch(() => {});
+    return next;
   }
 }
 
@@ -133,15 +148,39 @@ function emptyDoc(): JournalDocument {
   return { version: 1, status: 'starting', startedAt: now, updatedAt: now, facts: {}, entries: [] };
 }
 
-/** Writes `path` so readers see the old or the new content, never a torn file. */
+let tmpCounter = 0;
+
+/**
+ * Writes `path` so readers see the old or the new content, never a torn file: the content goes
+ * to a temporary file in the same directory, is fsynced, and renamed over `path`; the directory
+ * is fsynced too so the rename survives a power cut. Concurrent writers never share a temp file.
+ */
 export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(tmp, 'w', mode);
+  const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
   try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(tmp, 'wx', mode);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
   }
-  await rename(tmp, path);
+  await syncDirectory(dirname(path));
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename itself is still atomic.
+  } finally {
+    await handle?.close();
+  }
 }

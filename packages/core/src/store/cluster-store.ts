@@ -1,3 +1,5 @@
+import { ClusterLabError } from '../errors/cluster-lab-error.js';
+
 /** A value read from a {@link ClusterStore}, with the index used for compare-and-set. */
 export interface StoredValue {
   value: string;
@@ -41,7 +43,7 @@ export interface ClusterStore {
  */
 export class InMemoryClusterStore implements ClusterStore {
   private readonly data = new Map<string, StoredValue>();
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly locks = new Map<string, symbol>();
   private readonly waiters = new Set<() => void>();
   private index = 0;
 
@@ -76,38 +78,48 @@ export class InMemoryClusterStore implements ClusterStore {
     for (;;) {
       const v = await this.get(key);
       if (v || Date.now() >= deadline || options.signal?.aborted) return v;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, deadline - Date.now());
-        this.waiters.add(done);
-      });
+      await this.sleepUntilChange(deadline, options.signal);
     }
   }
 
+  /**
+   * Takes the lock on `key`, waiting while another holder has it. Throws `LOCK_TIMEOUT` when
+   * it is not free within `timeoutMs` (or the signal aborts). Releasing twice is harmless and
+   * never releases a later holder's lock.
+   */
   async lock(key: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<StoreLock> {
     const deadline = Date.now() + options.timeoutMs;
     while (this.locks.has(key)) {
-      if (Date.now() >= deadline || options.signal?.aborted) throw new Error(`lock "${key}" not acquired within ${options.timeoutMs} ms`);
-      await Promise.race([this.locks.get(key), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
-    }
-    let release: () => void = () => {};
-    this.locks.set(
-      key,
-      new Promise<void>((r) => {
-        release = r;
-      }),
-    );
-    const doRelease = async () => {
-      if (this.locks.has(key)) {
-        this.locks.delete(key);
-        release();
+      if (Date.now() >= deadline || options.signal?.aborted) {
+        throw new ClusterLabError('LOCK_TIMEOUT', `lock "${key}" not acquired within ${options.timeoutMs} ms`, {
+          hint: 'another node holds it; retry later or release it',
+        });
       }
+      await this.sleepUntilChange(deadline, options.signal);
+    }
+    const token = Symbol(key);
+    this.locks.set(key, token);
+    const release = async () => {
+      if (this.locks.get(key) !== token) return;
+      this.locks.delete(key);
+      this.notify();
     };
-    return { release: doRelease, [Symbol.asyncDispose]: doRelease };
+    return { release, [Symbol.asyncDispose]: release };
+  }
+
+  /** Resolves on the next write, delete or lock release, at `deadline`, or on abort. */
+  private sleepUntilChange(deadline: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   private notify(): void {
