@@ -1,0 +1,190 @@
+import { type ClusterConfig, cidrContains, isIpv4 } from '@cluster-lab/core';
+import { consulError } from '../consul-errors.js';
+
+/**
+ * How often a follower retries joining the leader. Replaces Consul's default `retry_interval`
+ * of 30 s: followers usually boot in the same second as the leader and their first join attempt
+ * fails; waiting 30 s for the second would make formation take half a minute. Retrying a TCP
+ * connect every 2 s on an isolated cluster link costs nothing (DESIGN §6).
+ */
+export const CONSUL_RETRY_INTERVAL = '2s';
+
+/**
+ * Raft timing multiplier. Consul's default is 5 (tuned for slow cloud VMs: first election takes
+ * 5–10 s); 1 is HashiCorp's recommendation for production hardware and elects in 1–2 s. Our
+ * cluster link is a dedicated LAN segment, so the tighter timing is safe (DESIGN §6).
+ */
+export const CONSUL_RAFT_MULTIPLIER = 1;
+
+/** Consul's own ports we configure or document (HTTP comes from `config.consul.httpPort`). */
+export const CONSUL_SERVER_PORT = 8300;
+/** Serf LAN gossip port (`retry_join` targets it). */
+export const CONSUL_SERF_LAN_PORT = 8301;
+
+/** Facts about this node at boot that the config depends on (not in the config file). */
+export interface ConsulRuntimeFacts {
+  /** The elected role; the leader bootstraps the first server. */
+  role: 'leader' | 'follower';
+  /** Whether this node runs a Consul server (see {@link claimServerSlot}) or a client agent. */
+  server: boolean;
+  /** This node's address on the cluster link: bind and advertise address. */
+  clusterAddress: string;
+  /** The leader's cluster address (followers join it). */
+  leaderAddress: string;
+  /** Consul node name; normally the host name. */
+  nodeName: string;
+  /** Stable node id (see {@link nodeIdFromMachineId}). */
+  nodeId: string;
+  /** Consul's data directory on the host (inside the container it is mounted at the same path). */
+  dataDir: string;
+  /**
+   * `bootstrap_expect` on the leader. Default 1: the leader elects itself at once and further
+   * servers join as voters (autopilot). Set N only for an HA cluster started with N servers at once.
+   */
+  bootstrapExpect?: number;
+}
+
+/** The subset of Consul's agent configuration (JSON, snake_case) that Cluster Lab writes. */
+export interface ConsulAgentConfig {
+  datacenter: string;
+  primary_datacenter?: string;
+  node_name: string;
+  node_id: string;
+  data_dir: string;
+  server: boolean;
+  bootstrap_expect?: number;
+  bind_addr: string;
+  advertise_addr: string;
+  client_addr: string;
+  retry_join: string[];
+  retry_interval: string;
+  performance: { raft_multiplier: number };
+  ports: { http: number };
+  leave_on_terminate: boolean;
+  disable_update_check: boolean;
+  ui_config: { enabled: boolean };
+  log_level: string;
+  encrypt?: string;
+  acl?: {
+    enabled: boolean;
+    default_policy: 'deny' | 'allow';
+    enable_token_persistence: boolean;
+    tokens: { initial_management?: string; agent: string };
+  };
+}
+
+/** Result of {@link renderConsulConfig}. */
+export interface RenderedConsulConfig {
+  config: ConsulAgentConfig;
+  /** The config file content (pretty JSON + newline). Contains secrets (gossip key, token): mode 0600. */
+  json: string;
+  /** Things the operator should know, emitted by the agent as `warn` log events. */
+  warnings: string[];
+  /** Where this node's HTTP API answers (`<clusterAddress>:<httpPort>`). */
+  httpAddress: string;
+}
+
+/**
+ * Renders the Consul agent configuration for this node. Pure: same input, same output.
+ *
+ * - `bind_addr`/`advertise_addr` are the cluster address — never `0.0.0.0`, which lets Consul
+ *   pick docker0 or the uplink (the original tool's bug); the address must lie in `config.subnet`.
+ * - `client_addr` is loopback + the cluster address, or `0.0.0.0` with a warning when
+ *   `consul.exposeUi` is set.
+ * - the leader is a server with `bootstrap_expect`; followers `retry_join` the leader address.
+ *
+ * @example
+ * ```ts
+ * const { json } = renderConsulConfig(config, {
+ *   role: 'follower', server: false, clusterAddress: '192.168.200.101', leaderAddress: '192.168.200.1',
+ *   nodeName: 'pi2', nodeId: await readNodeId(), dataDir: '/var/lib/cluster-lab/consul',
+ * });
+ * ```
+ */
+export function renderConsulConfig(config: ClusterConfig, facts: ConsulRuntimeFacts): RenderedConsulConfig {
+  const consul = config.consul;
+  checkAddress('clusterAddress', facts.clusterAddress, config.subnet);
+  checkAddress('leaderAddress', facts.leaderAddress, config.subnet);
+  if (!/^[A-Za-z0-9-]{1,63}$/.test(facts.nodeName)) {
+    throw consulError('CONSUL_BAD_ADDRESS', `Consul node name ${JSON.stringify(facts.nodeName)} must be a host name (letters, digits, -)`, {
+      hint: 'set `hostname` in the config or give the machine a plain host name',
+      errorClass: 'config',
+    });
+  }
+  if (!facts.dataDir.startsWith('/')) {
+    throw consulError('CONSUL_BAD_ADDRESS', `Consul data dir ${JSON.stringify(facts.dataDir)} must be an absolute path`, { errorClass: 'config' });
+  }
+  const isLeader = facts.role === 'leader';
+  const server = isLeader || facts.server;
+  const warnings: string[] = [];
+  if (facts.role === 'follower' && facts.clusterAddress === facts.leaderAddress) {
+    throw consulError('CONSUL_BAD_ADDRESS', `follower cluster address ${facts.clusterAddress} equals the leader address`, {
+      hint: 'a follower must lease its own address before starting Consul',
+    });
+  }
+  const clientAddr = consul.exposeUi ? '0.0.0.0' : `127.0.0.1 ${facts.clusterAddress}`;
+  if (consul.exposeUi) {
+    warnings.push(
+      `consul.exposeUi is set: the Consul HTTP API and UI listen on all addresses (0.0.0.0:${consul.httpPort}), including the uplink/home LAN${consul.aclToken ? '' : ', without an ACL token'}`,
+    );
+  }
+  const out: ConsulAgentConfig = {
+    datacenter: consul.datacenter,
+    node_name: facts.nodeName,
+    node_id: facts.nodeId,
+    data_dir: facts.dataDir,
+    server,
+    bind_addr: facts.clusterAddress,
+    advertise_addr: facts.clusterAddress,
+    client_addr: clientAddr,
+    retry_join: isLeader ? [] : [facts.leaderAddress],
+    retry_interval: CONSUL_RETRY_INTERVAL,
+    performance: { raft_multiplier: CONSUL_RAFT_MULTIPLIER },
+    ports: { http: consul.httpPort },
+    // `stop` undoes `start`: a stopped node should leave the cluster, not linger as "failed".
+    leave_on_terminate: true,
+    disable_update_check: true,
+    ui_config: { enabled: server },
+    log_level: 'INFO',
+  };
+  if (isLeader) {
+    const expect = facts.bootstrapExpect ?? 1;
+    if (!Number.isInteger(expect) || expect < 1 || expect > consul.servers) {
+      throw consulError('CONSUL_BAD_ADDRESS', `bootstrap_expect ${expect} must be between 1 and consul.servers (${consul.servers})`, {
+        errorClass: 'config',
+      });
+    }
+    out.bootstrap_expect = expect;
+  }
+  if (consul.encrypt) out.encrypt = consul.encrypt;
+  if (consul.aclToken) {
+    out.primary_datacenter = consul.datacenter;
+    out.acl = {
+      enabled: true,
+      default_policy: 'deny',
+      enable_token_persistence: true,
+      // Servers create the token as the management token at bootstrap; every agent uses it to
+      // register itself (default policy deny would otherwise refuse the node's own catalog entry).
+      tokens: server ? { initial_management: consul.aclToken, agent: consul.aclToken } : { agent: consul.aclToken },
+    };
+  }
+  return {
+    config: out,
+    json: `${JSON.stringify(out, null, 2)}\n`,
+    warnings,
+    httpAddress: `${facts.clusterAddress}:${consul.httpPort}`,
+  };
+}
+
+function checkAddress(field: string, address: string, subnet: string): void {
+  if (!isIpv4(address) || address === '0.0.0.0') {
+    throw consulError('CONSUL_BAD_ADDRESS', `${field} ${JSON.stringify(address)} must be a concrete IPv4 address`, {
+      hint: 'Consul binds to the cluster address only; 0.0.0.0 would let it pick docker0 or the uplink',
+    });
+  }
+  if (!cidrContains(subnet, address)) {
+    throw consulError('CONSUL_BAD_ADDRESS', `${field} ${address} is outside the cluster subnet ${subnet}`, {
+      hint: 'Consul must bind to the cluster link, never docker0 or the uplink',
+    });
+  }
+}
