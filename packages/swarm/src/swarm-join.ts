@@ -1,0 +1,364 @@
+import { type ClusterStore, describeError, type EventSink, ignoreEvents, type StoreLock } from '@cluster-lab/core';
+import { type DockerClient, type DockerInfo, inspectEngine, SWARM_PORT } from './docker-api.js';
+import { isTransientSwarmError, swarmError, toSwarmError } from './errors.js';
+import { assertUserLabels } from './labels.js';
+import { assertManagerCount, DEFAULT_MANAGERS, emptySlots, type ManagerSlots, releaseManagerSlot, takeManagerSlot } from './manager-count.js';
+import { assertAddress } from './swarm-manager.js';
+import { reconcile } from './swarm-reconcile.js';
+import {
+  type AppliedRecord,
+  type ClusterRecord,
+  type ManagerAddress,
+  type NodeRecord,
+  readJson,
+  type SwarmKeys,
+  swarmKeys,
+  writeJson,
+} from './store-keys.js';
+
+/** Default time {@link join} waits for the leader's tokens and for the join itself. */
+export const DEFAULT_JOIN_TIMEOUT_MS = 120_000;
+/** Default time {@link join} waits for a manager to acknowledge this node's labels. */
+export const DEFAULT_LABEL_TIMEOUT_MS = 15_000;
+/** While waiting for tokens, a progress event is emitted this often (the wait itself blocks on the store). */
+export const TOKEN_WAIT_PROGRESS_MS = 5_000;
+/** Poll period of `docker info` while the local node is `pending` or becoming a manager. */
+export const LOCAL_STATE_POLL_MS = 100;
+/** Pause between join attempts after a transient failure (election in progress, manager restarting). */
+export const JOIN_RETRY_MS = 500;
+
+/** Options of {@link join}. */
+export interface JoinOptions {
+  /** This node's local Docker API (unix socket). */
+  docker: DockerClient;
+  /** Where the leader published tokens and manager addresses. */
+  store: ClusterStore;
+  /** This node's cluster address (advertised to the swarm). */
+  advertiseAddr: string;
+  /** Address for overlay traffic; default `advertiseAddr`. */
+  dataPathAddr?: string;
+  /** Address the swarm port binds to (used if the node becomes a manager); default `advertiseAddr`. */
+  listenAddr?: string;
+  /** Managers the cluster keeps (odd, 1–7); default: the leader's recorded count, else 3. */
+  managers?: number;
+  /** User labels from the config (`swarm.labels`). */
+  labels?: Record<string, string>;
+  /** Total time for waiting on tokens and joining; default {@link DEFAULT_JOIN_TIMEOUT_MS}. */
+  timeoutMs?: number;
+  /** Time to wait for a manager to apply this node's labels; default {@link DEFAULT_LABEL_TIMEOUT_MS}. 0 = do not wait. */
+  labelTimeoutMs?: number;
+  /** When the node is in a different swarm: leave it (force) and join this one, instead of failing. */
+  leaveOtherSwarm?: boolean;
+  /** Store key prefix; default `cluster-lab/swarm`. */
+  keyPrefix?: string;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+/** What {@link join} did. */
+export interface JoinResult {
+  role: 'manager' | 'worker';
+  nodeId: string;
+  hostname: string;
+  clusterId: string;
+  /** True when the node already was a member of this cluster's swarm (nothing joined). */
+  alreadyMember: boolean;
+  /** Whether a manager acknowledged this node's labels within `labelTimeoutMs`. */
+  labelsApplied: boolean;
+  durationMs: number;
+}
+
+/**
+ * Joins this follower to the cluster's swarm. Waits (blocking on the store, with progress
+ * events) for the leader's `cluster` record, then joins as **manager** if a manager slot is
+ * free, else as **worker**. Slots are read, decided ({@link takeManagerSlot}) and written under
+ * the store lock `locks/slots`, which a manager-joiner keeps until its join is done, so any
+ * number of simultaneous joiners never exceed `managers`; workers release it at once and join
+ * in parallel, which keeps formation time flat in N.
+ *
+ * Afterwards the node records `nodes/<hostname>` (its new node ID and desired labels) and
+ * requests a reconcile. Only managers can label nodes or remove stale entries, so: a node that
+ * became a manager runs {@link reconcile} itself; a worker waits for a manager's
+ * `applied/<hostname>` acknowledgement (the leader runs {@link startReconciler}). A node that
+ * left and re-joins gets a new node ID; reconcile removes the old `down` entry with the same
+ * hostname, so there are no duplicates.
+ *
+ * Idempotent: a node already in this swarm (checked by cluster ID on managers, by known manager
+ * IDs on workers) only refreshes its record; a node still `pending` after a dockerd restart is
+ * waited for. A node in another swarm fails with `SWARM_OTHER_CLUSTER` unless `leaveOtherSwarm`.
+ *
+ * @example
+ * ```ts
+ * const r = await join({ docker, store, advertiseAddr: lease.address, onEvent });
+ * console.log(`joined as ${r.role}`);
+ * ```
+ */
+export async function join(options: JoinOptions): Promise<JoinResult> {
+  const started = performance.now();
+  const { docker, store } = options;
+  const onEvent = options.onEvent ?? ignoreEvents;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  if (options.managers !== undefined) assertManagerCount(options.managers);
+  assertAddress(options.advertiseAddr, 'advertiseAddr');
+  const dataPathAddr = options.dataPathAddr ?? options.advertiseAddr;
+  const listenAddr = options.listenAddr ?? options.advertiseAddr;
+  assertAddress(dataPathAddr, 'dataPathAddr');
+  assertAddress(listenAddr, 'listenAddr');
+  const labels = options.labels ?? {};
+  assertUserLabels(labels);
+  const keys = swarmKeys(options.keyPrefix);
+  const title = 'join Docker Swarm';
+  onEvent({ type: 'step-started', step: 'swarm-join', title });
+
+  let info = await inspectEngine(docker);
+  const hostname = info.Name;
+  const cluster = await waitForCluster(store, keys, deadline, timeoutMs, onEvent, options.signal);
+  const desired = options.managers ?? cluster.managers ?? DEFAULT_MANAGERS;
+
+  if (info.Swarm.LocalNodeState === 'pending') info = await waitWhilePending(docker, deadline);
+  let alreadyMember = false;
+  if (info.Swarm.LocalNodeState === 'locked') {
+    throw swarmError('SWARM_LOCKED', `the swarm on ${hostname} is locked (autolock)`, { hint: 'unlock it with `docker swarm unlock` or reset it with `docker swarm leave --force`' });
+  }
+  if (info.Swarm.LocalNodeState === 'active' || info.Swarm.LocalNodeState === 'error') {
+    if (info.Swarm.LocalNodeState === 'active' && (await isMemberOf(store, keys, info, cluster))) {
+      alreadyMember = true;
+    } else if (options.leaveOtherSwarm || info.Swarm.LocalNodeState === 'error') {
+      onEvent({ type: 'log', level: 'warn', message: `${hostname} leaves its previous swarm (${info.Swarm.LocalNodeState}) to join ${cluster.clusterId}`, source: 'swarm' });
+      try {
+        await docker.swarmLeave({ force: true });
+      } catch (error) {
+        const mapped = toSwarmError(error, 'leave the previous swarm');
+        if (mapped.code !== 'SWARM_NOT_MEMBER') throw mapped;
+      }
+    } else {
+      throw swarmError('SWARM_OTHER_CLUSTER', `${hostname} is a member of a swarm other than this cluster's swarm ${cluster.clusterId}`, {
+        hint: 'run `docker swarm leave --force` on this node (or set leaveOtherSwarm), then start again',
+      });
+    }
+  }
+
+  let role: 'manager' | 'worker';
+  if (alreadyMember) {
+    role = info.Swarm.ControlAvailable ? 'manager' : 'worker';
+    onEvent({ type: 'log', level: 'info', message: `${hostname} is already a ${role} of swarm ${cluster.clusterId}`, source: 'swarm' });
+  } else {
+    role = await joinWithSlot({ ...options, keys, hostname, desired, deadline, listenAddr, dataPathAddr, onEvent });
+    info = await inspectEngine(docker);
+  }
+
+  // Record identity and desired labels, then have a manager apply them.
+  await store.delete(keys.applied(hostname));
+  await writeJson(store, keys.node(hostname), {
+    hostname,
+    nodeId: info.Swarm.NodeID,
+    role: 'follower',
+    labels,
+    addr: options.advertiseAddr,
+    updatedAt: new Date().toISOString(),
+  } satisfies NodeRecord);
+  await store.delete(keys.left(info.Swarm.NodeID));
+  if (role === 'manager') {
+    await waitForControl(docker, Date.now() + 10_000);
+    try {
+      await reconcile({ docker, store, managers: desired, keyPrefix: options.keyPrefix, onEvent });
+    } catch (error) {
+      onEvent({ type: 'log', level: 'warn', message: `reconcile after joining failed: ${describeError(error)}`, source: 'swarm' });
+    }
+  }
+  await store.put(keys.reconcileRequest, `${hostname} ${info.Swarm.NodeID}`);
+  const labelsApplied = await waitForLabels(store, keys, hostname, info.Swarm.NodeID, options.labelTimeoutMs ?? DEFAULT_LABEL_TIMEOUT_MS, options.signal);
+  if (!labelsApplied) {
+    onEvent({
+      type: 'log',
+      level: 'warn',
+      message: `no manager applied the labels of ${hostname} yet; they are applied when the leader's reconciler runs`,
+      source: 'swarm',
+    });
+  }
+  const durationMs = Math.round(performance.now() - started);
+  onEvent({ type: 'step-finished', step: 'swarm-join', title, durationMs, detail: `${alreadyMember ? 'already ' : 'joined as '}${role}` });
+  return { role, nodeId: info.Swarm.NodeID, hostname, clusterId: cluster.clusterId, alreadyMember, labelsApplied, durationMs };
+}
+
+async function waitForCluster(
+  store: ClusterStore,
+  keys: SwarmKeys,
+  deadline: number,
+  timeoutMs: number,
+  onEvent: EventSink,
+  signal: AbortSignal | undefined,
+): Promise<ClusterRecord> {
+  const waitStarted = Date.now();
+  for (;;) {
+    const remaining = deadline - Date.now();
+    const stored = await store.waitFor(keys.cluster, { timeoutMs: Math.max(0, Math.min(remaining, TOKEN_WAIT_PROGRESS_MS)), ...(signal ? { signal } : {}) });
+    if (stored) {
+      try {
+        return JSON.parse(stored.value) as ClusterRecord;
+      } catch {
+        throw swarmError('SWARM_TOKENS_TIMEOUT', `the cluster record at ${keys.cluster} is not valid JSON`, { hint: 'restart the leader so it republishes the swarm record' });
+      }
+    }
+    if (signal?.aborted) throw swarmError('SWARM_TOKENS_TIMEOUT', 'waiting for swarm join tokens was cancelled');
+    if (Date.now() >= deadline) {
+      throw swarmError('SWARM_TOKENS_TIMEOUT', `no swarm join tokens appeared in the cluster store within ${timeoutMs} ms`, {
+        hint: 'check that the leader is up and its swarm step passed (`cluster-lab status` on the leader)',
+      });
+    }
+    onEvent({ type: 'log', level: 'info', message: `waiting for the leader to publish swarm join tokens (${Math.round((Date.now() - waitStarted) / 1000)} s)`, source: 'swarm' });
+  }
+}
+
+async function isMemberOf(store: ClusterStore, keys: SwarmKeys, info: DockerInfo, cluster: ClusterRecord): Promise<boolean> {
+  if (info.Swarm.ControlAvailable && info.Swarm.Cluster?.ID) return info.Swarm.Cluster.ID === cluster.clusterId;
+  const managers = (await readJson<ManagerAddress[]>(store, keys.managers))?.value ?? [];
+  const known = new Set(managers.map((m) => m.nodeId));
+  if ((info.Swarm.RemoteManagers ?? []).some((m) => known.has(m.NodeID))) return true;
+  const record = (await readJson<NodeRecord>(store, keys.node(info.Name)))?.value;
+  return record?.nodeId === info.Swarm.NodeID && record.updatedAt >= cluster.createdAt;
+}
+
+async function waitWhilePending(docker: DockerClient, deadline: number): Promise<DockerInfo> {
+  for (;;) {
+    const info = await inspectEngine(docker);
+    if (info.Swarm.LocalNodeState !== 'pending') return info;
+    if (Date.now() >= deadline) {
+      throw swarmError('SWARM_JOIN_TIMEOUT', `${info.Name} stayed "pending" (cannot reach a manager)${info.Swarm.Error ? `: ${info.Swarm.Error}` : ''}`, {
+        hint: 'check the managers are up and reachable on TCP 2377 over the cluster link',
+      });
+    }
+    await sleep(LOCAL_STATE_POLL_MS);
+  }
+}
+
+async function waitForControl(docker: DockerClient, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const info = await inspectEngine(docker);
+    if (info.Swarm.ControlAvailable) return;
+    await sleep(LOCAL_STATE_POLL_MS);
+  }
+}
+
+interface JoinWithSlotInput extends JoinOptions {
+  keys: SwarmKeys;
+  hostname: string;
+  desired: number;
+  deadline: number;
+  listenAddr: string;
+  dataPathAddr: string;
+  onEvent: EventSink;
+}
+
+async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'worker'> {
+  const { store, keys, hostname } = input;
+  let lock: StoreLock;
+  try {
+    lock = await store.lock(keys.slotsLock, { timeoutMs: Math.max(1, input.deadline - Date.now()), ...(input.signal ? { signal: input.signal } : {}) });
+  } catch (error) {
+    throw swarmError('SWARM_LOCK_TIMEOUT', `could not take the manager-slot lock ${keys.slotsLock}: ${describeError(error)}`, {
+      hint: 'another node holds it; check the cluster store is healthy and retry',
+      cause: error,
+    });
+  }
+  let locked = true;
+  const unlock = async () => {
+    if (locked) {
+      locked = false;
+      await lock.release();
+    }
+  };
+  try {
+    const slots = (await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots();
+    const decision = takeManagerSlot({ slots, hostname, desired: input.desired, now: Date.now() });
+    if (decision.role === 'worker') {
+      await unlock();
+    } else if (decision.changed) {
+      await writeJson(store, keys.slots, decision.slots);
+    }
+    const token = await store.get(decision.role === 'manager' ? keys.managerToken : keys.workerToken);
+    if (!token) {
+      throw swarmError('SWARM_TOKENS_TIMEOUT', `the ${decision.role} join token is missing from the cluster store`, { hint: 'restart the leader so it republishes the tokens' });
+    }
+    try {
+      await joinSwarm(input, token.value, decision.role);
+    } catch (error) {
+      if (decision.role === 'manager') {
+        const current = (await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots();
+        await writeJson(store, keys.slots, releaseManagerSlot(current, hostname));
+      }
+      throw error;
+    }
+    return decision.role;
+  } finally {
+    await unlock();
+  }
+}
+
+/** `POST /swarm/join`, trying each published manager address and retrying transient failures. */
+async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager' | 'worker'): Promise<void> {
+  const { docker, store, keys } = input;
+  for (let attempt = 0; ; attempt++) {
+    const managers = (await readJson<ManagerAddress[]>(store, keys.managers))?.value ?? [];
+    if (managers.length === 0) {
+      throw swarmError('SWARM_TOKENS_TIMEOUT', `no manager addresses at ${keys.managers}`, { hint: 'restart the leader so it republishes the swarm record' });
+    }
+    // Docker uses only the first RemoteAddr, so rotate through managers across attempts.
+    const remote = managers[attempt % managers.length] as ManagerAddress;
+    try {
+      await docker.swarmJoin({
+        ListenAddr: `${input.listenAddr}:${SWARM_PORT}`,
+        AdvertiseAddr: `${input.advertiseAddr}:${SWARM_PORT}`,
+        DataPathAddr: input.dataPathAddr,
+        RemoteAddrs: [remote.addr],
+        JoinToken: token,
+      });
+      input.onEvent({ type: 'log', level: 'info', message: `${input.hostname} joined as ${role} via ${remote.hostname} (${remote.addr})`, source: 'swarm' });
+      return;
+    } catch (error) {
+      const mapped = toSwarmError(error, `join the swarm as ${role} via ${remote.addr}`);
+      if (mapped.code === 'SWARM_ALREADY_MEMBER' || mapped.code === 'SWARM_JOIN_TIMEOUT') {
+        // An earlier attempt may have completed in the background.
+        const info = await inspectEngine(docker);
+        if (info.Swarm.LocalNodeState === 'active') return;
+        if (info.Swarm.LocalNodeState === 'pending') {
+          await waitWhilePending(docker, input.deadline);
+          return;
+        }
+      }
+      if (!isTransientSwarmError(mapped) || Date.now() + JOIN_RETRY_MS >= input.deadline) throw mapped;
+      input.onEvent({ type: 'log', level: 'info', message: `swarm join attempt ${attempt + 1} failed, retrying: ${mapped.message}`, source: 'swarm' });
+      await sleep(JOIN_RETRY_MS);
+    }
+  }
+}
+
+async function waitForLabels(
+  store: ClusterStore,
+  keys: SwarmKeys,
+  hostname: string,
+  nodeId: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const remaining = deadline - Date.now();
+    const stored = await store.waitFor(keys.applied(hostname), { timeoutMs: Math.max(0, remaining), ...(signal ? { signal } : {}) });
+    if (stored) {
+      try {
+        if ((JSON.parse(stored.value) as AppliedRecord).nodeId === nodeId) return true;
+      } catch {
+        // ignore a malformed ack, keep waiting
+      }
+    }
+    if (Date.now() >= deadline || signal?.aborted) return false;
+    // An ack for an older node ID: wait for the fresh one without spinning.
+    await sleep(LOCAL_STATE_POLL_MS);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
