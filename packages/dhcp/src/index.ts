@@ -1,2 +1,14 @@
-/** Version of this package. */
-export const VERSION = '0.1.0';
+export * from './client/dhclient.js';
+export * from './client/dhcp-client.js';
+export * from './client/dhcpcd.js';
+export * from './client/hook-dhcp-client.js';
+export * from './client/hook-script.js';
+export * from './client/lease.js';
+export * from './client/program-not-found.js';
+export * from './client/udhcpc.js';
+export * from './dhcp-errors.js';
+export * from './server/dnsmasq-config.js';
+export * from './server/dnsmasq-server.js';
+export * from './server/lease-file.js';
+export * from './server/rogue-probe.js';
+export * from './state-paths.js';

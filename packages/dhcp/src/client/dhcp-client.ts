@@ -1,0 +1,169 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import type { ClusterConfig, CommandRunner, Network } from '@cluster-lab/core';
+import { DhclientClient } from './dhclient.js';
+import { DhcpcdClient } from './dhcpcd.js';
+import type { Lease } from './lease.js';
+import { programNotFound } from './program-not-found.js';
+import { UdhcpcClient } from './udhcpc.js';
+
+/** The DHCP client programs we drive. */
+export type DhcpClientKind = 'udhcpc' | 'dhclient' | 'dhcpcd';
+
+/** Options of {@link DhcpClient.obtain}. */
+export interface ObtainOptions {
+  /** How long to wait for a server. Default: `config.dhcp.timeoutSeconds`. Rounded up to whole seconds. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The background process that keeps a lease renewed. */
+export interface RenewalHandle {
+  pid: number;
+  pidFile: string;
+  /** False when it was already running (idempotent start). */
+  started: boolean;
+}
+
+/** What `obtain` applied, persisted so `release` works from another process (`cluster-lab stop`). */
+export interface AppliedLease {
+  kind: DhcpClientKind;
+  link: string;
+  lease: Lease;
+  /** Address added to the link, e.g. `192.168.200.101/24`. */
+  cidr: string;
+  /** True when this node added the address (release removes it); false when it was already there. */
+  added: boolean;
+}
+
+/**
+ * A follower's DHCP client on the cluster link. `obtain` runs the client in the foreground
+ * with a timeout; the client's hook reports the lease as JSON and this object applies only the
+ * address to the link through core's `Network` — never a route, so the cluster lease can never
+ * replace the node's default route to the internet (`lease.router` is reported, not installed).
+ *
+ * @example
+ * ```ts
+ * await using client = await createDhcpClient({ runner, network, config, link: 'eth0.200' });
+ * const lease = await client.obtain({ timeoutMs: 5000 });
+ * await client.startRenewal();
+ * ```
+ */
+export interface DhcpClient extends AsyncDisposable {
+  readonly kind: DhcpClientKind;
+  readonly link: string;
+  /** Obtains a lease and adds its address to the link. Throws {@link NoDhcpServerError} on timeout. */
+  obtain(options?: ObtainOptions): Promise<Lease>;
+  /** Starts (or finds) the detached client process that renews the lease; survives this process. */
+  startRenewal(): Promise<RenewalHandle>;
+  /** The lease this node applied (from the state file), or undefined. */
+  current(): Promise<AppliedLease | undefined>;
+  /** The latest lease the renewal process reported (may differ from {@link current} after a server change). */
+  renewed(): Promise<Lease | undefined>;
+  /**
+   * Sends a DHCP release, stops the renewal process and removes the address `obtain` added.
+   * Returns false when there was nothing to release. Safe to call twice, and from another process.
+   */
+  release(): Promise<boolean>;
+}
+
+/** Options shared by every adapter. */
+export interface DhcpClientOptions {
+  /** Runs the client program (in the lab: the node's runner, inside its namespace). */
+  runner: CommandRunner;
+  /** Applies the address (in the lab: the node's `ip`). */
+  network: Network;
+  config: ClusterConfig;
+  /** The cluster link to lease on. */
+  link: string;
+  /** Absolute path (or name) of the client program. Default: the adapter's program name. */
+  executable?: string;
+  /** Host name to send (option 12). Default: `config.hostname`, else none. */
+  hostname?: string;
+}
+
+/** Directories searched in addition to PATH: DHCP clients live in sbin, which a user's PATH may lack. */
+const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+/**
+ * Finds an executable like `command -v` would, without a shell: the first `dir/name` in PATH
+ * (plus the sbin directories) that is executable. Returns its absolute path or undefined.
+ *
+ * @example
+ * ```ts
+ * await findExecutable('udhcpc'); // '/usr/sbin/udhcpc'
+ * ```
+ */
+export async function findExecutable(name: string, pathEnv: string = process.env.PATH ?? ''): Promise<string | undefined> {
+  const dirs = [...pathEnv.split(delimiter).filter(Boolean), ...SBIN_DIRS];
+  for (const dir of new Set(dirs)) {
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+/** Options of {@link createDhcpClient}. */
+export interface CreateDhcpClientOptions {
+  runner: CommandRunner;
+  network: Network;
+  config: ClusterConfig;
+  /** The cluster link to lease on. */
+  link: string;
+  /** Force a client; default `config.dhcp.client` (`auto` picks what is installed). */
+  kind?: DhcpClientKind | 'auto';
+  /** Host name to send; default `config.hostname`. */
+  hostname?: string;
+  /** Looks up executables (default {@link findExecutable}); tests pass a fake. */
+  locate?: (name: string) => Promise<string | undefined>;
+}
+
+/** Order in which `auto` looks for a client: busybox udhcpc first (small, fast, the default). */
+export const DHCP_CLIENT_PREFERENCE: readonly DhcpClientKind[] = ['udhcpc', 'dhclient', 'dhcpcd'];
+
+/**
+ * Creates the follower's DHCP client: the one configured (`config.dhcp.client`), or with `auto`
+ * the first installed of udhcpc (or busybox's built-in udhcpc), dhclient, dhcpcd. Throws a
+ * `dependency` error (`DHCP_PROGRAM_NOT_FOUND`) when the configured/any client is missing.
+ *
+ * @example
+ * ```ts
+ * const client = await createDhcpClient({ runner: node.runner, network: node.ip, config, link: 'eth1' });
+ * const lease = await client.obtain();
+ * await client.startRenewal();
+ * // … on stop:
+ * await client.release();
+ * ```
+ */
+export async function createDhcpClient(options: CreateDhcpClientOptions): Promise<DhcpClient> {
+  const locate = options.locate ?? ((name: string) => findExecutable(name));
+  const wanted = options.kind ?? options.config.dhcp.client;
+  const kinds = wanted === 'auto' ? DHCP_CLIENT_PREFERENCE : [wanted];
+  const base = {
+    runner: options.runner,
+    network: options.network,
+    config: options.config,
+    link: options.link,
+    ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+  };
+  for (const kind of kinds) {
+    if (kind === 'udhcpc') {
+      const udhcpc = await locate('udhcpc');
+      if (udhcpc) return new UdhcpcClient({ ...base, executable: udhcpc });
+      const busybox = await locate('busybox');
+      if (busybox) return new UdhcpcClient({ ...base, executable: busybox, argsPrefix: ['udhcpc'] });
+      continue;
+    }
+    const executable = await locate(kind);
+    if (!executable) continue;
+    return kind === 'dhclient' ? new DhclientClient({ ...base, executable }) : new DhcpcdClient({ ...base, executable });
+  }
+  if (wanted !== 'auto') throw programNotFound(wanted);
+  const error = programNotFound('udhcpc');
+  error.message = `no DHCP client is installed (looked for ${DHCP_CLIENT_PREFERENCE.join(', ')}, busybox)`;
+  return Promise.reject(error);
+}

@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+
+/** Files of our own dnsmasq instance, all inside `<stateDir>/dhcp/`. */
+export interface DnsmasqPaths {
+  dir: string;
+  /** Rendered main config (`--conf-file`). */
+  confFile: string;
+  /** Static reservations (`dhcp-hostsfile`, re-read on SIGHUP). */
+  hostsFile: string;
+  /** dnsmasq's lease database; kept across restarts so addresses stay stable. */
+  leaseFile: string;
+  pidFile: string;
+  logFile: string;
+}
+
+/** Where the DHCP server keeps its files under the cluster state dir. */
+export function dnsmasqPaths(stateDir: string): DnsmasqPaths {
+  const dir = join(stateDir, 'dhcp');
+  return {
+    dir,
+    confFile: join(dir, 'dnsmasq.conf'),
+    hostsFile: join(dir, 'dnsmasq.hosts'),
+    leaseFile: join(dir, 'dnsmasq.leases'),
+    pidFile: join(dir, 'dnsmasq.pid'),
+    logFile: join(dir, 'dnsmasq.log'),
+  };
+}
+
+/** Files of the DHCP client on one link, inside `<stateDir>/dhcp/client-<link>/`. */
+export interface ClientPaths {
+  dir: string;
+  /** The static hook script every client adapter calls. */
+  hookScript: string;
+  /** JSON lines written by the hook during `obtain`. */
+  eventsFile: string;
+  /** JSON lines written by the hook of the background renewal client. */
+  renewalEventsFile: string;
+  renewalPidFile: string;
+  renewalLogFile: string;
+  /** What `obtain` applied (lease + address), so `release` works from another process. */
+  stateFile: string;
+  /** Client-specific extra files (dhclient lease db/config, dhcpcd config). */
+  extra(name: string): string;
+}
+
+/** Where the client for `link` keeps its files. */
+export function clientPaths(stateDir: string, link: string): ClientPaths {
+  const dir = join(stateDir, 'dhcp', `client-${link}`);
+  return {
+    dir,
+    hookScript: join(dir, 'hook.sh'),
+    eventsFile: join(dir, 'events.jsonl'),
+    renewalEventsFile: join(dir, 'renewal-events.jsonl'),
+    renewalPidFile: join(dir, 'renewal.pid'),
+    renewalLogFile: join(dir, 'renewal.log'),
+    stateFile: join(dir, 'state.json'),
+    extra: (name) => join(dir, name),
+  };
+}
