@@ -20,3 +20,4 @@ export * from './process/daemon.js';
 export * from './steps/journal.js';
 export * from './steps/step-runner.js';
 export * from './store/cluster-store.js';
+export * from './election/index.js';
