@@ -149,12 +149,15 @@ export class InMemoryNetwork implements Network {
         );
         return;
       case 'vxlan': {
-        if (spec.dev) this.must(spec.dev);
+        if (spec.dev !== undefined) this.must(spec.dev);
         const vxlan: NonNullable<Link['vxlan']> = { vni: spec.vni, port: spec.port, learning: spec.learning ?? true };
-        if (spec.group) vxlan.group = spec.group;
-        if (spec.local) vxlan.local = spec.local;
-        if (spec.dev) vxlan.dev = spec.dev;
-        links.set(spec.name, this.newLink(spec.name, { kind: 'vxlan', mtu, vxlan, ...(spec.dev ? { parent: spec.dev } : {}) }));
+        if (spec.group !== undefined) vxlan.group = spec.group;
+        if (spec.local !== undefined) vxlan.local = spec.local;
+        if (spec.dev !== undefined) vxlan.dev = spec.dev;
+        links.set(
+          spec.name,
+          this.newLink(spec.name, { kind: 'vxlan', mtu, vxlan, ...(spec.dev !== undefined ? { parent: spec.dev } : {}) }),
+        );
         return;
       }
     }

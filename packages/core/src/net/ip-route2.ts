@@ -101,7 +101,7 @@ export function linkAddArgs(spec: LinkSpec): string[] {
     case 'veth': {
       assertInterfaceName(spec.peer, 'veth peer name');
       if (spec.peerNetns !== undefined) assertNetnsName(spec.peerNetns);
-      const peerNs = spec.peerNetns ? ['netns', spec.peerNetns] : [];
+      const peerNs = spec.peerNetns !== undefined ? ['netns', spec.peerNetns] : [];
       return ['link', 'add', spec.name, ...mtu, 'type', 'veth', 'peer', 'name', spec.peer, ...peerNs];
     }
     case 'bridge':
@@ -123,15 +123,15 @@ export function linkAddArgs(spec: LinkSpec): string[] {
         );
       }
       const args = ['link', 'add', spec.name, ...mtu, 'type', 'vxlan', 'id', String(spec.vni), 'dstport', String(spec.port)];
-      if (spec.group) {
+      if (spec.group !== undefined) {
         assertIpv4(spec.group);
         args.push('group', spec.group);
       }
-      if (spec.local) {
+      if (spec.local !== undefined) {
         assertIpv4(spec.local);
         args.push('local', spec.local);
       }
-      if (spec.dev) {
+      if (spec.dev !== undefined) {
         assertInterfaceName(spec.dev, 'VXLAN underlay device');
         args.push('dev', spec.dev);
       }
