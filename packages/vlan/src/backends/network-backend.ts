@@ -1,4 +1,4 @@
-import type { CommandRunner, Link, Network } from '@cluster-lab/core';
+import { CommandError, type CommandRunner, isClusterLabError, type Link, type Network } from '@cluster-lab/core';
 import { BackendError } from './backend-error.js';
 
 /** Which kind of cluster link a backend builds (`config.network.backend`). */
@@ -161,4 +161,21 @@ export async function undoBringUp(network: Network, name: string, broughtUp: boo
 /** A problem entry (helper for describe()). */
 export function problem(code: string, message: string, hint: string): BackendProblem {
   return { code, message, hint };
+}
+
+/**
+ * When `error` says the kernel cannot make links of a kind (`ip link add` answered "Unknown
+ * device type" / "Operation not supported", raw or already mapped by IpRoute2 to
+ * `LINK_KIND_UNSUPPORTED`), returns the failing command and `ip`'s message; otherwise undefined.
+ */
+export function unsupportedLinkKind(error: unknown): { command: string; stderr: string } | undefined {
+  const unsupported = /Unknown device type|Operation not supported/i;
+  if (error instanceof CommandError)
+    return unsupported.test(error.stderr) ? { command: error.command, stderr: error.stderr.trim() } : undefined;
+  if (isClusterLabError(error) && error.code === 'LINK_KIND_UNSUPPORTED') {
+    const cause = (error as Error).cause;
+    if (cause instanceof CommandError) return { command: cause.command, stderr: cause.stderr.trim() };
+    return { command: 'ip link add', stderr: (error as Error).message };
+  }
+  return undefined;
 }

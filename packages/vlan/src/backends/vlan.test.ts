@@ -1,8 +1,9 @@
-import { InMemoryNetwork, IpRoute2, isClusterLabError } from '@cluster-lab/core';
+import { ClusterLabError, CommandError, InMemoryNetwork, IpRoute2, isClusterLabError } from '@cluster-lab/core';
 import { describe, expect, it } from 'vitest';
 import { FakeIpNode, fixtureLink } from '../testing/fake-ip-node.js';
 import { uplinkState } from '../testing/uplink-state.js';
 import { BackendError } from './backend-error.js';
+import { unsupportedLinkKind } from './network-backend.js';
 import { VlanBackend, type VlanBackendOptions } from './vlan.js';
 
 function setup(options: Partial<VlanBackendOptions> = {}, node = new FakeIpNode().withUplink()) {
@@ -223,8 +224,8 @@ describe('VlanBackend input validation', () => {
   });
 
   it.each([
-    ['eth0/1', 'no "/" or whitespace'],
-    ['my eth', 'no "/" or whitespace'],
+    ['eth0/1', 'may only contain letters, digits'],
+    ['my eth', 'may only contain letters, digits'],
     ['averyveryverylongnic', 'is 20 characters long; Linux allows at most 15'],
     ['', 'is empty'],
   ])('uplink %j → INVALID_INTERFACE_NAME', async (uplink, text) => {
@@ -310,5 +311,25 @@ describe('VlanBackend.describe', () => {
     expect(d.kindMatches).toBe(false);
     expect(d.actualKind).toBe('veth');
     expect(d.problems.map((p) => p.code)).toContain('KIND_MISMATCH');
+  });
+});
+
+describe('unsupportedLinkKind', () => {
+  it('recognises the raw ip error and IpRoute2’s LINK_KIND_UNSUPPORTED, nothing else', () => {
+    const raw = new CommandError({
+      command: 'ip link add link eth0 name eth0.200 type vlan protocol 802.1Q id 200',
+      exitCode: 2,
+      stdout: '',
+      stderr: 'Error: Unknown device type.\n',
+      timedOut: false,
+      isCanceled: false,
+      notFound: false,
+      durationMs: 1,
+    });
+    expect(unsupportedLinkKind(raw)).toEqual({ command: raw.command, stderr: 'Error: Unknown device type.' });
+    const mapped = new ClusterLabError('LINK_KIND_UNSUPPORTED', 'this kernel cannot create vlan links', { cause: raw });
+    expect(unsupportedLinkKind(mapped)).toEqual({ command: raw.command, stderr: 'Error: Unknown device type.' });
+    expect(unsupportedLinkKind(new ClusterLabError('LINK_EXISTS', 'x'))).toBeUndefined();
+    expect(unsupportedLinkKind(new Error('Unknown device type'))).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { CommandError, type Link, type Network } from '@cluster-lab/core';
+import type { Link, Network } from '@cluster-lab/core';
 import { BackendError } from './backend-error.js';
 import { describeLink, finish, inspectUplink } from './inspect-link.js';
 import {
@@ -11,6 +11,7 @@ import {
   requireUplink,
   type TeardownState,
   undoBringUp,
+  unsupportedLinkKind,
 } from './network-backend.js';
 import { validateInterfaceName, validateMtu, validateVlanId } from './validate-backend-input.js';
 
@@ -28,9 +29,6 @@ export interface VlanBackendOptions {
   /** MTU of the VLAN link; default: the kernel's (the uplink's MTU). */
   mtu?: number;
 }
-
-/** stderr of `ip link add … type vlan` when the kernel has no (loadable) 802.1Q support. */
-const NO_8021Q = /Unknown device type|Operation not supported|not supported/i;
 
 /**
  * The `vlan` backend (the default, as in the original): an 802.1Q sub-interface
@@ -142,10 +140,11 @@ export class VlanBackend implements NetworkBackend {
         ...(this.mtu === undefined ? {} : { mtu: this.mtu }),
       });
     } catch (error) {
-      if (error instanceof CommandError && NO_8021Q.test(error.stderr)) {
+      const unsupported = unsupportedLinkKind(error);
+      if (unsupported) {
         throw new BackendError(
           'KERNEL_NO_8021Q',
-          `this kernel cannot create 802.1Q VLAN links (\`${error.command}\`: ${error.stderr.trim()})`,
+          `this kernel cannot create 802.1Q VLAN links (\`${unsupported.command}\`: ${unsupported.stderr})`,
           {
             hint: 'load the module with `modprobe 8021q` (kernel option CONFIG_VLAN_8021Q); without it set network.backend to vxlan or native',
             errorClass: 'dependency',

@@ -1,4 +1,4 @@
-import { CommandError, type CommandRunner, type Link, type Network } from '@cluster-lab/core';
+import type { CommandRunner, Link, Network } from '@cluster-lab/core';
 import { BackendError } from './backend-error.js';
 import { describeLink, finish, inspectUplink } from './inspect-link.js';
 import {
@@ -11,6 +11,7 @@ import {
   requireUplink,
   type TeardownState,
   undoBringUp,
+  unsupportedLinkKind,
 } from './network-backend.js';
 import { validateInterfaceName, validateIpv4, validateMtu, validateVni, validateVxlanPort } from './validate-backend-input.js';
 
@@ -188,12 +189,17 @@ export class VxlanBackend implements NetworkBackend {
         ...(this.group ? { group: this.group } : {}),
       });
     } catch (error) {
-      if (error instanceof CommandError && /Unknown device type|Operation not supported/i.test(error.stderr)) {
-        throw new BackendError('KERNEL_NO_VXLAN', `this kernel cannot create VXLAN links (\`${error.command}\`: ${error.stderr.trim()})`, {
-          hint: 'load the module with `modprobe vxlan` (kernel option CONFIG_VXLAN), or use network.backend vlan or native',
-          errorClass: 'dependency',
-          cause: error,
-        });
+      const unsupported = unsupportedLinkKind(error);
+      if (unsupported) {
+        throw new BackendError(
+          'KERNEL_NO_VXLAN',
+          `this kernel cannot create VXLAN links (\`${unsupported.command}\`: ${unsupported.stderr})`,
+          {
+            hint: 'load the module with `modprobe vxlan` (kernel option CONFIG_VXLAN), or use network.backend vlan or native',
+            errorClass: 'dependency',
+            cause: error,
+          },
+        );
       }
       throw error;
     }
