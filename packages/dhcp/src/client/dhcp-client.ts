@@ -163,7 +163,5 @@ export async function createDhcpClient(options: CreateDhcpClientOptions): Promis
     return kind === 'dhclient' ? new DhclientClient({ ...base, executable }) : new DhcpcdClient({ ...base, executable });
   }
   if (wanted !== 'auto') throw programNotFound(wanted);
-  const error = programNotFound('udhcpc');
-  error.message = `no DHCP client is installed (looked for ${DHCP_CLIENT_PREFERENCE.join(', ')}, busybox)`;
-  return Promise.reject(error);
+  throw programNotFound('udhcpc', undefined, `no DHCP client is installed (looked for ${DHCP_CLIENT_PREFERENCE.join(', ')}, busybox)`);
 }

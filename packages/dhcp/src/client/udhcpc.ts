@@ -38,7 +38,6 @@ export interface UdhcpcClientOptions extends DhcpClientOptions {
  * - obtain: `udhcpc -f -q -n -i <link> -s <hook> -t <timeout s> -T 1 [-x hostname:<name>]`
  * - renewal: a detached `udhcpc -f -R -i <link> -s <hook> -r <ip> -t 3 -T 1 -A 5` (pid file in
  *   the state dir); it re-requests the same address, renews at T1, and on SIGTERM releases (`-R`).
- * - release without a renewal process: `udhcpc -f -q -n -R -r <ip> …` (request + immediate release).
  */
 export class UdhcpcClient extends HookDhcpClient {
   readonly kind = 'udhcpc' as const;
@@ -131,29 +130,10 @@ export class UdhcpcClient extends HookDhcpClient {
     return { pid: handle.pid, pidFile, started: handle.started };
   }
 
-  protected async sendRelease(applied: AppliedLease | undefined): Promise<void> {
-    // SIGTERM makes the renewal udhcpc (started with -R) send a RELEASE before exiting.
-    const stopped = await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS, signal: 'SIGTERM' });
-    if (stopped || !applied?.lease.ip) return;
-    await this.runner
-      .run(
-        this.file,
-        [
-          ...this.argsPrefix,
-          '-f',
-          '-q',
-          '-n',
-          '-R',
-          ...this.common(),
-          '-r',
-          applied.lease.ip,
-          '-t',
-          '2',
-          '-T',
-          String(UDHCPC_DISCOVER_INTERVAL_SECONDS),
-        ],
-        { timeoutMs: RELEASE_TIMEOUT_MS, reject: false, env: this.hookEnv(this.paths.eventsFile) },
-      )
-      .catch(() => undefined);
+  protected async sendRelease(_applied: AppliedLease | undefined): Promise<void> {
+    // SIGTERM makes the renewal udhcpc (started with -R) send a RELEASE before exiting. Without a
+    // renewal process there is no client holding the lease to release: it expires on the server,
+    // and the same MAC gets the same address back on the next boot.
+    await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS, signal: 'SIGTERM' });
   }
 }

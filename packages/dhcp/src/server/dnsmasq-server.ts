@@ -41,9 +41,9 @@ export interface DnsmasqServerOptions {
   dnsPort?: number;
   /**
    * Probe the link for a foreign DHCP server before serving (default true). Pass false only
-   * when you already probed, or `{ timeoutMs }` to tune it.
+   * when you already probed, or `{ timeoutMs, executable }` to tune it.
    */
-  probe?: boolean | { timeoutMs?: number };
+  probe?: boolean | { timeoutMs?: number; executable?: string };
 }
 
 /** What {@link DhcpServerHandle.reload} did. */
@@ -129,6 +129,7 @@ export class DnsmasqServer {
         link: this.options.link,
         workDir: this.paths.dir,
         ...(typeof probe === 'object' && probe.timeoutMs !== undefined ? { timeoutMs: probe.timeoutMs } : {}),
+        ...(typeof probe === 'object' && probe.executable !== undefined ? { executable: probe.executable } : {}),
       });
       if (answer) throw new RogueDhcpServerError(this.options.link, answer.serverId);
     }

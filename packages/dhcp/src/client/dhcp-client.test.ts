@@ -1,0 +1,169 @@
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClusterConfig, type FakeCall, FakeRunner, InMemoryNetwork, parseConfig } from '@cluster-lab/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DhcpErrorCode } from '../dhcp-errors.js';
+import { clientPaths } from '../state-paths.js';
+import { DhclientClient } from './dhclient.js';
+import { createDhcpClient, findExecutable } from './dhcp-client.js';
+import { DhcpcdClient } from './dhcpcd.js';
+import { HOOK_EVENTS_ENV } from './hook-script.js';
+import { UdhcpcClient } from './udhcpc.js';
+
+const NOW = Math.floor(Date.now() / 1000);
+const MAC = '02:00:00:00:00:02';
+
+function reporting(event: string, env: Record<string, string>, exitCode = 0) {
+  return async (call: FakeCall) => {
+    const file = (call.options.env as Record<string, string>)[HOOK_EVENTS_ENV] as string;
+    await appendFile(file, `${JSON.stringify({ event, at: NOW, env })}\n`);
+    return { exitCode };
+  };
+}
+
+describe('DHCP client adapters', () => {
+  let stateDir: string;
+  let config: ClusterConfig;
+  let network: InMemoryNetwork;
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'cl-dhcp-unit-'));
+    config = parseConfig({ stateDir, dhcp: { timeoutSeconds: 9 } });
+    network = new InMemoryNetwork().withLink('eth1', { mac: MAC });
+  });
+  afterEach(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  describe('createDhcpClient', () => {
+    const located =
+      (...names: string[]) =>
+      async (name: string) =>
+        names.includes(name) ? `/usr/sbin/${name}` : undefined;
+
+    it('auto prefers udhcpc, then busybox, dhclient, dhcpcd', async () => {
+      const make = (locate: (n: string) => Promise<string | undefined>) =>
+        createDhcpClient({ runner: new FakeRunner(), network, config, link: 'eth1', locate });
+      expect((await make(located('udhcpc', 'busybox', 'dhclient', 'dhcpcd'))).kind).toBe('udhcpc');
+      const viaBusybox = await make(located('busybox', 'dhclient'));
+      expect(viaBusybox).toBeInstanceOf(UdhcpcClient);
+      expect((await make(located('dhclient', 'dhcpcd'))).kind).toBe('dhclient');
+      expect((await make(located('dhcpcd'))).kind).toBe('dhcpcd');
+    });
+
+    it('honours dhcp.client and the kind option', async () => {
+      const both = located('udhcpc', 'dhcpcd');
+      const configured = parseConfig({ stateDir, dhcp: { client: 'dhcpcd' } });
+      expect((await createDhcpClient({ runner: new FakeRunner(), network, config: configured, link: 'eth1', locate: both })).kind).toBe(
+        'dhcpcd',
+      );
+      expect((await createDhcpClient({ runner: new FakeRunner(), network, config, link: 'eth1', kind: 'dhcpcd', locate: both })).kind).toBe(
+        'dhcpcd',
+      );
+    });
+
+    it('fails with a dependency error naming the missing client', async () => {
+      const configured = parseConfig({ stateDir, dhcp: { client: 'dhclient' } });
+      await expect(
+        createDhcpClient({ runner: new FakeRunner(), network, config: configured, link: 'eth1', locate: located('udhcpc') }),
+      ).rejects.toMatchObject({
+        code: DhcpErrorCode.programNotFound,
+        errorClass: 'dependency',
+        message: 'dhclient is not installed',
+        hint: expect.stringContaining('apt-get install isc-dhcp-client'),
+      });
+      await expect(createDhcpClient({ runner: new FakeRunner(), network, config, link: 'eth1', locate: located() })).rejects.toMatchObject({
+        message: 'no DHCP client is installed (looked for udhcpc, dhclient, dhcpcd, busybox)',
+      });
+    });
+
+    it('rejects an invalid link name before running anything', async () => {
+      await expect(
+        createDhcpClient({ runner: new FakeRunner(), network, config, link: 'lo', locate: located('udhcpc') }),
+      ).rejects.toMatchObject({
+        code: DhcpErrorCode.invalidLink,
+      });
+    });
+  });
+
+  it('findExecutable searches PATH plus sbin, like command -v', async () => {
+    expect(await findExecutable('sh', '/nonexistent:/bin')).toBe('/bin/sh');
+    expect(await findExecutable('definitely-not-installed-xyz', '/bin')).toBeUndefined();
+  });
+
+  describe('DhclientClient', () => {
+    const DHCLIENT_ENV = {
+      reason: 'BOUND',
+      interface: 'eth1',
+      new_ip_address: '192.168.200.120',
+      new_subnet_mask: '255.255.255.0',
+      new_dhcp_server_identifier: '192.168.200.1',
+      new_dhcp_lease_time: '4294967295',
+      new_host_name: 'node2',
+    };
+
+    it('runs dhclient once with a generated config and types its BOUND variables', async () => {
+      const runner = new FakeRunner().on('/sbin/dhclient', { prefix: ['-1'] }, reporting('BOUND', DHCLIENT_ENV));
+      const client = new DhclientClient({ runner, network, config, link: 'eth1', executable: '/sbin/dhclient', hostname: 'node2' });
+      const lease = await client.obtain();
+      const p = clientPaths(stateDir, 'eth1');
+      expect(runner.commands()).toEqual([
+        `/sbin/dhclient -1 -v -cf ${p.extra('dhclient.conf')} -lf ${p.extra('dhclient.leases')} -pf ${p.renewalPidFile} -sf ${p.hookScript} eth1`,
+      ]);
+      expect(await readFile(p.extra('dhclient.conf'), 'utf8')).toBe(
+        '# Generated by @cluster-lab/dhcp; rewritten before each obtain.\ntimeout 9;\ninitial-interval 1;\nretry 5;\n' +
+          'request subnet-mask, broadcast-address, routers, domain-name-servers, host-name;\nsend host-name "node2";\n',
+      );
+      expect(lease).toEqual({ mac: MAC, ip: '192.168.200.120', prefix: 24, serverId: '192.168.200.1', hostname: 'node2', expiresAt: null });
+      expect((await network.listAddresses('eth1')).map((a) => a.cidr)).toEqual(['192.168.200.120/24']);
+    });
+
+    it('maps "exit 2, no BOUND" to no DHCP server, and releases with dhclient -r', async () => {
+      const runner = new FakeRunner()
+        .on('dhclient', { prefix: ['-1'] }, reporting('PREINIT', { reason: 'PREINIT' }, 2))
+        .on('dhclient', { prefix: ['-r'] }, {});
+      const client = new DhclientClient({ runner, network, config, link: 'eth1' });
+      await expect(client.obtain({ timeoutMs: 4000 })).rejects.toMatchObject({ message: 'no DHCP server answered within 4 s on eth1' });
+      await client.release();
+      const p = clientPaths(stateDir, 'eth1');
+      expect(runner.commands().at(-1)).toBe(
+        `dhclient -r -cf ${p.extra('dhclient.conf')} -lf ${p.extra('dhclient.leases')} -pf ${p.renewalPidFile} -sf ${p.hookScript} eth1`,
+      );
+    });
+
+    it('ignores non-lease reasons', () => {
+      const client = new DhclientClient({ runner: new FakeRunner(), network, config, link: 'eth1' });
+      expect(client.leaseFields({ event: 'EXPIRE', at: new Date(), env: DHCLIENT_ENV })).toBeUndefined();
+      expect(client.leaseFields({ event: 'RENEW', at: new Date(), env: DHCLIENT_ENV })?.ip).toBe('192.168.200.120');
+    });
+  });
+
+  describe('DhcpcdClient', () => {
+    it('runs dhcpcd with noconfigure and types its variables', async () => {
+      const env = {
+        reason: 'BOUND',
+        interface: 'eth1',
+        new_ip_address: '192.168.200.130',
+        new_subnet_cidr: '24',
+        new_dhcp_server_identifier: '192.168.200.1',
+        new_dhcp_lease_time: '3600',
+        new_routers: '192.168.200.254',
+      };
+      const runner = new FakeRunner().on('dhcpcd', { prefix: ['-f'] }, reporting('BOUND', env)).on('dhcpcd', (a) => a.includes('-k'), {});
+      const client = new DhcpcdClient({ runner, network, config, link: 'eth1' });
+      const lease = await client.obtain();
+      const p = clientPaths(stateDir, 'eth1');
+      expect(runner.commands()).toEqual([`dhcpcd -f ${p.extra('dhcpcd.conf')} -c ${p.hookScript} -4 -t 9 eth1`]);
+      expect(await readFile(p.extra('dhcpcd.conf'), 'utf8')).toContain('\nnoconfigure\nipv4only\n');
+      expect(lease).toMatchObject({
+        ip: '192.168.200.130',
+        prefix: 24,
+        router: '192.168.200.254',
+        expiresAt: new Date((NOW + 3600) * 1000),
+      });
+      expect(await client.release()).toBe(true);
+      expect(runner.commands().at(-1)).toBe(`dhcpcd -f ${p.extra('dhcpcd.conf')} -k eth1`);
+      expect(await network.listAddresses('eth1')).toEqual([]);
+    });
+  });
+});
