@@ -1,2 +1,11 @@
-/** Version of this package. */
-export const VERSION = '0.1.0';
+export * from './api/consul-client.js';
+export * from './api/consul-store.js';
+export * from './config/node-id.js';
+export * from './config/render-consul-config.js';
+export * from './consul-agent.js';
+export * from './consul-errors.js';
+export * from './runtime/binary-runtime.js';
+export * from './runtime/choose-runtime.js';
+export * from './runtime/consul-image.js';
+export * from './runtime/consul-runtime.js';
+export * from './runtime/container-runtime.js';

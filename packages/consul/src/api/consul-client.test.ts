@@ -175,7 +175,9 @@ describe('ConsulClient against FakeConsul', () => {
     await slow.kv.put('t', '1');
     const { index } = await slow.kv.watch('t', 0, 10);
     // A blocking read gets its wait on top of the timeout; a plain read with a stuck server does not.
-    const error = (await slow.consul.kv.get({ key: 't', index: String(index), wait: '5s', timeout: 100 } as never).catch((e: unknown) => e)) as Error;
+    const error = (await slow.consul.kv
+      .get({ key: 't', index: String(index), wait: '5s', timeout: 100 } as never)
+      .catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/timed out/);
     slow.close();
   });

@@ -149,7 +149,7 @@ export class ConsulClient {
 
   /** The current Raft leader (`host:8300`), or undefined when none is elected. Equivalent to `GET /v1/status/leader`. */
   async leader(): Promise<string | undefined> {
-    const leader = await this.call('status.leader', () => this.consul.status.leader({ timeout: this.timeoutMs }));
+    const leader = await this.call('status.leader', () => this.consul.status.leader({ timeout: this.timeoutMs } as never));
     return typeof leader === 'string' && leader !== '' ? leader : undefined;
   }
 
@@ -165,7 +165,9 @@ export class ConsulClient {
     let lastError: ClusterLabError | undefined;
     for (;;) {
       try {
-        const leader = await this.call('status.leader', () => this.consul.status.leader({ timeout: Math.max(1, Math.min(this.timeoutMs, deadline - Date.now())) }));
+        const leader = await this.call('status.leader', () =>
+          this.consul.status.leader({ timeout: Math.max(1, Math.min(this.timeoutMs, deadline - Date.now())) } as never),
+        );
         if (typeof leader === 'string' && leader !== '') return leader;
         lastError = undefined;
       } catch (error) {
@@ -173,12 +175,16 @@ export class ConsulClient {
         lastError = error as ClusterLabError;
       }
       if (Date.now() + pollMs > deadline || options.signal?.aborted) {
-        throw consulError('CONSUL_NO_LEADER', `no Consul leader after ${formatDuration(timeoutMs)} at ${this.address} — is the leader up?`, {
-          hint: lastError
-            ? `the agent did not answer (${lastError.message}); check \`cluster-lab health\` on the leader`
-            : 'the agent answers but no server is elected; check that the leader runs a Consul server and followers can reach it',
-          cause: lastError,
-        });
+        throw consulError(
+          'CONSUL_NO_LEADER',
+          `no Consul leader after ${formatDuration(timeoutMs)} at ${this.address} — is the leader up?`,
+          {
+            hint: lastError
+              ? `the agent did not answer (${lastError.message}); check \`cluster-lab health\` on the leader`
+              : 'the agent answers but no server is elected; check that the leader runs a Consul server and followers can reach it',
+            cause: lastError,
+          },
+        );
       }
       await sleep(pollMs, options.signal);
     }
@@ -186,7 +192,9 @@ export class ConsulClient {
 
   /** Gossip members as this agent sees them. Equivalent to `GET /v1/agent/members`. */
   async members(): Promise<ConsulMember[]> {
-    const raw = (await this.call('agent.members', () => this.consul.agent.members({ timeout: this.timeoutMs }))) as unknown as Array<{
+    const raw = (await this.call('agent.members', () =>
+      this.consul.agent.members({ timeout: this.timeoutMs } as never),
+    )) as unknown as Array<{
       Name: string;
       Addr: string;
       Port: number;
@@ -215,7 +223,12 @@ export class ConsulClient {
      * Blocking read: waits until the key's index moves past `index` (or `waitMs` passes), then
      * returns the entry (undefined when absent) and the new index. Equivalent to `GET /v1/kv/:key?index=&wait=`.
      */
-    watch: async (key: string, index: number, waitMs: number, signal?: AbortSignal): Promise<{ entry: KvEntry | undefined; index: number }> => {
+    watch: async (
+      key: string,
+      index: number,
+      waitMs: number,
+      signal?: AbortSignal,
+    ): Promise<{ entry: KvEntry | undefined; index: number }> => {
       const [res, item] = await this.kvRead(key, { index: String(index), wait: `${Math.max(1, Math.ceil(waitMs))}ms` }, waitMs, signal);
       return { entry: item ? toEntry(item as RawKv) : undefined, index: Number(res.headers['x-consul-index'] ?? 0) };
     },
@@ -270,7 +283,11 @@ export class ConsulClient {
    */
   async lock(key: string, options: LockOptions): Promise<ConsulLock> {
     const deadline = Date.now() + options.timeoutMs;
-    const session = await this.createSession({ name: options.name ?? `cluster-lab lock ${key}`, ttl: LOCK_SESSION_TTL, lockDelay: LOCK_DELAY });
+    const session = await this.createSession({
+      name: options.name ?? `cluster-lab lock ${key}`,
+      ttl: LOCK_SESSION_TTL,
+      lockDelay: LOCK_DELAY,
+    });
     try {
       let index = 0;
       for (;;) {
@@ -283,9 +300,13 @@ export class ConsulClient {
         const left = deadline - Date.now();
         if (left <= 0 || options.signal?.aborted) {
           const holder = await this.kv.get(key).catch(() => undefined);
-          throw consulError('CONSUL_LOCK_TIMEOUT', `lock "${key}" not acquired within ${formatDuration(options.timeoutMs)}${holder?.session ? ` (held by session ${holder.session})` : ''}`, {
-            hint: 'another node holds it; it is released when that node finishes or its session expires',
-          });
+          throw consulError(
+            'CONSUL_LOCK_TIMEOUT',
+            `lock "${key}" not acquired within ${formatDuration(options.timeoutMs)}${holder?.session ? ` (held by session ${holder.session})` : ''}`,
+            {
+              hint: 'another node holds it; it is released when that node finishes or its session expires',
+            },
+          );
         }
         // Wait for the holder to release (the key's index moves); lock-delay may still refuse
         // the first retry after an invalidation, so cap each wait to retry soon.
@@ -306,7 +327,11 @@ export class ConsulClient {
       released = true;
       clearInterval(renew);
       try {
-        await this.call('kv.release', () => this.consul.kv.set({ key, value: options.value ?? '', release: session, ...this.opts() } as never), key);
+        await this.call(
+          'kv.release',
+          () => this.consul.kv.set({ key, value: options.value ?? '', release: session, ...this.opts() } as never),
+          key,
+        );
       } finally {
         await this.destroySession(session);
       }
@@ -336,7 +361,9 @@ export class ConsulClient {
 
   /** Nodes that provide `service` (catalog). */
   async serviceNodes(service: string): Promise<Array<{ node: string; address: string; port: number; serviceId: string }>> {
-    const list = (await this.call('catalog.service.nodes', () => this.consul.catalog.service.nodes({ service, ...this.opts() } as never))) as unknown as Array<{
+    const list = (await this.call('catalog.service.nodes', () =>
+      this.consul.catalog.service.nodes({ service, ...this.opts() } as never),
+    )) as unknown as Array<{
       Node: string;
       Address: string;
       ServiceAddress: string;
@@ -354,7 +381,9 @@ export class ConsulClient {
     const [leader, members] = await Promise.all([this.leader(), this.members()]);
     let serfHealth: AgentHealth['serfHealth'];
     if (leader) {
-      const checks = (await this.call('health.node', () => this.consul.health.node({ node: self.Config.NodeName, ...this.opts() } as never))) as unknown as Array<{
+      const checks = (await this.call('health.node', () =>
+        this.consul.health.node({ node: self.Config.NodeName, ...this.opts() } as never),
+      )) as unknown as Array<{
         CheckID: string;
         Status: AgentHealth['serfHealth'];
       }>;
@@ -404,25 +433,42 @@ export class ConsulClient {
     const e = error as Error & { code?: string; response?: { statusCode?: number; body?: unknown }; isPapi?: boolean };
     const status = e.response?.statusCode;
     const on = key ? ` (key "${key}")` : '';
-    const body = typeof e.response?.body === 'string' ? e.response.body : Buffer.isBuffer(e.response?.body) ? e.response.body.toString('utf8') : '';
+    const body =
+      typeof e.response?.body === 'string' ? e.response.body : Buffer.isBuffer(e.response?.body) ? e.response.body.toString('utf8') : '';
     if (status === 403) {
-      return consulError('CONSUL_PERMISSION_DENIED', `Consul at ${this.address} refused ${what}${on}: ${body.trim() || 'permission denied'}`, {
-        hint: this.token ? 'the configured consul.aclToken lacks permission or is unknown' : 'the cluster has ACLs enabled: set consul.aclToken',
-        errorClass: 'config',
-        cause: error,
-      });
+      return consulError(
+        'CONSUL_PERMISSION_DENIED',
+        `Consul at ${this.address} refused ${what}${on}: ${body.trim() || 'permission denied'}`,
+        {
+          hint: this.token
+            ? 'the configured consul.aclToken lacks permission or is unknown'
+            : 'the cluster has ACLs enabled: set consul.aclToken',
+          errorClass: 'config',
+          cause: error,
+        },
+      );
     }
     if (status !== undefined) {
       const noLeader = /no cluster leader/i.test(body);
-      return consulError(noLeader ? 'CONSUL_NO_LEADER' : 'CONSUL_HTTP_ERROR', `Consul at ${this.address}: ${what}${on} failed with HTTP ${status}: ${body.trim() || e.message}`, {
-        hint: noLeader ? 'no Consul server is elected yet; wait for the leader (waitForLeader) or check the servers' : 'see the Consul agent log',
-        cause: error,
-      });
+      return consulError(
+        noLeader ? 'CONSUL_NO_LEADER' : 'CONSUL_HTTP_ERROR',
+        `Consul at ${this.address}: ${what}${on} failed with HTTP ${status}: ${body.trim() || e.message}`,
+        {
+          hint: noLeader
+            ? 'no Consul server is elected yet; wait for the leader (waitForLeader) or check the servers'
+            : 'see the Consul agent log',
+          cause: error,
+        },
+      );
     }
-    return consulError('CONSUL_UNREACHABLE', `cannot reach Consul at ${this.address} (${what}): ${e.message.replace(/^consul: [\w.]+: /, '')}`, {
-      hint: 'is the Consul agent running? `cluster-lab health` shows its state',
-      cause: error,
-    });
+    return consulError(
+      'CONSUL_UNREACHABLE',
+      `cannot reach Consul at ${this.address} (${what}): ${e.message.replace(/^consul: [\w.]+: /, '')}`,
+      {
+        hint: 'is the Consul agent running? `cluster-lab health` shows its state',
+        cause: error,
+      },
+    );
   }
 }
 
@@ -444,7 +490,9 @@ export function splitAddress(address: string): { host: string; port: number } {
   const m = /^([^:/\s]+)(?::(\d{1,5}))?$/.exec(address);
   const port = m?.[2] === undefined ? 8500 : Number(m[2]);
   if (!m || port < 1 || port > 65535 || (/^[\d.]+$/.test(m[1] as string) && !isIpv4(m[1] as string))) {
-    throw consulError('CONSUL_BAD_ADDRESS', `Consul address ${JSON.stringify(address)} must be host:port, e.g. 192.168.200.1:8500`, { errorClass: 'usage' });
+    throw consulError('CONSUL_BAD_ADDRESS', `Consul address ${JSON.stringify(address)} must be host:port, e.g. 192.168.200.1:8500`, {
+      errorClass: 'usage',
+    });
   }
   return { host: m[1] as string, port };
 }

@@ -112,7 +112,9 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulRuntimeFa
     });
   }
   if (!facts.dataDir.startsWith('/')) {
-    throw consulError('CONSUL_BAD_ADDRESS', `Consul data dir ${JSON.stringify(facts.dataDir)} must be an absolute path`, { errorClass: 'config' });
+    throw consulError('CONSUL_BAD_ADDRESS', `Consul data dir ${JSON.stringify(facts.dataDir)} must be an absolute path`, {
+      errorClass: 'config',
+    });
   }
   const isLeader = facts.role === 'leader';
   const server = isLeader || facts.server;

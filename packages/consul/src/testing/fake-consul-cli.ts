@@ -11,7 +11,8 @@ import { join as joinPath } from 'node:path';
 import { FakeConsul, FakeConsulState, type FakeMemberSpec, forwardJson, MEMBER_STATUS, parseGoDuration } from './fake-consul.js';
 
 const VERSION = '1.20.0';
-const BANNER = '==> TEST DOUBLE: this is cluster-lab\'s fake `consul` (FakeConsul), NOT HashiCorp Consul — for tests and the virtual lab only';
+const BANNER =
+  "==> TEST DOUBLE: this is cluster-lab's fake `consul` (FakeConsul), NOT HashiCorp Consul — for tests and the virtual lab only";
 /** Interval of member heartbeats to the server, and after how long a silent member is "failed". */
 const HEARTBEAT_MS = 1000;
 const FAILURE_TIMEOUT_MS = 5000;
@@ -104,14 +105,36 @@ async function cli(command: string, args: string[]): Promise<void> {
   process.stderr.write(`${BANNER}\n`);
   switch (command) {
     case 'members': {
-      const members = JSON.parse(await call('GET', '/v1/agent/members')) as Array<{ Name: string; Addr: string; Port: number; Status: number; Tags: Record<string, string> }>;
+      const members = JSON.parse(await call('GET', '/v1/agent/members')) as Array<{
+        Name: string;
+        Addr: string;
+        Port: number;
+        Status: number;
+        Tags: Record<string, string>;
+      }>;
       const statusName = (s: number) => Object.entries(MEMBER_STATUS).find(([, v]) => v === s)?.[0] ?? 'none';
       const rows = [['Node', 'Address', 'Status', 'Type', 'Build', 'Protocol', 'DC', 'Partition', 'Segment']];
       for (const m of members) {
-        rows.push([m.Name, `${m.Addr}:${m.Port}`, statusName(m.Status), m.Tags.role === 'consul' ? 'server' : 'client', VERSION, '2', m.Tags.dc ?? '', 'default', '<all>']);
+        rows.push([
+          m.Name,
+          `${m.Addr}:${m.Port}`,
+          statusName(m.Status),
+          m.Tags.role === 'consul' ? 'server' : 'client',
+          VERSION,
+          '2',
+          m.Tags.dc ?? '',
+          'default',
+          '<all>',
+        ]);
       }
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-      for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()}\n`);
+      for (const r of rows)
+        process.stdout.write(
+          `${r
+            .map((c, i) => c.padEnd(widths[i] as number))
+            .join('  ')
+            .trimEnd()}\n`,
+        );
       return;
     }
     case 'join': {
@@ -219,7 +242,8 @@ async function agent(args: string[]): Promise<void> {
   const retryMs = parseGoDuration(cfg.retry_interval ?? '30s') ?? 30_000;
   const leaveOnTerminate = cfg.leave_on_terminate ?? !isServer;
   const keyFingerprint = cfg.encrypt ? createHash('sha256').update(cfg.encrypt).digest('hex') : '';
-  const aclToken = cfg.acl?.enabled && cfg.acl.default_policy !== 'allow' ? (cfg.acl.tokens?.initial_management ?? cfg.acl.tokens?.agent) : undefined;
+  const aclToken =
+    cfg.acl?.enabled && cfg.acl.default_policy !== 'allow' ? (cfg.acl.tokens?.initial_management ?? cfg.acl.tokens?.agent) : undefined;
   const debug = (cfg.log_level ?? 'INFO').toUpperCase() === 'DEBUG';
 
   mkdirSync(cfg.data_dir, { recursive: true });
@@ -261,13 +285,16 @@ async function agent(args: string[]): Promise<void> {
     if (!owner || state.leader) return;
     const servers = [...state.members.values()].filter((m) => m.Tags.role === 'consul' && m.Status === MEMBER_STATUS.alive);
     if (servers.length < bootstrapExpect) return;
-    setTimeout(() => {
-      if (state.leader || leaving) return;
-      for (const s of servers) state.peers.add(`${s.Addr}:${s.Tags.port ?? serverPort}`);
-      state.leader = `${advertise}:${serverPort}`;
-      log('INFO', 'agent.server.raft', `entering leader state: leader="Node at ${advertise}:${serverPort} [Leader]"`);
-      log('INFO', 'agent.server', `New leader elected: payload=${nodeName}`);
-    }, ELECTION_MS_PER_MULTIPLIER * (cfg.performance?.raft_multiplier ?? 5));
+    setTimeout(
+      () => {
+        if (state.leader || leaving) return;
+        for (const s of servers) state.peers.add(`${s.Addr}:${s.Tags.port ?? serverPort}`);
+        state.leader = `${advertise}:${serverPort}`;
+        log('INFO', 'agent.server.raft', `entering leader state: leader="Node at ${advertise}:${serverPort} [Leader]"`);
+        log('INFO', 'agent.server', `New leader elected: payload=${nodeName}`);
+      },
+      ELECTION_MS_PER_MULTIPLIER * (cfg.performance?.raft_multiplier ?? 5),
+    );
   };
 
   // "Gossip": joins, heartbeats and leaves, over HTTP on the serf LAN address.
@@ -277,20 +304,33 @@ async function agent(args: string[]): Promise<void> {
       if (req.url === '/fake-serf/join' && req.method === 'PUT') {
         if (!owner) {
           if (!ownerSerf) return sendJson(res, 503, { error: 'agent has not joined a cluster yet' });
-          return sendJson(res, 200, await forwardJson(`http://${ownerSerf}/fake-serf/join`, body).catch((e: Error) => ({ error: e.message })));
+          return sendJson(
+            res,
+            200,
+            await forwardJson(`http://${ownerSerf}/fake-serf/join`, body).catch((e: Error) => ({ error: e.message })),
+          );
         }
-        if (body.keyFingerprint !== keyFingerprint) return sendJson(res, 403, { error: 'memberlist: encryption key mismatch (No installed keys could decrypt the message)' });
+        if (body.keyFingerprint !== keyFingerprint)
+          return sendJson(res, 403, { error: 'memberlist: encryption key mismatch (No installed keys could decrypt the message)' });
         const member = body.member as FakeMemberSpec;
-        if (member.datacenter !== datacenter) return sendJson(res, 400, { error: `Member '${member.name}' part of wrong datacenter '${member.datacenter}'` });
+        if (member.datacenter !== datacenter)
+          return sendJson(res, 400, { error: `Member '${member.name}' part of wrong datacenter '${member.datacenter}'` });
         const known = state.members.get(member.name);
         if (known && known.Tags.id !== member.nodeId && known.Status === MEMBER_STATUS.alive) {
-          return sendJson(res, 409, { error: `Member '${member.name}' has conflicting node ID '${member.nodeId}' with member '${known.Name}'` });
+          return sendJson(res, 409, {
+            error: `Member '${member.name}' has conflicting node ID '${member.nodeId}' with member '${known.Name}'`,
+          });
         }
-        if (!known || known.Status !== MEMBER_STATUS.alive) log('INFO', 'agent.server.serf.lan', `serf: EventMemberJoin: ${member.name} ${member.address}`);
+        if (!known || known.Status !== MEMBER_STATUS.alive)
+          log('INFO', 'agent.server.serf.lan', `serf: EventMemberJoin: ${member.name} ${member.address}`);
         state.upsertMember(member, VERSION);
         if (member.server && state.leader) state.peers.add(`${member.address}:8300`);
         electIfReady();
-        return sendJson(res, 200, { leaderRpc: `${advertise}:${serverPort}`, ownerSerf: `${advertise}:${serfPort}`, members: state.members.size });
+        return sendJson(res, 200, {
+          leaderRpc: `${advertise}:${serverPort}`,
+          ownerSerf: `${advertise}:${serfPort}`,
+          members: state.members.size,
+        });
       }
       if (req.url === '/fake-serf/leave' && req.method === 'PUT') {
         if (!owner) {
@@ -313,10 +353,12 @@ async function agent(args: string[]): Promise<void> {
 
   async function joinOnce(address: string): Promise<void> {
     const target = address.includes(':') ? address : `${address}:${serfPort}`;
-    const reply = (await forwardJson(`http://${target}/fake-serf/join`, { member: self(), keyFingerprint }, undefined, 3000).catch((e: Error) => {
-      const m = /"error":"([^"]*)"/.exec(e.message);
-      throw new Error(m ? m[1] : e.message);
-    })) as { leaderRpc?: string; ownerSerf?: string; error?: string };
+    const reply = (await forwardJson(`http://${target}/fake-serf/join`, { member: self(), keyFingerprint }, undefined, 3000).catch(
+      (e: Error) => {
+        const m = /"error":"([^"]*)"/.exec(e.message);
+        throw new Error(m ? m[1] : e.message);
+      },
+    )) as { leaderRpc?: string; ownerSerf?: string; error?: string };
     if (!reply?.leaderRpc) throw new Error(reply?.error ?? 'no cluster at that address');
     ownerSerf = reply.ownerSerf;
     fake.upstream = `http://${reply.leaderRpc}`;
@@ -413,14 +455,18 @@ async function main(argv: string[]): Promise<void> {
     case 'version':
     case '--version':
     case '-v':
-      process.stdout.write(`Consul v${VERSION}-fake\nRevision fake\nBuild Date TEST DOUBLE\nProtocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n${BANNER}\n`);
+      process.stdout.write(
+        `Consul v${VERSION}-fake\nRevision fake\nBuild Date TEST DOUBLE\nProtocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n${BANNER}\n`,
+      );
       return;
     case 'agent':
       return agent(args);
     case undefined:
     case '-h':
     case '--help':
-      process.stdout.write(`${BANNER}\nUsage: consul <command> [args]\n\n  agent    Runs a (fake) Consul agent\n  members  Lists the members of a Consul cluster\n  join     Tell Consul agent to join cluster\n  leave    Gracefully leaves the Consul cluster and shuts down\n  kv       get/put keys\n  version  Prints the Consul version\n`);
+      process.stdout.write(
+        `${BANNER}\nUsage: consul <command> [args]\n\n  agent    Runs a (fake) Consul agent\n  members  Lists the members of a Consul cluster\n  join     Tell Consul agent to join cluster\n  leave    Gracefully leaves the Consul cluster and shuts down\n  kv       get/put keys\n  version  Prints the Consul version\n`,
+      );
       return;
     default:
       return cli(command, args);

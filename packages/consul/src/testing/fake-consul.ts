@@ -1,7 +1,7 @@
 // TEST DOUBLE. This file must only import node built-ins: it is bundled into the fake `consul`
 // executable, which runs on any Node >= 18 (inside minimal containers too).
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** Serf member status codes as Consul's `/v1/agent/members` reports them. */
@@ -231,7 +231,7 @@ export class FakeConsulState {
   kvDelete(key: string, opts: { recurse?: boolean; cas?: number }): boolean {
     if (opts.cas !== undefined) {
       const existing = this.kv.get(key);
-      if (!existing) return opts.cas === 0 ? true : false;
+      if (!existing) return opts.cas === 0;
       if (existing.ModifyIndex !== opts.cas) return false;
     }
     const doomed = opts.recurse ? this.kvList(key).map((e) => e.Key) : this.kv.has(key) ? [key] : [];
@@ -360,7 +360,16 @@ export class FakeConsulState {
       const index = this.bump();
       const services = node?.services ?? new Map<string, CatalogService>();
       if (spec.server && !services.has('consul')) {
-        services.set('consul', { ID: 'consul', Service: 'consul', Tags: [], Address: '', Port: 8300, Meta: {}, CreateIndex: index, ModifyIndex: index });
+        services.set('consul', {
+          ID: 'consul',
+          Service: 'consul',
+          Tags: [],
+          Address: '',
+          Port: 8300,
+          Meta: {},
+          CreateIndex: index,
+          ModifyIndex: index,
+        });
       }
       this.nodes.set(spec.name, {
         ID: spec.nodeId,
@@ -399,7 +408,10 @@ export class FakeConsulState {
     }
   }
 
-  registerService(nodeName: string, svc: { ID: string; Service: string; Tags?: string[]; Address?: string; Port?: number; Meta?: Record<string, string> }): void {
+  registerService(
+    nodeName: string,
+    svc: { ID: string; Service: string; Tags?: string[]; Address?: string; Port?: number; Meta?: Record<string, string> },
+  ): void {
     const node = this.nodes.get(nodeName);
     if (!node) throw new HttpError(500, `Missing node registration`);
     const index = this.bump();
@@ -591,7 +603,13 @@ export class FakeConsul {
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, signal: AbortSignal): Promise<Reply | typeof FORWARDED> {
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: Buffer,
+    signal: AbortSignal,
+  ): Promise<Reply | typeof FORWARDED> {
     const method = req.method ?? 'GET';
     const path = decodeURIComponent(url.pathname);
     const q = url.searchParams;
@@ -607,7 +625,8 @@ export class FakeConsul {
     if (path === '/v1/agent/service/register' && method === 'PUT') return this.agentServiceRegister(req, url, body);
     if (path.startsWith('/v1/agent/service/deregister/') && method === 'PUT') {
       const id = path.slice('/v1/agent/service/deregister/'.length);
-      if (!this.localServices.delete(id)) throw new HttpError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+      if (!this.localServices.delete(id))
+        throw new HttpError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
       await this.syncCatalog('deregister', { Node: this.nodeName, ServiceID: id });
       return {};
     }
@@ -668,13 +687,18 @@ export class FakeConsul {
     const want = this.options.aclToken;
     if (!want) return;
     const auth = req.headers.authorization;
-    const token = (req.headers['x-consul-token'] as string | undefined) ?? q.get('token') ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined);
+    const token =
+      (req.headers['x-consul-token'] as string | undefined) ?? q.get('token') ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined);
     if (token === undefined || token === '') throw new HttpError(403, 'Permission denied: anonymous token lacks permission');
     if (token !== want) throw new HttpError(403, 'ACL not found');
   }
 
   private meta(index: number): Record<string, string> {
-    return { 'X-Consul-Index': String(Math.max(1, index)), 'X-Consul-KnownLeader': this.state.leader ? 'true' : 'false', 'X-Consul-LastContact': '0' };
+    return {
+      'X-Consul-Index': String(Math.max(1, index)),
+      'X-Consul-KnownLeader': this.state.leader ? 'true' : 'false',
+      'X-Consul-LastContact': '0',
+    };
   }
 
   private async blockingRead(q: URLSearchParams, current: () => number, signal: AbortSignal): Promise<void> {
@@ -829,7 +853,8 @@ export class FakeConsul {
       const n = st.nodes.get(path.slice('/v1/catalog/node/'.length));
       if (!n) return { json: null, headers };
       const services: Record<string, unknown> = {};
-      for (const s of n.services.values()) services[s.ID] = { ...s, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: st.datacenter };
+      for (const s of n.services.values())
+        services[s.ID] = { ...s, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: st.datacenter };
       return { json: { Node: nodeView(n), Services: services }, headers };
     }
     if (path.startsWith('/v1/health/node/')) {
@@ -892,7 +917,9 @@ export class FakeConsul {
       Member: member ? memberView : null,
       Stats: {
         agent: { check_monitors: '0', checks: '0', services: String(this.localServices.size) },
-        consul: this.server ? { server: 'true', leader: String(this.state.leader === `${this.address}:8300`), known_datacenters: '1' } : { server: 'false', known_servers: '1' },
+        consul: this.server
+          ? { server: 'true', leader: String(this.state.leader === `${this.address}:8300`), known_datacenters: '1' }
+          : { server: 'false', known_servers: '1' },
         runtime: { arch: process.arch === 'x64' ? 'amd64' : process.arch, os: process.platform, version: 'fake' },
       },
       Meta: { 'consul-network-segment': '', 'consul-version': this.version },
