@@ -1,19 +1,21 @@
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClusterConfig, ExecaRunner, parseConfig } from '@cluster-lab/core';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
+import { createLab, type Lab, type LabNode as TestNode } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDhcpClient, type DhcpClient } from './client/dhcp-client.js';
 import type { Lease } from './client/lease.js';
 import { DhcpErrorCode } from './dhcp-errors.js';
 import { type DhcpServerHandle, dnsmasqServer } from './server/dnsmasq-server.js';
 import { probeForDhcpServer } from './server/rogue-probe.js';
-import { createNetnsLab, type NetnsLab, type TestNode } from './testing/netns-lab.js';
 
 const host = new ExecaRunner();
 
-function configFor(lab: NetnsLab, node: TestNode, extra: Record<string, unknown> = {}): ClusterConfig {
-  return parseConfig({ stateDir: join(lab.stateDir, node.name), dhcp: { timeoutSeconds: 5, ...extra } });
+/** Each node gets its own state dir, as on real machines (client files are per link name). */
+function configFor(stateDir: string, node: TestNode, extra: Record<string, unknown> = {}): ClusterConfig {
+  return parseConfig({ stateDir: join(stateDir, node.name), dhcp: { timeoutSeconds: 5, ...extra } });
 }
 
 /** Processes whose command line mentions `needle` (our state dir), as "pid cmdline". */
@@ -23,13 +25,17 @@ async function processesMentioning(needle: string): Promise<string[]> {
 }
 
 describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', () => {
-  let lab: NetnsLab;
+  let lab: Lab;
+  let stateDir: string;
   let leader: TestNode;
   let server: DhcpServerHandle | undefined;
   const clients: DhcpClient[] = [];
 
   beforeAll(async () => {
-    lab = await createNetnsLab(5);
+    lab = await createLab({ name: 'dhcp', nodes: 5, lan: true, router: true, clusterNic: true });
+    stateDir = await mkdtemp(join(tmpdir(), 'cl-dhcp-int-'));
+    // dnsmasq drops root for "nobody" and re-reads its hosts file (SIGHUP) as that user.
+    await chmod(stateDir, 0o755);
     leader = lab.nodes[0] as TestNode;
     await leader.ip.addAddress('eth1', '192.168.200.1/24');
   });
@@ -38,9 +44,10 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     for (const c of clients) await c.release().catch(() => {});
     await server?.stop().catch(() => {});
     await lab?.destroy();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
-  async function clientOn(node: TestNode, config = configFor(lab, node)): Promise<DhcpClient> {
+  async function clientOn(node: TestNode, config = configFor(stateDir, node)): Promise<DhcpClient> {
     const client = await createDhcpClient({ runner: node.runner, network: node.ip, config, link: 'eth1' });
     clients.push(client);
     return client;
@@ -48,7 +55,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
 
   it('refuses to start when the cluster link holds no address in the subnet', async () => {
     const follower = lab.nodes[1] as TestNode;
-    const error = await dnsmasqServer({ runner: follower.runner, config: configFor(lab, follower), link: 'eth1', uplink: 'eth0' })
+    const error = await dnsmasqServer({ runner: follower.runner, config: configFor(stateDir, follower), link: 'eth1', uplink: 'eth0' })
       .start()
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: DhcpErrorCode.linkNotInSubnet });
@@ -56,7 +63,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
 
   it('serves on eth1 only; three followers lease distinct addresses in range at once', async () => {
     const t0 = performance.now();
-    server = await dnsmasqServer({ runner: leader.runner, config: configFor(lab, leader), link: 'eth1', uplink: 'eth0' }).start();
+    server = await dnsmasqServer({ runner: leader.runner, config: configFor(stateDir, leader), link: 'eth1', uplink: 'eth0' }).start();
     const tServing = performance.now();
     const followers = lab.nodes.slice(1, 4);
     const leases = await Promise.all(followers.map(async (node) => (await clientOn(node)).obtain()));
@@ -67,7 +74,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     expect(new Set(ips).size).toBe(3);
     for (const [i, lease] of leases.entries()) {
       const node = followers[i] as TestNode;
-      expect(lease).toMatchObject({ mac: node.clusterNicMac, prefix: 24, serverId: '192.168.200.1' });
+      expect(lease).toMatchObject({ mac: node.clusterNicMac as string, prefix: 24, serverId: '192.168.200.1' });
       const last = Number(lease.ip.split('.')[3]);
       expect(last).toBeGreaterThanOrEqual(101);
       expect(last).toBeLessThanOrEqual(200);
@@ -83,7 +90,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
   });
 
   it('never answers on the home LAN (udhcpc in the router namespace gets no offer)', async () => {
-    const answer = await probeForDhcpServer({ runner: lab.router.runner, link: 'eth0', timeoutMs: 2000 });
+    const answer = await probeForDhcpServer({ runner: lab.router!.runner, link: 'eth0', timeoutMs: 2000 });
     expect(answer).toBeUndefined();
     const log = await readFile(server!.logFile, 'utf8');
     expect(log).not.toMatch(/DHCPDISCOVER\(eth0\)/);
@@ -91,18 +98,18 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
 
   it('detects and refuses a second server on the same cluster link', async () => {
     const other = lab.nodes[1] as TestNode; // holds a leased address in the subnet
-    const error = await dnsmasqServer({ runner: other.runner, config: configFor(lab, other), link: 'eth1', uplink: 'eth0' })
+    const error = await dnsmasqServer({ runner: other.runner, config: configFor(stateDir, other), link: 'eth1', uplink: 'eth0' })
       .start()
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: DhcpErrorCode.rogueServer, serverId: '192.168.200.1' });
     expect(String((error as Error).message)).toContain('192.168.200.1');
-    expect(await processesMentioning(join(lab.stateDir, other.name))).toEqual([]);
+    expect(await processesMentioning(join(stateDir, other.name))).toEqual([]);
   });
 
   it('honours a static lease added by reload (SIGHUP, no restart)', async () => {
     const node = lab.nodes[4] as TestNode;
     const pidBefore = server!.pid;
-    const config = configFor(lab, leader, { staticLeases: [{ mac: node.clusterNicMac, ip: '192.168.200.50', hostname: 'pinned' }] });
+    const config = configFor(stateDir, leader, { staticLeases: [{ mac: node.clusterNicMac as string, ip: '192.168.200.50', hostname: 'pinned' }] });
     expect(await server!.reload(config)).toBe('hosts-reloaded');
     expect(server!.pid).toBe(pidBefore);
     const lease = await (await clientOn(node)).obtain();
@@ -121,12 +128,12 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     expect(await client.release()).toBe(false);
     const node = lab.nodes[1] as TestNode;
     expect((await node.ip.listAddresses('eth1')).map((a) => a.cidr)).not.toContain(applied.cidr);
-    expect(await processesMentioning(join(lab.stateDir, node.name))).toEqual([]);
+    expect(await processesMentioning(join(stateDir, node.name))).toEqual([]);
   });
 
   it('restarts on a changed range and keeps the leases', async () => {
     const before = await server!.leases();
-    const config = configFor(lab, leader, { rangeStart: '192.168.200.101', rangeEnd: '192.168.200.150', leaseTime: '2h' });
+    const config = configFor(stateDir, leader, { rangeStart: '192.168.200.101', rangeEnd: '192.168.200.150', leaseTime: '2h' });
     expect(await server!.reload(config)).toBe('restarted');
     expect(await readFile(server!.confFile, 'utf8')).toContain('dhcp-range=192.168.200.101,192.168.200.150,255.255.255.0,7200');
     expect((await server!.leases()).map((l) => l.ip).sort()).toEqual(before.map((l) => l.ip).sort());
@@ -135,7 +142,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
   it('reports "no DHCP server answered" when none serves, and stop leaves nothing running', async () => {
     await server!.stop();
     await server!.stop();
-    expect(await processesMentioning(join(lab.stateDir, leader.name))).toEqual([]);
+    expect(await processesMentioning(join(stateDir, leader.name))).toEqual([]);
     const node = lab.nodes[2] as TestNode;
     const client = await clientOn(node);
     await client.release();
@@ -147,7 +154,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     for (const n of lab.nodes.slice(1)) {
       expect((await n.ip.listAddresses('eth1')).filter((a) => a.family === 'inet')).toEqual([]);
     }
-    expect(await processesMentioning(lab.stateDir)).toEqual([]);
+    expect(await processesMentioning(stateDir)).toEqual([]);
   });
 });
 
