@@ -195,7 +195,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       await slotsLock.release();
     }
 
-    // 4. join addresses
+    // 4. join addresses (re-read: promotions and demotions changed the manager set)
+    if (result.promoted.length > 0 || result.demoted.length > 0) nodes = (await listSwarmNodes(docker)).filter((n) => !removedIds.has(n.ID));
     result.managers = managerAddresses(nodes);
     const published = await store.get(keys.managers);
     if (result.managers.length > 0 && published?.value !== JSON.stringify(result.managers)) {

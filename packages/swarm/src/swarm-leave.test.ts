@@ -1,0 +1,113 @@
+import { InMemoryClusterStore } from '@cluster-lab/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from './swarm-join.js';
+import { leave } from './swarm-leave.js';
+import { initManager } from './swarm-manager.js';
+import { type Reconciler, reconcile, startReconciler } from './swarm-reconcile.js';
+import { swarmKeys } from './store-keys.js';
+import { FakeDockerCluster } from './testing/fake-docker-api.js';
+
+const keys = swarmKeys();
+const addr = (i: number) => `192.168.200.${i}`;
+let fake: FakeDockerCluster | undefined;
+let reconciler: Reconciler | undefined;
+
+afterEach(async () => {
+  await reconciler?.stop();
+  reconciler = undefined;
+  await fake?.close();
+  fake = undefined;
+});
+
+async function cluster(n: number) {
+  fake = await FakeDockerCluster.create({ hostnames: Array.from({ length: n }, (_, i) => `node${i + 1}`) });
+  const store = new InMemoryClusterStore();
+  await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1) });
+  reconciler = startReconciler({ docker: fake.docker('node1'), store, intervalMs: 200 });
+  const joined = await Promise.all(
+    Array.from({ length: n - 1 }, (_, i) => join({ docker: (fake as FakeDockerCluster).docker(`node${i + 2}`), store, advertiseAddr: addr(i + 2), labelTimeoutMs: 2_000 })),
+  );
+  return { fake, store, joined };
+}
+
+describe('leave', () => {
+  it('is a no-op outside a swarm', async () => {
+    fake = await FakeDockerCluster.create({ hostnames: ['node1'] });
+    await expect(leave({ docker: fake.docker('node1') })).resolves.toMatchObject({ left: false, wasManager: false });
+    expect(fake.requests.map((r) => r.path)).toEqual(['/info']);
+  });
+
+  it('a worker leaves without force and marks its ID for removal', async () => {
+    const { fake, store, joined } = await cluster(4);
+    const worker = joined.find((j) => j.role === 'worker');
+    if (!worker) throw new Error('expected a worker');
+    const result = await leave({ docker: fake.docker(worker.hostname), store });
+    expect(result).toMatchObject({ left: true, wasManager: false, demoted: false, forced: false });
+    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === worker.hostname).map((r) => r.query)).toEqual([{ force: 'false' }]);
+    expect(fake.localState(worker.hostname)).toBe('inactive');
+    expect(await store.get(keys.node(worker.hostname))).toBeUndefined();
+    // The leader's next round removes the down entry because of the left/<id> marker.
+    await reconcile({ docker: fake.docker('node1'), store });
+    expect(fake.nodes().map((n) => n.Description.Hostname)).not.toContain(worker.hostname);
+    expect(await store.get(keys.left(worker.nodeId))).toBeUndefined();
+  });
+
+  it('a manager demotes itself first, then leaves without force, and frees its slot', async () => {
+    const { fake, store } = await cluster(3);
+    const result = await leave({ docker: fake.docker('node2'), store });
+    expect(result).toMatchObject({ left: true, wasManager: true, demoted: true, forced: false, lastManager: false });
+    const demote = fake.requests.findIndex((r) => r.hostname === 'node2' && r.path.endsWith('/update') && (r.body as { Role?: string }).Role === 'worker');
+    const leaveIndex = fake.requests.findIndex((r) => r.hostname === 'node2' && r.path === '/swarm/leave');
+    expect(demote).toBeGreaterThan(-1);
+    expect(demote).toBeLessThan(leaveIndex);
+    expect(fake.requests[demote]?.query.version).toMatch(/^\d+$/);
+    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === 'node2').map((r) => r.query)).toEqual([{ force: 'false' }]);
+    expect(Object.keys(JSON.parse((await store.get(keys.slots))?.value ?? '{}').holders)).not.toContain('node2');
+  });
+
+  it('refuses to step down when the remaining managers would lose quorum', async () => {
+    const { fake, store } = await cluster(3);
+    fake.setDown('node3');
+    await expect(leave({ docker: fake.docker('node2'), store })).rejects.toMatchObject({
+      code: 'SWARM_QUORUM_AT_RISK',
+      message: 'node2 cannot step down: only 2 of 3 managers are reachable',
+    });
+    expect(fake.localState('node2')).toBe('active');
+    await expect(leave({ docker: fake.docker('node2'), store, force: true })).resolves.toMatchObject({ forced: true, demoted: false });
+  });
+
+  it('the last manager refuses while others are up, waits for them, and leaves with force at the end', async () => {
+    fake = await FakeDockerCluster.create({ hostnames: ['node1', 'node2'] });
+    const store = new InMemoryClusterStore();
+    await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1), managers: 1 });
+    await join({ docker: fake.docker('node2'), store, advertiseAddr: addr(2), labelTimeoutMs: 0 });
+    await expect(leave({ docker: fake.docker('node1'), store })).rejects.toMatchObject({
+      code: 'SWARM_LAST_MANAGER',
+      message: 'node1 is the last manager and node2 still is in the swarm',
+    });
+    const leader = leave({ docker: fake.docker('node1'), store, waitForOthersMs: 3_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await leave({ docker: fake.docker('node2'), store });
+    await expect(leader).resolves.toMatchObject({ left: true, lastManager: true, forced: true });
+    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === 'node1').map((r) => r.query)).toEqual([{ force: 'true' }]);
+    // The swarm is gone: its keys are cleared so the next start begins fresh.
+    expect((await store.list(`${keys.prefix}/`)).size).toBe(0);
+  });
+
+  it('stops a whole 5-node cluster (followers in parallel, then the leader): every engine inactive', async () => {
+    const { fake, store } = await cluster(5);
+    await reconciler?.stop();
+    reconciler = undefined;
+    const results = await Promise.all([2, 3, 4, 5].map((i) => leave({ docker: fake.docker(`node${i}`), store })));
+    expect(results.filter((r) => r.demoted)).toHaveLength(2);
+    await leave({ docker: fake.docker('node1'), store, waitForOthersMs: 2_000 });
+    for (let i = 1; i <= 5; i++) expect(fake.localState(`node${i}`)).toBe('inactive');
+    expect(fake.clusterId).toBeUndefined();
+  });
+
+  it('is idempotent: leaving twice succeeds', async () => {
+    const { fake, store } = await cluster(2);
+    await leave({ docker: fake.docker('node2'), store });
+    await expect(leave({ docker: fake.docker('node2'), store })).resolves.toMatchObject({ left: false });
+  });
+});
