@@ -32,7 +32,6 @@ describe('VlanBackend.ensure', () => {
       'ip -j -d link show dev eth0',
       'ip -j -d link show dev eth0.200',
       'ip link add link eth0 name eth0.200 type vlan protocol 802.1Q id 200',
-      'ip -j -d link show dev eth0.200',
       'ip link set dev eth0.200 up',
       'ip -j -d link show dev eth0.200',
       'ip -j address show dev eth0.200',

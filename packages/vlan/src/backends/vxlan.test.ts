@@ -31,7 +31,6 @@ describe('VxlanBackend.ensure', () => {
       'ip -j -d link show dev eth0',
       'ip -j -d link show dev vx200',
       'ip link add vx200 mtu 1450 type vxlan id 200 dstport 4790 group 239.1.1.200 dev eth0',
-      'ip -j -d link show dev vx200',
       'ip link set dev vx200 up',
       'ip -j -d link show dev vx200',
       'ip -j address show dev vx200',

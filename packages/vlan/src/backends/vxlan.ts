@@ -162,8 +162,8 @@ export class VxlanBackend implements NetworkBackend {
     }
     let broughtUp = false;
     try {
-      link = await this.network.requireLink(this.linkName);
-      if (!link.up) {
+      // The kernel creates links down: a link we just made needs no extra read before `up`.
+      if (created || !link?.up) {
         await this.network.setUp(this.linkName);
         broughtUp = true;
         link = await this.network.requireLink(this.linkName);
