@@ -42,7 +42,7 @@ export interface ArpingProberOptions {
  */
 export function detectArpingFlavour(output: string): ArpingFlavour | undefined {
   if (/iputils/i.test(output)) return 'iputils';
-  if (/ARPing \d|Habets/i.test(output)) return 'habets';
+  if (/ARPing \d|Habets/.test(output)) return 'habets';
   return undefined;
 }
 

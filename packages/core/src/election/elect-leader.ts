@@ -35,6 +35,12 @@ export const CANDIDACY_RESEND_MS = 200;
 export const CLAIM_WAIT_MS = 2_500;
 /** A deferred node re-probes this long after each probe while waiting for the claim. */
 export const DEFER_POLL_MS = 50;
+/**
+ * Before a repeated round a node waits a random time in [0, this): RFC 5227's "randomised back-off".
+ * Two nodes that claimed together without hearing each other (lost datagrams) both yield; without
+ * jitter they would collide again in lock-step, with it one claims first and the other's probe sees it.
+ */
+export const RERUN_BACKOFF_MS = 1_000;
 /** Election rounds before giving up (a round only repeats when a winner vanished or a conflict was resolved by yielding). */
 export const MAX_ELECTION_ROUNDS = 5;
 
@@ -50,6 +56,8 @@ export interface ElectionTiming {
   deferPollMs: number;
   /** Default {@link MAX_ELECTION_ROUNDS}. */
   maxRounds: number;
+  /** Default {@link RERUN_BACKOFF_MS}. */
+  rerunBackoffMs: number;
 }
 
 /** `role` in the config: elect (`auto`) or pin the role. */
@@ -81,6 +89,8 @@ export interface ElectLeaderOptions {
   /** Default {@link systemClock}; tests pass a {@link VirtualClock}. */
   clock?: Clock;
   timing?: Partial<ElectionTiming>;
+  /** Random source in [0, 1) for the re-run back-off. Default `Math.random`; tests pass a seeded one. */
+  random?: () => number;
 }
 
 /** Outcome of {@link electLeader}. */
@@ -177,6 +187,7 @@ class Election {
       claimWaitMs: CLAIM_WAIT_MS,
       deferPollMs: DEFER_POLL_MS,
       maxRounds: MAX_ELECTION_ROUNDS,
+      rerunBackoffMs: RERUN_BACKOFF_MS,
       ...options.timing,
     };
     this.emit = options.onEvent ?? ignoreEvents;
@@ -227,7 +238,10 @@ class Election {
       this.rounds++;
       const outcome = await this.round();
       if (outcome.kind !== 'rerun') return outcome;
-      this.log('info', `round ${this.rounds} ended without a leader; electing again`);
+      const backoff = Math.floor((this.o.random ?? Math.random)() * this.timing.rerunBackoffMs);
+      this.log('info', `round ${this.rounds} ended without a leader; electing again in ${backoff} ms`);
+      // Not `pause`: datagrams from rivals must not cut the back-off short.
+      await this.clock.sleep(backoff, this.o.signal);
     }
     throw new ClusterLabError(
       'ELECTION_FAILED',
@@ -285,6 +299,7 @@ class Election {
     // Verify: the claim of a simultaneous winner (possible only when candidacy datagrams were lost)
     // overlaps this probe, because each of us probed right before claiming.
     const owners = await this.probe();
+    this.checkAborted();
     const rivals = new Set(owners.map((o) => o.mac));
     for (const [mac, h] of this.heard) if (h.at >= this.roundStart && h.message.state === 'leader') rivals.add(mac);
     rivals.delete(this.self.mac);
