@@ -58,7 +58,7 @@ const snapshot = async () => new Map((await client.members()).map((m) => [m.name
 
 try {
   // A freshly booted cluster may not have elected its Consul leader yet.
-  let leader = await client.waitForLeader({ timeoutMs: 30_000, signal: stop.signal });
+  let leader: string | undefined = await client.waitForLeader({ timeoutMs: 30_000, signal: stop.signal });
   let members = await snapshot();
   printTable([...members.values()], leader);
   while (!values.once && !stop.signal.aborted) {
