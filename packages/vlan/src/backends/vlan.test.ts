@@ -63,6 +63,25 @@ describe('VlanBackend.ensure', () => {
     expect(result).toMatchObject({ created: false, broughtUp: true });
   });
 
+  it('a link made by another process between read and add is reused when it is this VLAN', async () => {
+    const { node, backend } = setup();
+    node.runner.once('ip', { prefix: ['link', 'add'] }, () => {
+      node.withLink(fixtureLink('vlan-eth0.200-down.json'));
+      return { exitCode: 2, stderr: 'RTNETLINK answers: File exists\n' };
+    });
+    expect(await backend.ensure()).toMatchObject({ created: false, broughtUp: true, link: { name: 'eth0.200', up: true } });
+  });
+
+  it('a link of another kind that appears between read and add is a LINK_CONFLICT', async () => {
+    const { node, backend } = setup();
+    node.runner.once('ip', { prefix: ['link', 'add'] }, () => {
+      node.withLink({ ...fixtureLink('veth-eth0-up.json'), ifname: 'eth0.200' });
+      return { exitCode: 2, stderr: 'RTNETLINK answers: File exists\n' };
+    });
+    expect((await caught(() => backend.ensure())).code).toBe('LINK_CONFLICT');
+    expect(node.links.get('eth0.200')?.linkinfo).toEqual({ info_kind: 'veth' });
+  });
+
   it('uses a configured link name (long uplink names)', async () => {
     const node = new FakeIpNode().withUplink('enx0123456789ab');
     const { backend } = setup({ uplink: 'enx0123456789ab', name: 'vlan200' }, node);

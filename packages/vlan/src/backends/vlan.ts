@@ -1,4 +1,4 @@
-import type { Link, Network } from '@cluster-lab/core';
+import { isClusterLabError, type Link, type Network } from '@cluster-lab/core';
 import { BackendError } from './backend-error.js';
 import { describeLink, finish, inspectUplink } from './inspect-link.js';
 import {
@@ -110,8 +110,12 @@ export class VlanBackend implements NetworkBackend {
     let created = false;
     if (link && !this.isOurs(link)) throw this.conflict(link);
     if (!link) {
-      await this.create();
-      created = true;
+      created = await this.create();
+      if (!created) {
+        // Another process made it between our read and our add: reuse it only if it is ours.
+        link = await this.network.requireLink(this.linkName);
+        if (!this.isOurs(link)) throw this.conflict(link);
+      }
     }
     let broughtUp = false;
     try {
@@ -130,7 +134,8 @@ export class VlanBackend implements NetworkBackend {
     return { link: await readClusterLink(this.network, link), created, broughtUp };
   }
 
-  private async create(): Promise<void> {
+  /** Adds the link; false when a link of that name appeared meanwhile (`File exists`). */
+  private async create(): Promise<boolean> {
     try {
       await this.network.addLink({
         kind: 'vlan',
@@ -139,7 +144,9 @@ export class VlanBackend implements NetworkBackend {
         id: this.id,
         ...(this.mtu === undefined ? {} : { mtu: this.mtu }),
       });
+      return true;
     } catch (error) {
+      if (isClusterLabError(error) && error.code === 'LINK_EXISTS') return false;
       const unsupported = unsupportedLinkKind(error);
       if (unsupported) {
         throw new BackendError(

@@ -1,4 +1,4 @@
-import type { CommandRunner, Link, Network } from '@cluster-lab/core';
+import { type CommandRunner, isClusterLabError, type Link, type Network } from '@cluster-lab/core';
 import { BackendError } from './backend-error.js';
 import { describeLink, finish, inspectUplink } from './inspect-link.js';
 import {
@@ -157,8 +157,12 @@ export class VxlanBackend implements NetworkBackend {
     if (link && !this.isOurs(link)) throw this.conflict(link);
     let created = false;
     if (!link) {
-      await this.create();
-      created = true;
+      created = await this.create();
+      if (!created) {
+        // Another process made it between our read and our add: reuse it only if it is ours.
+        link = await this.network.requireLink(this.linkName);
+        if (!this.isOurs(link)) throw this.conflict(link);
+      }
     }
     let broughtUp = false;
     try {
@@ -177,7 +181,8 @@ export class VxlanBackend implements NetworkBackend {
     return { link: await readClusterLink(this.network, link), created, broughtUp };
   }
 
-  private async create(): Promise<void> {
+  /** Adds the link; false when a link of that name appeared meanwhile (`File exists`). */
+  private async create(): Promise<boolean> {
     try {
       await this.network.addLink({
         kind: 'vxlan',
@@ -188,7 +193,9 @@ export class VxlanBackend implements NetworkBackend {
         mtu: this.mtu,
         ...(this.group ? { group: this.group } : {}),
       });
+      return true;
     } catch (error) {
+      if (isClusterLabError(error) && error.code === 'LINK_EXISTS') return false;
       const unsupported = unsupportedLinkKind(error);
       if (unsupported) {
         throw new BackendError(
