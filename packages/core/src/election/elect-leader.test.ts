@@ -236,7 +236,8 @@ describe('electLeader scenarios', () => {
           priority: 100,
           role: 'auto',
           network: net,
-          ...node,
+          transport: node.transport,
+          prober: node.prober,
           clock,
           onEvent: (e) => events.push(e),
         }),
@@ -281,7 +282,8 @@ describe('electLeader scenarios', () => {
       priority: 1,
       role: 'auto',
       network: net,
-      ...node,
+      transport: node.transport,
+      prober: node.prober,
       clock,
       signal: controller.signal,
     });
@@ -302,7 +304,8 @@ describe('electLeader scenarios', () => {
       priority: 1,
       role: 'auto',
       network: net,
-      ...node,
+      transport: node.transport,
+      prober: node.prober,
       clock,
     });
     let during: string[] = [];
@@ -326,7 +329,8 @@ describe('electLeader scenarios', () => {
       priority: 100,
       role: 'auto' as const,
       network: net,
-      ...deps,
+      transport: deps.transport,
+      prober: deps.prober,
     };
     await expect(electLeader({ ...base, priority: 256 })).rejects.toThrow('priority 256 must be a whole number between 0 and 255');
     await expect(electLeader({ ...base, mac: 'zz:00' })).rejects.toThrow('mac "zz:00" must look like aa:bb:cc:dd:ee:ff');

@@ -144,7 +144,18 @@ describe('watchLeadership', () => {
   it('resolves a split brain left by an election: exactly one of the two holders yields', async () => {
     const { clock, netA, netB, a, b } = twoHolders();
     const run = (net: InMemoryNetwork, m: string, deps: typeof a) =>
-      electLeader({ link: 'eth0', mac: m, leaderAddress: LEADER, prefix: 24, priority: 100, role: 'auto', network: net, ...deps, clock });
+      electLeader({
+        link: 'eth0',
+        mac: m,
+        leaderAddress: LEADER,
+        prefix: 24,
+        priority: 100,
+        role: 'auto',
+        network: net,
+        transport: deps.transport,
+        prober: deps.prober,
+        clock,
+      });
     const [ra, rb] = await clock.run(Promise.all([run(netA, mac(1), a), run(netB, mac(2), b)]));
     expect([ra.role, rb.role].sort()).toEqual(['follower', 'leader']);
     // Force a split brain after the election (e.g. an operator ran `ip addr add` on the follower).
