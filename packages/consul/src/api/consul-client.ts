@@ -229,7 +229,15 @@ export class ConsulClient {
       waitMs: number,
       signal?: AbortSignal,
     ): Promise<{ entry: KvEntry | undefined; index: number }> => {
-      const [res, item] = await this.kvRead(key, { index: String(index), wait: `${Math.max(1, Math.ceil(waitMs))}ms` }, waitMs, signal);
+      let res: IncomingMessage;
+      let item: unknown;
+      try {
+        [res, item] = await this.kvRead(key, { index: String(index), wait: `${Math.max(1, Math.ceil(waitMs))}ms` }, waitMs, signal);
+      } catch (error) {
+        // An aborted wait is not an error: the caller asked to stop waiting.
+        if (signal?.aborted) return { entry: undefined, index };
+        throw error;
+      }
       return { entry: item ? toEntry(item as RawKv) : undefined, index: Number(res.headers['x-consul-index'] ?? 0) };
     },
     /** Every entry under `prefix`, sorted by key. */

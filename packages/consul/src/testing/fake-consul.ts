@@ -756,14 +756,14 @@ export class FakeConsul {
     if (method === 'PUT') {
       if (key === '') throw new HttpError(400, 'Missing key name');
       const flagsGiven = ['cas', 'acquire', 'release'].filter((f) => q.has(f));
-      if (flagsGiven.length > 1) throw new HttpError(400, `Conflicting flags: ${q.toString()}\n`);
+      if (flagsGiven.length > 1) throw new HttpError(400, `Conflicting flags: ${goEncode(q)}\n`);
       const acquire = q.get('acquire') ?? undefined;
       const release = q.get('release') ?? undefined;
       return { json: this.state.kvPut(key, body, { flags: num('flags'), cas: num('cas'), acquire, release }) };
     }
     if (method === 'DELETE') {
       if (!recurse && key === '') throw new HttpError(400, 'Missing key name');
-      if (recurse && q.has('cas')) throw new HttpError(400, `Conflicting flags: ${q.toString()}\n`);
+      if (recurse && q.has('cas')) throw new HttpError(400, `Conflicting flags: ${goEncode(q)}\n`);
       return { json: this.state.kvDelete(key, { recurse, cas: num('cas') }) };
     }
     throw new HttpError(405, `method ${method} not allowed`);
@@ -1002,6 +1002,14 @@ interface Reply {
   raw?: Buffer;
   contentType?: string;
   headers?: Record<string, string>;
+}
+
+/** Go's `url.Values.Encode()`: keys sorted, as Consul prints them. */
+function goEncode(q: URLSearchParams): string {
+  return [...q.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&');
 }
 
 function kvView(e: KvEntry): Record<string, unknown> {

@@ -1,0 +1,141 @@
+import { parseConfig } from '@cluster-lab/core';
+import { describe, expect, it } from 'vitest';
+import { nodeIdFromMachineId } from './node-id.js';
+import { CONSUL_RETRY_INTERVAL, type ConsulRuntimeFacts, renderConsulConfig } from './render-consul-config.js';
+
+const NODE_ID = nodeIdFromMachineId('3d1219c7c4c5404aaa1f6d2a48adfda4');
+const leader: ConsulRuntimeFacts = {
+  role: 'leader',
+  server: true,
+  clusterAddress: '192.168.200.1',
+  leaderAddress: '192.168.200.1',
+  nodeName: 'pi1',
+  nodeId: NODE_ID,
+  dataDir: '/var/lib/cluster-lab/consul/data',
+};
+const follower: ConsulRuntimeFacts = { ...leader, role: 'follower', server: false, clusterAddress: '192.168.200.101', nodeName: 'pi2' };
+
+describe('renderConsulConfig', () => {
+  it('renders the leader as a bootstrapping server bound to its cluster address', () => {
+    const { config, json, warnings, httpAddress } = renderConsulConfig(parseConfig({}), leader);
+    expect(config).toEqual({
+      datacenter: 'cluster-lab',
+      node_name: 'pi1',
+      node_id: NODE_ID,
+      data_dir: '/var/lib/cluster-lab/consul/data',
+      server: true,
+      bootstrap_expect: 1,
+      bind_addr: '192.168.200.1',
+      advertise_addr: '192.168.200.1',
+      client_addr: '127.0.0.1 192.168.200.1',
+      retry_join: [],
+      retry_interval: '2s',
+      performance: { raft_multiplier: 1 },
+      ports: { http: 8500 },
+      leave_on_terminate: true,
+      disable_update_check: true,
+      ui_config: { enabled: true },
+      log_level: 'INFO',
+    });
+    expect(JSON.parse(json)).toEqual(config);
+    expect(json.endsWith('}\n')).toBe(true);
+    expect(warnings).toEqual([]);
+    expect(httpAddress).toBe('192.168.200.1:8500');
+  });
+
+  it('renders a follower client that retry-joins the leader, without bootstrap_expect', () => {
+    const { config } = renderConsulConfig(parseConfig({}), follower);
+    expect(config.server).toBe(false);
+    expect(config.bootstrap_expect).toBeUndefined();
+    expect(config.retry_join).toEqual(['192.168.200.1']);
+    expect(config.retry_interval).toBe(CONSUL_RETRY_INTERVAL);
+    expect(config.bind_addr).toBe('192.168.200.101');
+    expect(config.advertise_addr).toBe('192.168.200.101');
+    expect(config.client_addr).toBe('127.0.0.1 192.168.200.101');
+    expect(config.ui_config).toEqual({ enabled: false });
+  });
+
+  it('renders a follower server (a claimed server slot) that joins and never bootstraps', () => {
+    const { config } = renderConsulConfig(parseConfig({}), { ...follower, server: true });
+    expect(config.server).toBe(true);
+    expect(config.bootstrap_expect).toBeUndefined();
+    expect(config.retry_join).toEqual(['192.168.200.1']);
+  });
+
+  it('uses bootstrapExpect for an HA start and validates it against consul.servers', () => {
+    expect(renderConsulConfig(parseConfig({}), { ...leader, bootstrapExpect: 3 }).config.bootstrap_expect).toBe(3);
+    expect(() => renderConsulConfig(parseConfig({ consul: { servers: 1 } }), { ...leader, bootstrapExpect: 3 })).toThrow(
+      'bootstrap_expect 3 must be between 1 and consul.servers (1)',
+    );
+  });
+
+  it('adds the gossip key, datacenter and port from the config', () => {
+    const key = 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=';
+    const { config } = renderConsulConfig(parseConfig({ consul: { encrypt: key, datacenter: 'home', httpPort: 8600 } }), follower);
+    expect(config.encrypt).toBe(key);
+    expect(config.datacenter).toBe('home');
+    expect(config.ports).toEqual({ http: 8600 });
+  });
+
+  it('enables ACLs with default deny when a token is configured (management token only on servers)', () => {
+    const cfg = parseConfig({ consul: { aclToken: 'b1gs3cr3t' } });
+    expect(renderConsulConfig(cfg, leader).config.acl).toEqual({
+      enabled: true,
+      default_policy: 'deny',
+      enable_token_persistence: true,
+      tokens: { initial_management: 'b1gs3cr3t', agent: 'b1gs3cr3t' },
+    });
+    expect(renderConsulConfig(cfg, leader).config.primary_datacenter).toBe('cluster-lab');
+    expect(renderConsulConfig(cfg, follower).config.acl?.tokens).toEqual({ agent: 'b1gs3cr3t' });
+    expect(renderConsulConfig(parseConfig({}), follower).config.acl).toBeUndefined();
+  });
+
+  it('exposeUi binds the HTTP API on 0.0.0.0 and warns', () => {
+    const { config, warnings } = renderConsulConfig(parseConfig({ consul: { exposeUi: true } }), leader);
+    expect(config.client_addr).toBe('0.0.0.0');
+    expect(warnings).toEqual([
+      'consul.exposeUi is set: the Consul HTTP API and UI listen on all addresses (0.0.0.0:8500), including the uplink/home LAN, without an ACL token',
+    ]);
+    expect(config.bind_addr).toBe('192.168.200.1');
+  });
+
+  it('refuses bind addresses outside the cluster subnet (docker0, uplink) and 0.0.0.0', () => {
+    const cfg = parseConfig({});
+    expect(() => renderConsulConfig(cfg, { ...follower, clusterAddress: '172.17.0.1' })).toThrow(
+      'clusterAddress 172.17.0.1 is outside the cluster subnet 192.168.200.0/24',
+    );
+    expect(() => renderConsulConfig(cfg, { ...follower, clusterAddress: '0.0.0.0' })).toThrow('clusterAddress "0.0.0.0" must be a concrete IPv4 address');
+    expect(() => renderConsulConfig(cfg, { ...follower, leaderAddress: '10.0.0.1' })).toThrow('leaderAddress 10.0.0.1 is outside the cluster subnet');
+    try {
+      renderConsulConfig(cfg, { ...follower, clusterAddress: '10.1.2.3' });
+    } catch (error) {
+      expect((error as { code: string; hint: string }).code).toBe('CONSUL_BAD_ADDRESS');
+      expect((error as { hint: string }).hint).toBe('Consul must bind to the cluster link, never docker0 or the uplink');
+    }
+  });
+
+  it('refuses a follower that still holds the leader address, bad node names and relative data dirs', () => {
+    const cfg = parseConfig({});
+    expect(() => renderConsulConfig(cfg, { ...follower, clusterAddress: '192.168.200.1' })).toThrow('follower cluster address 192.168.200.1 equals the leader address');
+    expect(() => renderConsulConfig(cfg, { ...follower, nodeName: 'pi 2' })).toThrow('Consul node name "pi 2" must be a host name');
+    expect(() => renderConsulConfig(cfg, { ...follower, dataDir: 'data' })).toThrow('Consul data dir "data" must be an absolute path');
+  });
+
+  it('is pure: same input, same output', () => {
+    const cfg = parseConfig({});
+    expect(renderConsulConfig(cfg, follower).json).toBe(renderConsulConfig(cfg, follower).json);
+  });
+});
+
+describe('nodeIdFromMachineId', () => {
+  it('gives a stable UUID that does not reveal the machine id', () => {
+    const id = nodeIdFromMachineId('3d1219c7c4c5404aaa1f6d2a48adfda4\n');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(nodeIdFromMachineId('3D1219C7C4C5404AAA1F6D2A48ADFDA4')).toBe(id);
+    expect(id.replaceAll('-', '')).not.toContain('3d1219c7');
+    expect(nodeIdFromMachineId('00000000000000000000000000000001')).not.toBe(id);
+  });
+  it('rejects malformed machine ids', () => {
+    expect(() => nodeIdFromMachineId('xyz')).toThrow('machine id must be 32 hex digits (as in /etc/machine-id), got "xyz"');
+  });
+});
