@@ -136,6 +136,8 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
     add('subnet', c.subnet, 'is too small for a cluster (prefix must be /30 or shorter)', 'use a /24 such as 192.168.200.0/24');
   if (net.prefix < 8)
     add('subnet', c.subnet, 'is too large for a cluster (prefix must be /8 or longer)', 'use a /24 such as 192.168.200.0/24');
+  // Checking addresses against a wrong subnet would only add noise: fix the subnet first.
+  if (problems.length) return problems;
   const hostCheck = (path: string, ip: string) => hostAddressProblem(net, c.subnet, ip, (message, hint) => add(path, ip, message, hint));
   hostCheck('leaderAddress', c.leaderAddress);
 
