@@ -380,13 +380,13 @@ describe('parseConfig: one specific problem per bad field', () => {
     const error = problemsOf(input);
     expect(error.problems.map(({ path, value, message }) => ({ path, value, message }))).toEqual([{ path, value, message }]);
     const rendered = `  - ${path}: ${value === undefined ? '(missing)' : JSON.stringify(value)} ${message}`;
-    expect(error.message.split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^${escape(rendered)}( \\(.+\\))?$`)));
+    expect(error.message.split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^${escapeRegExp(rendered)}( \\(.+\\))?$`)));
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', errorClass: 'config' });
     expect(error.hint).toBeTruthy();
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
