@@ -151,7 +151,8 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     return lab;
   } catch (error) {
     await destroyLabState(runner, state).catch(() => undefined);
-    if (isClusterLabError(error)) throw error;
+    // Our own errors already say what failed; anything else (a failed `ip`…) gets the lab's name.
+    if (isClusterLabError(error) && error.code.startsWith('LAB_')) throw error;
     throw new ClusterLabError('LAB_CREATE_FAILED', `creating lab "${state.id}" failed: ${describeError(error)}`, {
       hint: 'the lab needs root and iproute2/util-linux (`ip`, `unshare`, `nsenter`); everything created so far was removed',
       cause: error,
