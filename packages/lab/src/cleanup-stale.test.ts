@@ -69,6 +69,24 @@ describe('cleanupStale', () => {
     expect(existsSync(`${root}/new-eeeee`)).toBe(true);
   });
 
+  it('goes on with the other stale labs when one cannot be removed, then reports it', async () => {
+    for (const id of ['stuck-aaaaa', 'fine-bbbbb']) {
+      const s = state(root, id, { pid: 2 ** 22 + 7, startTime: '1' });
+      await mkdir(s.stateDir, { recursive: true });
+      await writeLabState(s);
+    }
+    const runner = new FakeRunner()
+      .on('ip', () => true, {})
+      .on('umount', () => true, {})
+      .on('ip', ['netns', 'del', 'cl-stuck-aaaaa-n1'], { exitCode: 1, stderr: 'Device or resource busy' });
+    const error = await cleanupStale({ runner, stateRoot: root }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'LAB_CLEANUP_FAILED',
+      message: expect.stringMatching(/removed \[fine-bbbbb\].*cl-stuck-aaaaa-n1/s),
+    });
+    expect(existsSync(`${root}/fine-bbbbb`)).toBe(false);
+  });
+
   it('does nothing when the state root does not exist', async () => {
     expect(await cleanupStale({ runner: new FakeRunner(), stateRoot: `${root}/absent` })).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { readdir, rm, stat } from 'node:fs/promises';
-import { type CommandRunner, ExecaRunner } from '@cluster-lab/core';
+import { ClusterLabError, type CommandRunner, describeError, ExecaRunner } from '@cluster-lab/core';
 import { destroyLabState } from './destroy-lab.js';
 import { LAB_STATE_ROOT } from './lab-paths.js';
 import { isOwnerAlive, readLabState } from './lab-state.js';
@@ -33,6 +33,7 @@ export async function cleanupStale(options: CleanupStaleOptions = {}): Promise<s
     return [];
   }
   const removed: string[] = [];
+  const failures: string[] = [];
   for (const entry of entries) {
     const dir = `${stateRoot}/${entry}`;
     const state = await readLabState(dir);
@@ -45,8 +46,22 @@ export async function cleanupStale(options: CleanupStaleOptions = {}): Promise<s
       continue;
     }
     if (await isOwnerAlive(state.owner)) continue;
-    await destroyLabState(runner, state);
-    removed.push(state.id);
+    try {
+      await destroyLabState(runner, state);
+      removed.push(state.id);
+    } catch (error) {
+      // One stubborn lab must not keep the others around.
+      failures.push(describeError(error));
+    }
+  }
+  if (failures.length > 0) {
+    throw new ClusterLabError(
+      'LAB_CLEANUP_FAILED',
+      `stale lab clean-up removed [${removed.join(', ')}] but failed:\n${failures.join('\n')}`,
+      {
+        hint: 'run cleanupStale() again; check `ip netns list` and `findmnt` for leftovers',
+      },
+    );
   }
   return removed;
 }

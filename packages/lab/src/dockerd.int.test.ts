@@ -1,6 +1,6 @@
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE } from './busybox-image.js';
+import { BUSYBOX_IMAGE, copyImage } from './busybox-image.js';
 import { createLab } from './create-lab.js';
 import type { Lab } from './lab.js';
 
@@ -36,5 +36,13 @@ describe.skipIf(skipUnlessRoot())('per-node dockerd with the busybox image', () 
       ]);
       expect(result.stdout).toMatch(/^hello from /);
     }
+  });
+
+  it('copies an image from one dockerd to another (docker save | docker load)', async () => {
+    const [n1, n2] = [lab.node('node1'), lab.node('node2')];
+    await n1.docker().getImage(BUSYBOX_IMAGE).tag({ repo: 'cluster-lab/copied', tag: 'v1' });
+    await copyImage(n1.docker(), n2.docker(), 'cluster-lab/copied:v1');
+    const inspected = await n2.docker().getImage('cluster-lab/copied:v1').inspect();
+    expect(inspected.RepoTags).toContain('cluster-lab/copied:v1');
   });
 });
