@@ -105,6 +105,14 @@ describe('VxlanBackend.ensure', () => {
     expect(error.hint).toBe('set network.mtu to 1450 or less');
   });
 
+  it('a kernel without VXLAN → KERNEL_NO_VXLAN (dependency) and nothing left behind', async () => {
+    const { node, backend } = setup({}, new FakeIpNode({ vxlan: false }).withUplink());
+    const error = await caught(() => backend.ensure());
+    expect(error).toMatchObject({ code: 'KERNEL_NO_VXLAN', errorClass: 'dependency' });
+    expect(error.hint).toContain('modprobe vxlan');
+    expect([...node.links.keys()]).toEqual(['eth0']);
+  });
+
   it('fails with UPLINK_NOT_FOUND when the uplink is missing', async () => {
     const error = await caught(() => setup({ uplink: 'eth1' }).backend.ensure());
     expect(error.code).toBe('UPLINK_NOT_FOUND');

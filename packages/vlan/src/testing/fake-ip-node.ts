@@ -20,6 +20,8 @@ export function fixtureLink(name: string): RawLink {
 export interface FakeIpNodeOptions {
   /** The kernel has 802.1Q (false = this machine type: `ip link add … type vlan` fails). */
   vlan?: boolean;
+  /** The kernel has VXLAN (false: `ip link add … type vxlan` fails the same way). */
+  vxlan?: boolean;
 }
 
 /**
@@ -35,9 +37,11 @@ export class FakeIpNode {
   readonly fdb = new Map<string, { mac: string; dst: string; flags: string[]; state: string }[]>();
   readonly extraRoutes: Record<string, unknown>[] = [];
   private nextIndex = 10;
+  private readonly vxlanSupported: boolean;
 
   constructor(options: FakeIpNodeOptions = {}) {
     const vlan = options.vlan ?? true;
+    this.vxlanSupported = options.vxlan ?? true;
     this.runner.on(
       'ip',
       () => true,
@@ -104,6 +108,7 @@ export class FakeIpNode {
     }
     m = /^link add (\S+) mtu (\d+) type vxlan id (\d+) dstport (\d+)(?: group (\S+))? dev (\S+)$/.exec(a);
     if (m) {
+      if (!this.vxlanSupported) return { exitCode: 2, stderr: 'Error: Unknown device type.\n' };
       const [, name, mtu, vni, port, group, dev] = m as unknown as (string | undefined)[];
       if (this.links.has(name as string)) return { exitCode: 2, stderr: 'RTNETLINK answers: File exists\n' };
       if (!this.links.has(dev as string)) return this.missing(dev as string);
