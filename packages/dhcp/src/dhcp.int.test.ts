@@ -109,7 +109,9 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
   it('honours a static lease added by reload (SIGHUP, no restart)', async () => {
     const node = lab.nodes[4] as TestNode;
     const pidBefore = server!.pid;
-    const config = configFor(stateDir, leader, { staticLeases: [{ mac: node.clusterNicMac as string, ip: '192.168.200.50', hostname: 'pinned' }] });
+    const config = configFor(stateDir, leader, {
+      staticLeases: [{ mac: node.clusterNicMac as string, ip: '192.168.200.50', hostname: 'pinned' }],
+    });
     expect(await server!.reload(config)).toBe('hosts-reloaded');
     expect(server!.pid).toBe(pidBefore);
     const lease = await (await clientOn(node)).obtain();
@@ -124,6 +126,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     expect(renewal.started).toBe(true);
     expect((await client.renewed())?.ip).toBe(applied.lease.ip);
     expect(await client.startRenewal()).toMatchObject({ pid: renewal.pid, started: false });
+    expect(await client.renewalPid()).toBe(renewal.pid);
     expect(await client.release()).toBe(true);
     expect(await client.release()).toBe(false);
     const node = lab.nodes[1] as TestNode;
@@ -131,12 +134,24 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     expect(await processesMentioning(join(stateDir, node.name))).toEqual([]);
   });
 
-  it('restarts on a changed range and keeps the leases', async () => {
+  it('restarts on a changed range and keeps the leases; a configured router is handed out but never installed', async () => {
     const before = await server!.leases();
-    const config = configFor(stateDir, leader, { rangeStart: '192.168.200.101', rangeEnd: '192.168.200.150', leaseTime: '2h' });
+    const config = configFor(stateDir, leader, {
+      rangeStart: '192.168.200.101',
+      rangeEnd: '192.168.200.150',
+      leaseTime: '2h',
+      router: '192.168.200.254',
+    });
     expect(await server!.reload(config)).toBe('restarted');
     expect(await readFile(server!.confFile, 'utf8')).toContain('dhcp-range=192.168.200.101,192.168.200.150,255.255.255.0,7200');
     expect((await server!.leases()).map((l) => l.ip).sort()).toEqual(before.map((l) => l.ip).sort());
+    const node = lab.nodes[3] as TestNode;
+    const lease = await (clients[2] as DhcpClient).obtain();
+    expect(lease.router).toBe('192.168.200.254');
+    // The new, narrower range applies: an old address outside it is not handed out again.
+    expect(Number(lease.ip.split('.')[3])).toBeLessThanOrEqual(150);
+    expect((await node.ip.listAddresses('eth1')).filter((a) => a.family === 'inet').map((a) => a.cidr)).toEqual([`${lease.ip}/24`]);
+    expect((await node.ip.routes()).some((r) => r.dst === 'default')).toBe(false);
   });
 
   it('reports "no DHCP server answered" when none serves, and stop leaves nothing running', async () => {

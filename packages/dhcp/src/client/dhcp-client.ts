@@ -59,6 +59,8 @@ export interface DhcpClient extends AsyncDisposable {
   startRenewal(): Promise<RenewalHandle>;
   /** The lease this node applied (from the state file), or undefined. */
   current(): Promise<AppliedLease | undefined>;
+  /** Pid of the running renewal process, or undefined when none runs. */
+  renewalPid(): Promise<number | undefined>;
   /** The latest lease the renewal process reported (may differ from {@link current} after a server change). */
   renewed(): Promise<Lease | undefined>;
   /**

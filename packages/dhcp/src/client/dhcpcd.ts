@@ -74,6 +74,10 @@ export class DhcpcdClient extends HookDhcpClient {
     return `/run/dhcpcd/${this.link}-4.pid`;
   }
 
+  override async renewalPid(): Promise<number | undefined> {
+    return (await readPidFile(this.pidFile)) ?? (await super.renewalPid());
+  }
+
   protected async renewal(_applied: AppliedLease): Promise<RenewalHandle> {
     const pid = await readPidFile(this.pidFile);
     if (pid !== undefined) return { pid, pidFile: this.pidFile, started: false };

@@ -6,6 +6,7 @@ import {
   type CommandRunner,
   cidrContains,
   type Network,
+  readPidFile,
   writeFileAtomic,
 } from '@cluster-lab/core';
 import { DhcpErrorCode, NoDhcpServerError } from '../dhcp-errors.js';
@@ -114,6 +115,10 @@ export abstract class HookDhcpClient implements DhcpClient {
     }
     const raw = JSON.parse(text) as AppliedLease & { lease: Record<string, unknown> };
     return { ...raw, lease: leaseFromJson(raw.lease) };
+  }
+
+  async renewalPid(): Promise<number | undefined> {
+    return readPidFile(this.paths.renewalPidFile);
   }
 
   async renewed(): Promise<Lease | undefined> {
