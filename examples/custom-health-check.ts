@@ -1,8 +1,8 @@
 /**
- * Add your own health checks next to Cluster Lab's and run them with the same runner that
- * powers `cluster-lab health`: each check returns PASS/WARN/FAIL/SKIP with a hint, a check that
- * throws or hangs becomes a FAIL instead of hiding the others, and the exit code is non-zero on
- * any FAIL.
+ * Add your own health checks next to Cluster Lab's (here: the cluster link check from
+ * `@cluster-lab/vlan`) and run them with the same runner that powers `cluster-lab health`: each
+ * check returns PASS/WARN/FAIL/SKIP with a hint, a check that throws or hangs becomes a FAIL
+ * instead of hiding the others, and the exit code is non-zero on any FAIL.
  *
  * Run on a node (as root, after `cluster-lab start`):
  *
@@ -24,18 +24,7 @@ import {
   skip,
   warn,
 } from '@cluster-lab/core';
-
-/** The cluster link each backend builds (`eth0.200`, `vx200`, or the uplink itself). */
-function clusterLinkName(config: ClusterConfig): string {
-  switch (config.network.backend) {
-    case 'vlan':
-      return `${config.interface}.${config.network.vlanId}`;
-    case 'vxlan':
-      return config.network.vxlan.name;
-    case 'native':
-      return config.interface;
-  }
-}
+import { backendCheck, createBackend } from '@cluster-lab/vlan';
 
 /** A cluster lease must never replace the node's route to the internet. */
 function noDefaultRouteOnClusterLink(ip: Network, link: string): Check {
@@ -99,9 +88,17 @@ const { values } = parseArgs({ options: { config: { type: 'string' } } });
 const { config } = await loadConfig({ env: process.env, ...(values.config ? { file: values.config } : {}) });
 const runner = new ExecaRunner();
 const ip = new IpRoute2(runner);
-const link = clusterLinkName(config);
+// Cluster Lab's own check of the cluster link (what `cluster-lab health` runs first), then ours.
+const backend = createBackend(config, { network: ip, runner });
+const link = backend.linkName;
 
-const report = await runChecks([noDefaultRouteOnClusterLink(ip, link), leaderAnswersPing(runner, config, link), stateDirHasSpace(config)], {
+const checks: Check[] = [
+  backendCheck(backend),
+  noDefaultRouteOnClusterLink(ip, link),
+  leaderAnswersPing(runner, config, link),
+  stateDirHasSpace(config),
+];
+const report = await runChecks(checks, {
   timeoutMs: 5000,
   onResult: (r) => console.log(`${r.status.padEnd(4)} ${r.title}: ${r.detail}${r.hint ? `\n     hint: ${r.hint}` : ''}`),
 });
