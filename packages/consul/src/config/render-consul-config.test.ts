@@ -104,8 +104,12 @@ describe('renderConsulConfig', () => {
     expect(() => renderConsulConfig(cfg, { ...follower, clusterAddress: '172.17.0.1' })).toThrow(
       'clusterAddress 172.17.0.1 is outside the cluster subnet 192.168.200.0/24',
     );
-    expect(() => renderConsulConfig(cfg, { ...follower, clusterAddress: '0.0.0.0' })).toThrow('clusterAddress "0.0.0.0" must be a concrete IPv4 address');
-    expect(() => renderConsulConfig(cfg, { ...follower, leaderAddress: '10.0.0.1' })).toThrow('leaderAddress 10.0.0.1 is outside the cluster subnet');
+    expect(() => renderConsulConfig(cfg, { ...follower, clusterAddress: '0.0.0.0' })).toThrow(
+      'clusterAddress "0.0.0.0" must be a concrete IPv4 address',
+    );
+    expect(() => renderConsulConfig(cfg, { ...follower, leaderAddress: '10.0.0.1' })).toThrow(
+      'leaderAddress 10.0.0.1 is outside the cluster subnet',
+    );
     try {
       renderConsulConfig(cfg, { ...follower, clusterAddress: '10.1.2.3' });
     } catch (error) {
@@ -116,7 +120,9 @@ describe('renderConsulConfig', () => {
 
   it('refuses a follower that still holds the leader address, bad node names and relative data dirs', () => {
     const cfg = parseConfig({});
-    expect(() => renderConsulConfig(cfg, { ...follower, clusterAddress: '192.168.200.1' })).toThrow('follower cluster address 192.168.200.1 equals the leader address');
+    expect(() => renderConsulConfig(cfg, { ...follower, clusterAddress: '192.168.200.1' })).toThrow(
+      'follower cluster address 192.168.200.1 equals the leader address',
+    );
     expect(() => renderConsulConfig(cfg, { ...follower, nodeName: 'pi 2' })).toThrow('Consul node name "pi 2" must be a host name');
     expect(() => renderConsulConfig(cfg, { ...follower, dataDir: 'data' })).toThrow('Consul data dir "data" must be an absolute path');
   });

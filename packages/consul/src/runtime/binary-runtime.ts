@@ -52,7 +52,7 @@ export class BinaryRuntime implements ConsulRuntime {
       const { stdout } = await this.options.runner.run(this.binary, ['version'], { timeoutMs: 10_000 });
       return stdout.split('\n')[0]?.trim();
     } catch (error) {
-      if ((error as { notFound?: boolean }).notFound) return undefined;
+      if (isMissingProgram(error)) return undefined;
       throw error;
     }
   }
@@ -75,7 +75,7 @@ export class BinaryRuntime implements ConsulRuntime {
         this.events({ type: 'log', level: 'info', message: `started consul agent (pid ${handle.pid})`, source: 'consul' });
       return { started: handle.started };
     } catch (error) {
-      if ((error as { notFound?: boolean }).notFound) {
+      if (isMissingProgram(error)) {
         throw consulError('CONSUL_NOT_INSTALLED', `the consul executable "${this.binary}" was not found`, {
           hint: 'install Consul, set consul.binary, or use the container runtime',
           errorClass: 'dependency',
@@ -106,6 +106,12 @@ export class BinaryRuntime implements ConsulRuntime {
       return '';
     }
   }
+}
+
+/** Not installed: ENOENT directly, or exit 127 when started through a wrapper such as `nsenter … --`. */
+function isMissingProgram(error: unknown): boolean {
+  const e = error as { notFound?: boolean; exitCode?: number };
+  return e.notFound === true || e.exitCode === 127;
 }
 
 async function fileSize(path: string): Promise<number> {

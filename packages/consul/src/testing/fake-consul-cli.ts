@@ -190,6 +190,12 @@ function readConfig(flags: Map<string, string[]>): AgentConfigFile {
   if (one('server')) cfg.server = one('server') !== 'false';
   if (one('bootstrap-expect')) cfg.bootstrap_expect = Number(one('bootstrap-expect'));
   if (flags.get('retry-join')) cfg.retry_join = flags.get('retry-join');
+  if (one('dev')) {
+    // -dev: a single in-memory server that elects itself, on loopback.
+    cfg.server ??= true;
+    cfg.bootstrap_expect ??= 1;
+    cfg.bind_addr ??= '127.0.0.1';
+  }
   return cfg;
 }
 

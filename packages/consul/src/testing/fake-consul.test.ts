@@ -29,13 +29,18 @@ async function send(method: string, path: string, body?: string): Promise<Exchan
   }
   let parsed: unknown = text;
   if (headers['content-type'] === 'application/json') parsed = JSON.parse(text);
-  return { request: body === undefined ? { method, path } : { method, path, body }, response: { status: res.status, headers, body: parsed } };
+  return {
+    request: body === undefined ? { method, path } : { method, path, body },
+    response: { status: res.status, headers, body: parsed },
+  };
 }
 
 /** Replaces random session ids and machine-specific values so the transcript is stable. */
 function normalize(exchanges: Exchange[]): Exchange[] {
   let text = JSON.stringify(exchanges);
-  const ids = [...new Set(text.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [])].filter((id) => !id.startsWith('6a0e0bf1'));
+  const ids = [...new Set(text.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [])].filter(
+    (id) => !id.startsWith('6a0e0bf1'),
+  );
   ids.forEach((id, i) => {
     text = text.replaceAll(id, `<session-${i + 1}>`);
   });

@@ -1,0 +1,151 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClusterConfig, ExecaRunner, InMemoryClusterStore, type ProgressEvent, parseConfig, readPidFile } from '@cluster-lab/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimServerSlot, consulAgent } from './consul-agent.js';
+import { BinaryRuntime } from './runtime/binary-runtime.js';
+import { bundleFakeConsul, randomLoopback } from './test-support/bundle-fake-consul.js';
+
+let bin: string;
+let root: string;
+beforeAll(async () => {
+  bin = await bundleFakeConsul();
+  root = await mkdtemp(join(tmpdir(), 'consul-agent-'));
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+/** Each agent gets its own HTTP port: client_addr includes 127.0.0.1, shared by all test agents. */
+const randomPort = () => 20_000 + Math.floor(Math.random() * 20_000);
+
+function labConfig(leader: string, stateDir: string, httpPort = randomPort()): ClusterConfig {
+  return parseConfig({
+    subnet: '127.0.0.0/8',
+    leaderAddress: leader,
+    dhcp: { enabled: false, rangeStart: '127.0.0.100', rangeEnd: '127.0.0.200' },
+    stateDir,
+    consul: { runtime: 'binary', binary: bin, datacenter: 'unit', httpPort },
+  });
+}
+
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
+
+describe('consulAgent with the binary runtime (fake consul executable)', () => {
+  it('starts a leader and a follower, hands out a working store, and stop removes what start created', async () => {
+    const [l, f] = [randomLoopback(), randomLoopback()];
+    const events: ProgressEvent[] = [];
+    const runner = new ExecaRunner();
+    const mk = (name: string, addr: string, role: 'leader' | 'follower') => {
+      const stateDir = join(root, name);
+      const config = labConfig(l, stateDir);
+      const runtime = new BinaryRuntime({ runner, binary: bin, runDir: join(stateDir, 'consul') });
+      return {
+        runtime,
+        agent: consulAgent({
+          config,
+          runtime,
+          facts: {
+            role,
+            server: role === 'leader',
+            clusterAddress: addr,
+            leaderAddress: l,
+            nodeName: name,
+            nodeId: crypto.randomUUID(),
+            dataDir: join(stateDir, 'consul', 'data'),
+          },
+          clientAddress: `${addr}:${config.consul.httpPort}`,
+          leaderTimeoutMs: 5000,
+          events: (e) => events.push(e),
+        }),
+      };
+    };
+    const leader = mk('n1', l, 'leader');
+    const follower = mk('n2', f, 'follower');
+    const [a, b] = await Promise.all([leader.agent.start(), follower.agent.start()]);
+    try {
+      expect(a.leader).toBe(`${l}:8300`);
+      expect(b.leader).toBe(`${l}:8300`);
+      expect(a.changes).toMatchObject({ runtime: 'binary', createdConfigFile: true, createdDataDir: true, startedAgent: true });
+      expect((await stat(a.changes.configFile)).mode & 0o777).toBe(0o600);
+      await b.store.put('swarm/worker-token', 'SWMTKN-1-w');
+      expect((await a.store.waitFor('swarm/worker-token', { timeoutMs: 2000 }))?.value).toBe('SWMTKN-1-w');
+      expect((await a.client.members()).length).toBe(2);
+      // Starting again is a no-op on a running agent.
+      const again = await follower.agent.start();
+      expect(again.changes.startedAgent).toBe(false);
+      again.client.close();
+      expect(events.filter((e) => e.type === 'log' && /Consul leader/.test(e.message))).toHaveLength(3);
+      expect(JSON.stringify(events)).not.toContain('SWMTKN');
+    } finally {
+      await b.stop();
+      await a.stop();
+      await b.stop();
+    }
+    for (const s of [a, b]) {
+      expect(await exists(s.changes.configFile)).toBe(false);
+      expect(await exists(s.changes.dataDir)).toBe(false);
+    }
+    expect(await readPidFile(leader.runtime.pidFile)).toBeUndefined();
+    expect((await leader.runtime.status()).running).toBe(false);
+    expect(await leader.runtime.logs()).toContain('TEST DOUBLE');
+  });
+
+  it('fails with CONSUL_NO_LEADER when a follower cannot reach the leader, and cleans up', async () => {
+    const [l, f] = [randomLoopback(), randomLoopback()];
+    const stateDir = join(root, 'lonely');
+    const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: bin, runDir: join(stateDir, 'consul') });
+    const config = labConfig(l, stateDir);
+    const agent = consulAgent({
+      config,
+      runtime,
+      facts: {
+        role: 'follower',
+        server: false,
+        clusterAddress: f,
+        leaderAddress: l,
+        nodeName: 'lonely',
+        nodeId: crypto.randomUUID(),
+        dataDir: join(stateDir, 'data'),
+      },
+      clientAddress: `${f}:${config.consul.httpPort}`,
+      leaderTimeoutMs: 600,
+    });
+    await expect(agent.start()).rejects.toMatchObject({
+      code: 'CONSUL_NO_LEADER',
+      message: `no Consul leader after 600 ms at ${f}:${config.consul.httpPort} — is the leader up?`,
+    });
+    expect(await readPidFile(runtime.pidFile)).toBeUndefined();
+    expect(await exists(join(stateDir, 'data'))).toBe(false);
+  });
+
+  it('render() carries the exposeUi warning that start emits as a warn event', async () => {
+    const l = randomLoopback();
+    const events: ProgressEvent[] = [];
+    const config = parseConfig({ ...labConfig(l, join(root, 'ui')), consul: { ...labConfig(l, '/x').consul, exposeUi: true } });
+    const rendered = consulAgent({
+      config,
+      runtime: new BinaryRuntime({ runner: new ExecaRunner(), runDir: '/nonexistent' }),
+      facts: { role: 'leader', server: true, clusterAddress: l, leaderAddress: l, nodeName: 'ui', nodeId: 'x', dataDir: '/d' },
+      events: (e) => events.push(e),
+    }).render();
+    expect(rendered.config.client_addr).toBe('0.0.0.0');
+    expect(rendered.warnings[0]).toMatch(/^consul.exposeUi is set/);
+  });
+});
+
+describe('claimServerSlot', () => {
+  it('gives exactly servers-1 followers a slot, idempotently, under concurrency', async () => {
+    const store = new InMemoryClusterStore();
+    const names = ['pi2', 'pi3', 'pi4', 'pi5', 'pi6'];
+    const got = await Promise.all(names.map((n) => claimServerSlot(store, n, 3)));
+    expect(got.filter(Boolean)).toHaveLength(2);
+    const winner = names[got.indexOf(true)] as string;
+    expect(await claimServerSlot(store, winner, 3)).toBe(true);
+    expect(JSON.parse((await store.get('consul/server-slots'))?.value ?? '[]')).toHaveLength(2);
+    expect(await claimServerSlot(new InMemoryClusterStore(), 'pi2', 1)).toBe(false);
+  });
+});
