@@ -20,6 +20,12 @@ interface World {
 const HOST = '';
 
 /**
+ * Passes the shared world from {@link InMemoryNetwork.in} to the constructor, which is taken
+ * synchronously right after; this keeps the world type out of the public constructor.
+ */
+let worldHandoff: { world: World; netns: string | undefined } | undefined;
+
+/**
  * An in-memory {@link Network} for unit tests, following the kernel's rules where tests rely on
  * them: duplicate names fail, addresses need an existing link, a veth has a peer that dies with
  * it, deleting a parent deletes its VLANs and VXLANs, deleting a bridge releases its ports,
@@ -40,15 +46,20 @@ export class InMemoryNetwork implements Network {
   private readonly world: World;
   readonly netns: string | undefined;
 
-  constructor(world?: World, netns?: string) {
-    this.world = world ?? { namespaces: new Map([[HOST, emptyNs()]]), nextIndex: 2, nextMac: 1 };
-    this.netns = netns;
+  /** A new, empty world: the host namespace with no links. */
+  constructor() {
+    const handoff = worldHandoff;
+    worldHandoff = undefined;
+    this.world = handoff?.world ?? { namespaces: new Map([[HOST, emptyNs()]]), nextIndex: 2, nextMac: 1 };
+    this.netns = handoff?.netns;
   }
 
+  /** A handle on the same world acting inside `netns` (created on first use); undefined = the host. */
   in(netns: string | undefined): InMemoryNetwork {
     if (netns !== undefined) assertNetnsName(netns);
     if (netns !== undefined && !this.world.namespaces.has(netns)) this.world.namespaces.set(netns, emptyNs());
-    return new InMemoryNetwork(this.world, netns);
+    worldHandoff = { world: this.world, netns };
+    return new InMemoryNetwork();
   }
 
   /** Adds a physical-looking link (no `kind`), up by default. For test setup. */
