@@ -236,6 +236,32 @@ describe('envOverrides and deepMerge', () => {
     });
   });
 
+  it('coerces by the type of the target field, so numeric-looking strings stay strings', () => {
+    expect(
+      envOverrides({
+        CLUSTER_LAB_HOSTNAME: '1234',
+        CLUSTER_LAB_CONSUL__ACL_TOKEN: '12345',
+        CLUSTER_LAB_CONSUL__DATACENTER: 'true',
+        CLUSTER_LAB_NETWORK__MTU: '1450',
+        CLUSTER_LAB_DHCP__LEASE_TIME: '12h',
+        CLUSTER_LAB_PRIORITY: 'high',
+      }),
+    ).toEqual({
+      hostname: '1234',
+      consul: { aclToken: '12345', datacenter: 'true' },
+      network: { mtu: 1450 },
+      dhcp: { leaseTime: '12h' },
+      priority: 'high',
+    });
+  });
+
+  it('reports an env value of the wrong type against its field', async () => {
+    const error = await configErrorOf(
+      loadConfig({ searchDefaults: false, env: { CLUSTER_LAB_PRIORITY: 'high', CLUSTER_LAB_HOSTNAME: '1234' } }),
+    );
+    expect(error.problems).toEqual([{ path: 'priority', value: 'high', message: 'must be a number' }]);
+  });
+
   it('merges objects deeply, replaces arrays and skips undefined', () => {
     expect(deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, d: undefined, e: null })).toEqual({
       a: { b: 1, c: [3] },

@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { parseLegacyClusterConf } from './legacy.js';
-import type { ClusterConfig } from './schema.js';
+import { type ClusterConfig, configSchema } from './schema.js';
 import { parseConfig } from './validate-config.js';
 
 /** Files looked for, in order, when no `--config` is given. */
@@ -123,22 +123,67 @@ export function envOverrides(env: Record<string, string | undefined>): Record<st
       .split('__')
       .map((seg) => seg.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
     if (path.some((p) => p === '')) continue;
-    setPath(out, path, coerce(raw));
+    setPath(out, path, coerce(raw, path));
   }
   return out;
 }
 
-function coerce(raw: string): unknown {
-  if (/^-?\d+$/.test(raw)) return Number(raw);
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  if (/^[[{]/.test(raw)) {
+/**
+ * Converts an environment string to what the field at `path` expects, so `CLUSTER_LAB_HOSTNAME=1234`
+ * stays a string while `CLUSTER_LAB_NETWORK__VLAN_ID=300` becomes a number. Values that do not
+ * fit stay strings, and the schema then reports them with the field's own message.
+ */
+function coerce(raw: string, path: readonly string[]): unknown {
+  const kind = fieldKind(path);
+  const json = () => {
     try {
-      return JSON.parse(raw);
+      return JSON.parse(raw) as unknown;
     } catch {
       return raw;
     }
+  };
+  switch (kind) {
+    case 'string':
+    case 'enum':
+      return raw;
+    case 'number':
+      return /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+    case 'boolean':
+      return raw === 'true' ? true : raw === 'false' ? false : raw;
+    case 'array':
+    case 'record':
+    case 'object':
+      return /^[[{]/.test(raw) ? json() : raw;
+    default:
+      // Unions (a lease time is seconds or "12h") and unknown fields: guess from the text.
+      if (/^-?\d+$/.test(raw)) return Number(raw);
+      if (raw === 'true' || raw === 'false') return raw === 'true';
+      return /^[[{]/.test(raw) ? json() : raw;
   }
-  return raw;
+}
+
+interface SchemaNode {
+  def: { type: string; innerType?: SchemaNode; in?: SchemaNode; shape?: Record<string, SchemaNode> };
+}
+
+/** The zod type name (`string`, `number`, …) of the config field at `path`, if the field exists. */
+function fieldKind(path: readonly string[]): string | undefined {
+  const unwrap = (node: SchemaNode): SchemaNode => {
+    let cur = node;
+    for (;;) {
+      const { type, innerType, in: input } = cur.def;
+      if ((type === 'default' || type === 'optional' || type === 'nullable' || type === 'prefault') && innerType) cur = innerType;
+      else if (type === 'pipe' && input) cur = input;
+      else return cur;
+    }
+  };
+  let node = unwrap(configSchema as unknown as SchemaNode);
+  for (const key of path) {
+    const next = node.def.type === 'object' ? node.def.shape?.[key] : undefined;
+    if (!next) return undefined;
+    node = unwrap(next);
+  }
+  return node.def.type;
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
