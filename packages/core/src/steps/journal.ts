@@ -158,6 +158,8 @@ let tmpCounter = 0;
 export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
   try {
+    // A temp file left by a crashed earlier process with the same pid is replaced, with our mode.
+    await rm(tmp, { force: true });
     const handle = await open(tmp, 'wx', mode);
     try {
       await handle.writeFile(content);

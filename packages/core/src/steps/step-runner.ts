@@ -9,6 +9,11 @@ export type UndoHandler = (entry: JournalEntry) => Promise<void>;
 export interface StepContext {
   /** Records a change so rollback and `stop` can undo it (kind must have an undo handler). */
   record(kind: string, key: string, data: Record<string, unknown>): Promise<void>;
+  /**
+   * Aborts on Ctrl-C/SIGTERM. Pass it to every long wait (`runner.run(…, { signal })`). The runner
+   * waits for a step to settle before rolling back, so nothing is created behind the rollback's
+   * back; a step that ignores the signal delays the rollback until it finishes.
+   */
   readonly signal: AbortSignal;
   emit(event: ProgressEvent): void;
 }
