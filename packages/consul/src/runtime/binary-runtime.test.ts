@@ -1,0 +1,72 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ExecaRunner, FakeRunner } from '@cluster-lab/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleFakeConsul, randomLoopback } from '../test-support/bundle-fake-consul.js';
+import { BinaryRuntime } from './binary-runtime.js';
+
+let bin: string;
+let dir: string;
+beforeAll(async () => {
+  bin = await bundleFakeConsul();
+  dir = await mkdtemp(join(tmpdir(), 'binary-runtime-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('BinaryRuntime', () => {
+  it('starts `consul agent -config-file=…` detached, is idempotent, reports status and logs, stops gracefully', async () => {
+    const addr = randomLoopback();
+    const configFile = join(dir, 'ok.json');
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        node_name: 'b1',
+        data_dir: join(dir, 'data'),
+        server: true,
+        bootstrap_expect: 1,
+        bind_addr: addr,
+        client_addr: addr,
+      }),
+    );
+    const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: bin, runDir: join(dir, 'run') });
+    expect(await runtime.version()).toBe('Consul v1.20.0-fake');
+    expect(await runtime.start({ configFile, dataDir: join(dir, 'data'), nodeName: 'b1' })).toEqual({ started: true });
+    const status = await runtime.status();
+    expect(status.running).toBe(true);
+    expect(status.detail).toBe(`consul agent running (pid ${status.pid})`);
+    expect(await runtime.start({ configFile, dataDir: join(dir, 'data'), nodeName: 'b1' })).toEqual({ started: false });
+    expect(await runtime.logs(50)).toContain('Consul agent running!');
+    expect(await runtime.stop()).toBe(true);
+    expect(await runtime.stop()).toBe(false);
+    expect((await runtime.status()).running).toBe(false);
+    expect(await runtime.logs()).toMatch(/Gracefully shutting down agent[\s\S]*shutdown complete/);
+  });
+
+  it('reports an agent that exits at once with the tail of its log', async () => {
+    const configFile = join(dir, 'bad.json');
+    await writeFile(configFile, JSON.stringify({ node_name: 'b2' }));
+    const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: bin, runDir: join(dir, 'run-bad') });
+    await expect(runtime.start({ configFile, dataDir: '/nonexistent', nodeName: 'b2' })).rejects.toMatchObject({
+      code: 'DAEMON_EXITED',
+      message: expect.stringContaining('==> data_dir cannot be empty'),
+    });
+    expect((await runtime.status()).running).toBe(false);
+  });
+
+  it('a missing executable is CONSUL_NOT_INSTALLED; version() says undefined', async () => {
+    const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: join(dir, 'no-such-consul'), runDir: join(dir, 'run-missing') });
+    expect(await runtime.version()).toBeUndefined();
+    await expect(runtime.start({ configFile: '/x.json', dataDir: '/d', nodeName: 'x' })).rejects.toMatchObject({
+      code: 'CONSUL_NOT_INSTALLED',
+      errorClass: 'dependency',
+    });
+  });
+
+  it('runs exactly `consul version` to probe', async () => {
+    const runner = new FakeRunner().on('consul', ['version'], { stdout: 'Consul v1.20.1\nRevision abc\n' });
+    expect(await new BinaryRuntime({ runner, runDir: '/run/x' }).version()).toBe('Consul v1.20.1');
+    expect(runner.commands()).toEqual(['consul version']);
+    expect(new BinaryRuntime({ runner, runDir: '/run/x' }).describe()).toBe('binary consul (pid file /run/x/consul.pid)');
+  });
+});
