@@ -1,6 +1,14 @@
-import { readdir, rmdir } from 'node:fs/promises';
+import { open, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { request } from 'node:http';
-import { ClusterLabError, type CommandRunner, describeError, startDaemon, stopDaemon } from '@cluster-lab/core';
+import {
+  ClusterLabError,
+  type CommandRunner,
+  describeError,
+  isProcessAlive,
+  killAndWait,
+  readPidFile,
+  startDaemon,
+} from '@cluster-lab/core';
 import Docker from 'dockerode';
 import { assertSocketPath } from './lab-paths.js';
 import type { LabDockerdState } from './lab-state.js';
@@ -113,15 +121,70 @@ export async function startDockerd(
 }
 
 /**
- * Stops a node's dockerd by its pid file and waits for it (dockerd stops its containerd on
- * SIGTERM); then removes the container cgroups below its cgroup parent. Running containers are
- * killed first: the lab is throwaway, and dockerd would otherwise give each one its 10 s stop
- * timeout. Safe when dockerd is already gone.
+ * Stops a node's dockerd by its pid file and waits for it and its containerd; then removes the
+ * container cgroups below its cgroup parent. Running containers are killed first: the lab is
+ * throwaway, and dockerd would otherwise give each one its 10 s stop timeout. Safe when dockerd
+ * is already gone.
  */
 export async function stopDockerd(dockerd: LabDockerdState): Promise<void> {
   await killContainers(dockerd.socket);
-  await stopDaemon(dockerd.pidFile, { timeoutMs: DOCKERD_STOP_TIMEOUT_MS });
+  const pid = await readPidFile(dockerd.pidFile);
+  if (pid !== undefined) {
+    const containerd = await containerdPid(dockerd.execRoot);
+    const logFile = dockerd.pidFile.replace(/dockerd\.pid$/, 'dockerd.log');
+    const logStart = await stat(logFile).then(
+      (s) => s.size,
+      () => 0,
+    );
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+    const deadline = Date.now() + DOCKERD_STOP_TIMEOUT_MS;
+    while ((await isProcessAlive(pid)) && Date.now() < deadline) {
+      if (await logSays(logFile, logStart, SHUTDOWN_COMPLETE)) {
+        // dockerd has finished its shutdown but then idles about a second waiting on its
+        // containerd connection; nothing is left for it to do, so end both now.
+        if (containerd !== undefined) await killAndWait(containerd, DOCKERD_STOP_TIMEOUT_MS);
+        await killAndWait(pid, SHUTDOWN_GRACE_MS);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (await isProcessAlive(pid)) await killAndWait(pid, 0, 'SIGKILL');
+    if (containerd !== undefined && (await isProcessAlive(containerd))) await killAndWait(containerd, DOCKERD_STOP_TIMEOUT_MS);
+  }
+  await rm(dockerd.pidFile, { force: true });
   await removeCgroups(dockerd.cgroupParent);
+}
+
+/** The line dockerd logs once its own shutdown is done. */
+const SHUTDOWN_COMPLETE = 'Daemon shutdown complete';
+
+/** How long a dockerd that reported its shutdown complete gets to exit before SIGKILL. */
+export const SHUTDOWN_GRACE_MS = 50;
+
+async function logSays(file: string, from: number, text: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const { size } = await handle.stat();
+    if (size <= from) return false;
+    const buffer = Buffer.alloc(size - from);
+    await handle.read(buffer, 0, buffer.length, from);
+    return buffer.toString('utf8').includes(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Pid of the containerd that dockerd started under `execRoot`, when it still runs (checked by command line, so a reused pid is never signalled). */
+export async function containerdPid(execRoot: string): Promise<number | undefined> {
+  const pid = Number.parseInt(await readFile(`${execRoot}/containerd/containerd.pid`, 'utf8').catch(() => ''), 10);
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.startsWith('containerd\0') && cmdline.includes(`${execRoot}/containerd`) ? pid : undefined;
 }
 
 /** Sends SIGKILL to every running container of the dockerd at `socket`; returns their ids. Nothing when dockerd does not answer. */
