@@ -4,6 +4,7 @@
 // peers; then probeLink() between two nodes over vxlan. The `vlan` backend needs 802.1Q, which
 // this kernel lacks: its refusal (KERNEL_NO_8021Q) is timed instead. Needs root and the builds:
 //   npm run build -w packages/core -w packages/lab -w packages/vlan && node bench/vlan-bench.mjs [rounds]
+import { loadavg } from 'node:os';
 import { parseConfig } from '@cluster-lab/core';
 import { createLab } from '@cluster-lab/lab';
 import { createBackend, probeLink } from '@cluster-lab/vlan';
@@ -31,7 +32,12 @@ try {
     'vxlan-group': parseConfig({ interface: 'eth0', network: { backend: 'vxlan', vxlan: { vni: 200, name: 'vx200' } } }),
     'vxlan-peers': parseConfig({ interface: 'eth0', network: { backend: 'vxlan', vxlan: { vni: 300, name: 'vxp', peers } } }),
   };
-  console.log(`3-node lab ${lab.id}, ${rounds} rounds per backend; times are per node (one ensure on one node)`);
+  // Each ensure is a handful of `ip` processes, so the numbers follow the host's load closely.
+  console.log(
+    `3-node lab ${lab.id}, ${rounds} rounds per backend; times are per node (one ensure on one node); load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   for (const [label, config] of Object.entries(configs)) {
     const first = [];
     const again = [];
