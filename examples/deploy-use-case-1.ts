@@ -100,7 +100,8 @@ async function waitForRunningTask(service: Docker.Service, timeoutMs = 60_000): 
 async function fetchFromHere(image: string): Promise<{ exitCode: number; output: string }> {
   const container = await docker.createContainer({
     Image: image,
-    Cmd: ['wget', '-q', '-T', '5', '-O-', 'http://web'],
+    // No `-T <timeout>`: Debian's busybox-static wget crashes (SIGSEGV) with it.
+    Cmd: ['wget', '-q', '-O-', 'http://web'],
     Tty: true, // plain (not multiplexed) log output
     HostConfig: { NetworkMode: networkName },
   });
