@@ -96,9 +96,9 @@ export interface PingOptions {
   target: string;
   /** Send through this interface only (`ping -I`), so a reply proves this link works. */
   link?: string;
-  /** Pings before giving up (each `-c1`); default 3. */
+  /** Pings before giving up (each `-c1`); default 3, at least 1. */
   attempts?: number;
-  /** Seconds to wait for each reply (`-W`); default 1. */
+  /** Seconds to wait for each reply (`-W`, rounded up to whole seconds); default 1. */
   timeoutSeconds?: number;
 }
 
@@ -124,8 +124,9 @@ export interface PingResult {
  */
 export async function pingAddress(options: PingOptions): Promise<PingResult> {
   const target = validateIpv4(options.target, 'ping target');
-  const attempts = options.attempts ?? 3;
-  const wait = options.timeoutSeconds ?? 1;
+  // At least one ping, and whole seconds for `-W` (iputils rejects fractions on older builds).
+  const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
+  const wait = Math.max(1, Math.ceil(options.timeoutSeconds ?? 1));
   const args = ['-n', '-c1', `-W${wait}`, ...(options.link ? ['-I', validateInterfaceName(options.link, 'cluster link')] : []), target];
   let output = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
