@@ -133,6 +133,7 @@ describe('createLab (fake runner)', () => {
     expect((await node.exec('hostname', [])).stdout).toBe('node1\n');
     expect(runner.commands().at(-1)).toBe(`nsenter --net=/run/netns/cl-exec-abcde-n1 --uts=${root}/exec-abcde/node1/uts -- hostname`);
     expect(() => node.docker()).toThrow(expect.objectContaining({ code: 'LAB_NO_DOCKER' }));
+    expect(node.dockerHost).toBeUndefined();
     expect(() => lab.node('node9')).toThrow(/no node "node9"/);
     await lab.destroy();
   });
@@ -197,6 +198,16 @@ describe('createLab (fake runner)', () => {
       code: 'LAB_DESTROY_FAILED',
       message: expect.stringContaining('delete netns cl-stuck-abcde-n1'),
     });
+  });
+
+  it('removes its state dir again when the planned socket path is too long', async () => {
+    const deep = `${root}/${'d'.repeat(80)}`;
+    const runner = new FakeRunner();
+    await expect(createLab({ name: 'deep', nodes: 1, docker: true, runner, stateRoot: deep, suffix: 'abcde' })).rejects.toMatchObject({
+      code: 'LAB_SOCKET_PATH_TOO_LONG',
+    });
+    expect(runner.calls).toEqual([]);
+    expect(existsSync(`${deep}/deep-abcde`)).toBe(false);
   });
 
   it.each([

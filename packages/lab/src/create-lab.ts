@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { ClusterLabError, type CommandRunner, describeError, ExecaRunner, IpRoute2, isClusterLabError } from '@cluster-lab/core';
 import { importBusyboxImage } from './busybox-image.js';
 import { destroyLabState } from './destroy-lab.js';
@@ -83,22 +83,20 @@ export async function createLab(options: LabOptions): Promise<Lab> {
   await mkdir(stateRoot, { recursive: true });
   const { names, state } = await reserveStateDir(options, stateRoot);
   const subnet = lan ? pickSubnet() : undefined;
-  const members: Member[] = [];
-  for (let i = 1; i <= options.nodes; i++) {
-    members.push(
-      member(
-        `node${i}`,
-        names.nodeNetns(i),
-        state,
-        `e${i}`,
-        options.clusterNic ? `c${i}` : undefined,
-        subnet,
-        FIRST_NODE_HOST + i - 1,
-        options.docker,
-      ),
-    );
+  let members: Member[];
+  let router: Member | undefined;
+  try {
+    members = [];
+    for (let i = 1; i <= options.nodes; i++) {
+      const clusterPort = options.clusterNic ? `c${i}` : undefined;
+      members.push(member(`node${i}`, names.nodeNetns(i), state, `e${i}`, clusterPort, subnet, FIRST_NODE_HOST + i - 1, options.docker));
+    }
+    router = options.router ? member('router', names.routerNetns, state, 'r0', undefined, subnet, 1, false) : undefined;
+  } catch (error) {
+    // Nothing exists yet but the empty state dir (e.g. a socket path turned out too long).
+    await rm(state.stateDir, { recursive: true, force: true });
+    throw error;
   }
-  const router = options.router ? member('router', names.routerNetns, state, 'r0', undefined, subnet, 1, false) : undefined;
   const all = router ? [...members, router] : members;
   state.netns = [names.switchNetns, ...all.map((m) => m.netns)];
   state.utsFiles = all.map((m) => m.utsFile);

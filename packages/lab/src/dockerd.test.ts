@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { ExecaRunner, FakeRunner, isProcessAlive } from '@cluster-lab/core';
+import { ExecaRunner, FakeRunner, isProcessAlive, writePidFile } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dockerdArgs, dockerdPaths, pingDocker, removeCgroups, startDockerd, stopDockerd } from './dockerd.js';
 
@@ -65,10 +65,26 @@ describe('dockerd process handling', () => {
     expect(await pingDocker(`${dir}/none.sock`)).toBe(false);
   });
 
+  it('ends a dockerd that reported its shutdown complete but lingers (it would ignore SIGTERM here)', async () => {
+    const paths = dockerdPaths(dir, 't', 'node1');
+    await writeFile(paths.logFile, 'level=info msg="API listen on docker.sock"\n');
+    // A stand-in that ignores SIGTERM: only the "shutdown complete" path can end it in time.
+    const child = await new ExecaRunner().spawn('sh', ['-c', 'trap "" TERM; while :; do sleep 0.05; done']);
+    await writePidFile(paths.pidFile, child.pid);
+    const logLine = setTimeout(() => void appendFile(paths.logFile, 'level=info msg="Daemon shutdown complete"\n'), 100);
+    try {
+      await stopDockerd(paths);
+    } finally {
+      clearTimeout(logLine);
+    }
+    expect(await child.exited).toMatchObject({ signal: 'SIGKILL' });
+    expect(existsSync(paths.pidFile)).toBe(false);
+  });
+
   it('stops the process named by the pid file, waits for it, and removes its cgroups', async () => {
     const paths = dockerdPaths(dir, 't', 'node1');
     const child = await new ExecaRunner().spawn('sleep', ['30']);
-    await writeFile(paths.pidFile, `${child.pid}\n`);
+    await writePidFile(paths.pidFile, child.pid);
     const cgroups = `${dir}/cgroup`;
     await mkdir(`${cgroups}/memory${paths.cgroupParent}/abc123`, { recursive: true });
     await mkdir(`${cgroups}/pids`, { recursive: true });

@@ -66,6 +66,10 @@ export class LabNode {
   readonly clusterNicMac: string | undefined;
   /** dockerd socket path, when the lab runs docker. */
   readonly dockerSocket: string | undefined;
+  /** `DOCKER_HOST` value for this node's dockerd (`unix://<dockerSocket>`), when the lab runs docker. */
+  get dockerHost(): string | undefined {
+    return this.dockerSocket === undefined ? undefined : `unix://${this.dockerSocket}`;
+  }
   /** Runs every command inside the node: `nsenter --net=… --uts=… -- <cmd>`. */
   readonly runner: CommandRunner;
   /** iproute2 acting in the node's namespace (`ip -n <netns> …`). */
