@@ -295,10 +295,9 @@ class Election {
     this.checkAborted();
     this.addedAddress = await network.addAddress(link, this.cidr);
     this.setState('leader');
-    await prober.announce(leaderAddress, link);
-    // Verify: the claim of a simultaneous winner (possible only when candidacy datagrams were lost)
-    // overlaps this probe, because each of us probed right before claiming.
-    const owners = await this.probe();
+    // Verify while announcing: the claim of a simultaneous winner (possible only when candidacy
+    // datagrams were lost) overlaps this probe, because each of us probed right before claiming.
+    const [owners] = await Promise.all([this.probe(), prober.announce(leaderAddress, link)]);
     this.checkAborted();
     const rivals = new Set(owners.map((o) => o.mac));
     for (const [mac, h] of this.heard) if (h.at >= this.roundStart && h.message.state === 'leader') rivals.add(mac);
@@ -330,8 +329,8 @@ class Election {
     const owners = await this.probe();
     if (owners.length) throw this.pinnedConflict(owners.map((o) => o.mac));
     this.addedAddress = await network.addAddress(link, this.cidr);
-    await prober.announce(leaderAddress, link);
-    const after = (await this.probe()).map((o) => o.mac).filter((mac) => mac !== this.self.mac);
+    const [others] = await Promise.all([this.probe(), prober.announce(leaderAddress, link)]);
+    const after = others.map((o) => o.mac);
     if (after.length) {
       await this.release();
       throw this.pinnedConflict(after);

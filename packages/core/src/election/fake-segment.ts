@@ -10,7 +10,7 @@ export interface FakeSegmentOptions {
   clock: Clock;
   /** Random source in [0, 1); pass a seeded one for reproducible runs. Default `Math.random`. */
   random?: () => number;
-  /** Delivery delay of a candidacy datagram. Default `[0, 5]`. */
+  /** Delivery delay of a candidacy datagram (the same for every receiver of one broadcast). Default `[0, 5]`. */
   udpDelayMs?: readonly [number, number];
   /** Probability that one datagram to one receiver is lost. Default 0. */
   udpLoss?: number;
@@ -102,21 +102,24 @@ export class FakeSegment {
         return {
           send: async (message) => {
             if (closed) return;
+            // A broadcast frame reaches every switch port at about the same time: one delay per
+            // datagram, loss decided per receiver (one timer per send keeps simulations fast).
+            const receivers: ((m: CandidacyMessage) => void)[] = [];
             for (const receiver of this.stations) {
               for (const listener of receiver.listeners) {
                 this.stats.sent++;
-                if (this.random() < (this.options.udpLoss ?? 0)) {
-                  this.stats.lost++;
-                  continue;
-                }
-                const copy = { ...message };
-                void this.clock.sleep(this.delay(this.options.udpDelayMs ?? [0, 5])).then(() => {
-                  if (!receiver.listeners.has(listener)) return;
-                  this.stats.delivered++;
-                  listener(copy);
-                });
+                if (this.random() < (this.options.udpLoss ?? 0)) this.stats.lost++;
+                else receivers.push(listener);
               }
             }
+            if (receivers.length === 0) return;
+            void this.clock.sleep(this.delay(this.options.udpDelayMs ?? [0, 5])).then(() => {
+              for (const listener of receivers) {
+                if (!this.stations.some((s) => s.listeners.has(listener))) continue;
+                this.stats.delivered++;
+                listener({ ...message });
+              }
+            });
           },
           close: async () => {
             if (closed) return;

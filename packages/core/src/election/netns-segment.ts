@@ -147,15 +147,17 @@ export async function runRealElectionRound(segment: NetnsSegment, options: RealR
  * `node` (the workspace runs TypeScript from source only under vitest). Returns the file path
  * and a cleanup function.
  */
-export async function bundleElectionNode(): Promise<{ script: string; remove: () => Promise<void> }> {
+export async function bundleElectionNode(
+  /** Folder holding `run-election-node.ts`; default this file's folder (pass it when this module is itself bundled). */
+  sourceDir = dirname(fileURLToPath(import.meta.url)),
+): Promise<{ script: string; remove: () => Promise<void> }> {
   const { build } = await import('esbuild');
   const dir = await mkdtemp(join(tmpdir(), 'cle-node-'));
   const script = join(dir, 'election-node.mjs');
-  const here = dirname(fileURLToPath(import.meta.url));
   await build({
     stdin: {
       contents: "import { runElectionNode } from './run-election-node.ts';\nawait runElectionNode(process.argv.slice(2));\n",
-      resolveDir: here,
+      resolveDir: sourceDir,
       loader: 'ts',
       sourcefile: 'election-node-entry.ts',
     },
