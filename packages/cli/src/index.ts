@@ -1,1 +1,10 @@
-export { main, VERSION } from './program.js';
+export * from './boot/node-services.js';
+export * from './boot/start-node.js';
+export * from './boot/stop-node.js';
+export { JOURNAL_KINDS } from './boot/undo-handlers.js';
+export * from './deps/dependencies.js';
+export * from './deps/find-executable.js';
+export * from './deps/kernel-features.js';
+export * from './output/output.js';
+export { buildProgram, main } from './program.js';
+export { VERSION } from './version.js';

@@ -1,51 +1,137 @@
-import { Command } from 'commander';
-import { isClusterLabError, loadConfig } from '@cluster-lab/core';
-import { stringify } from 'yaml';
+import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from './version.js';
 
-/** Version printed by `cluster-lab --version`. */
-export const VERSION = '0.1.0';
+const EXAMPLES = `
+Examples:
+  $ sudo cluster-lab start                       form or join the cluster (config: /etc/cluster-lab/config.yaml)
+  $ sudo cluster-lab health                      PASS/FAIL for every step, with hints
+  $ sudo cluster-lab status --json               role, link, leader, leases, Consul and Swarm as JSON
+  $ sudo cluster-lab stop                        undo exactly what start did
+  $ cluster-lab config check -c cluster.conf     validate a (legacy) config file
+  $ sudo cluster-lab lab up --nodes 3            a virtual 3-node cluster on this machine
+  $ sudo cluster-lab lab exec node1 -- docker node ls
 
-/**
- * Runs the `cluster-lab` command line and returns the exit code (0 ok, 1 failure,
- * 2 usage/config error, 3 missing dependency).
- */
-export async function main(argv: string[]): Promise<number> {
+Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 missing dependency.
+Environment: CLUSTER_LAB_<FIELD> overrides config fields (CLUSTER_LAB_NETWORK__BACKEND=vxlan); NO_COLOR disables colour.`;
+
+type Action = (...args: unknown[]) => Promise<void>;
+
+/** Command modules load on first use, so `--help` stays fast (no Docker/Consul clients loaded). */
+function lazy(load: () => Promise<{ run: Action }>): Action {
+  return async (...args) => {
+    const mod = await load();
+    await mod.run(...args);
+  };
+}
+
+/** Builds the commander program (exported for tests and for embedding). */
+export function buildProgram(): Command {
   const program = new Command('cluster-lab')
-    .description('Turn machines on one switch into a Docker Swarm + Consul cluster.')
-    .version(VERSION)
-    .option('-c, --config <file>', 'config file (YAML, JSON or legacy cluster.conf)')
-    .option('--json', 'machine-readable output')
+    .description(
+      'Turn Linux machines on one switch into a Docker Swarm + Consul cluster: cluster link, leader election, DHCP, Consul, Swarm.',
+    )
+    .version(VERSION, '-V, --version')
+    .option('-c, --config <file>', 'config file: YAML, JSON or legacy cluster.conf (default: /etc/cluster-lab/config.yaml if present)')
+    .option('--state-dir <dir>', 'state directory (journal, leases, daemon configs)')
+    .option('-v, --verbose', 'print every step and daemon detail')
+    .option('--json', 'machine-readable output: one JSON object per line')
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  const config = program.command('config').description('validate or print the effective configuration');
-  config
-    .command('check')
-    .description('validate the configuration and report every problem')
-    .action(async () => {
-      const { config: cfg, sources, warnings } = await loadConfig({ file: program.opts().config, env: process.env });
-      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-      process.stdout.write(`configuration OK (${sources.join(' + ')}), role ${cfg.role}, backend ${cfg.network.backend}\n`);
-    });
-  config
-    .command('print')
-    .description('print the effective configuration')
-    .action(async () => {
-      const { config: cfg } = await loadConfig({ file: program.opts().config, env: process.env });
-      process.stdout.write(program.opts().json ? `${JSON.stringify(cfg, null, 2)}\n` : stringify(cfg));
-    });
+  const configFlags = (cmd: Command) =>
+    cmd
+      .option('-i, --interface <name>', 'uplink interface (the cluster NIC itself for the native backend)')
+      .addOption(new Option('-b, --backend <kind>', 'cluster link backend').choices(['vlan', 'native', 'vxlan']))
+      .addOption(new Option('-r, --role <role>', 'pin the role instead of electing it').choices(['auto', 'leader', 'follower']));
 
+  configFlags(
+    program.command('start').description('form or join the cluster on this machine (idempotent; rolls back on failure or Ctrl-C)'),
+  ).action(lazy(() => import('./commands/start-command.js')));
+  configFlags(program.command('stop').description('undo exactly what start did, newest change first (safe to repeat)'))
+    .option('--force', 'clean up by inspection when the journal is missing or corrupt')
+    .option('--purge', 'also delete kept state (DHCP leases) from the state directory')
+    .action(lazy(() => import('./commands/stop-command.js')));
+  configFlags(
+    program.command('status').description('role, cluster link and address, leader, DHCP leases, Consul members, Swarm nodes'),
+  ).action(lazy(() => import('./commands/status-command.js')));
+  configFlags(program.command('health').description('check every step and print PASS/FAIL with hints; non-zero exit on any FAIL')).action(
+    lazy(() => import('./commands/health-command.js')),
+  );
+  configFlags(program.command('dependencies').description('check (and with --install, install via apt) what start needs'))
+    .option('--install', 'install missing Debian packages with apt-get')
+    .action(lazy(() => import('./commands/dependencies-command.js')));
+
+  program
+    .command('supervise', { hidden: true })
+    .description('keep the swarm reconciled (started by `start`)')
+    .action(lazy(() => import('./commands/supervise-command.js')));
+
+  const config = program.command('config').description('validate or print the effective configuration (defaults ← file ← env ← flags)');
+  configFlags(config.command('check').description('validate; lists every problem with its field, value and a hint')).action(
+    lazy(async () => ({ run: (await import('./commands/config-command.js')).runCheck })),
+  );
+  configFlags(config.command('print').description('print the effective configuration with every default filled in')).action(
+    lazy(async () => ({ run: (await import('./commands/config-command.js')).runPrint })),
+  );
+
+  const lab = program.command('lab').description('a virtual N-node Cluster Lab on this machine (network namespaces + dockerd per node)');
+  lab
+    .command('up')
+    .description('create the nodes, run `cluster-lab start` in all of them at once, wait until healthy, print status')
+    .addOption(new Option('-n, --nodes <count>', 'number of nodes (2-12)').default('3'))
+    .addOption(new Option('-b, --backend <kind>', 'cluster link backend inside the lab').choices(['vxlan', 'native']).default('vxlan'))
+    .option('--keep', 'keep the lab when bring-up fails (for debugging)')
+    .action(lazy(async () => ({ run: (await import('./commands/lab-command.js')).runUp })));
+  lab
+    .command('status')
+    .description('status of every lab node')
+    .action(lazy(async () => ({ run: (await import('./commands/lab-command.js')).runStatus })));
+  lab
+    .command('exec')
+    .description('run a command inside a lab node (DOCKER_HOST points at that node)')
+    .argument('<node>', 'node name, e.g. node1')
+    .argument('<command...>', 'command and arguments (put them after --)')
+    .action(lazy(async () => ({ run: (await import('./commands/lab-command.js')).runExec })));
+  lab
+    .command('down')
+    .description('stop every node and remove the lab; leaves no trace')
+    .action(lazy(async () => ({ run: (await import('./commands/lab-command.js')).runDown })));
+  return program;
+}
+
+/**
+ * Runs the `cluster-lab` command line and returns the exit code: 0 ok, 1 failure, 2 usage or
+ * config error, 3 missing dependency. Errors print as one line of what and one line of hint.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
-    if (typeof code === 'string' && code.startsWith('commander.')) return 2;
-    if (isClusterLabError(error)) {
-      process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
-      return error.exitCode;
-    }
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    return reportError(error, argv.includes('--json'));
   }
+}
+
+function reportError(error: unknown, json: boolean): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    return 2;
+  }
+  const e = error as { code?: unknown; hint?: unknown; errorClass?: unknown; message?: unknown };
+  const isOurs = error instanceof Error && typeof e.code === 'string' && typeof e.errorClass === 'string';
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = isOurs && typeof e.hint === 'string' ? e.hint : undefined;
+  const exit = !isOurs ? 1 : e.errorClass === 'usage' || e.errorClass === 'config' ? 2 : e.errorClass === 'dependency' ? 3 : 1;
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ type: 'error', code: isOurs ? e.code : 'UNEXPECTED', message, ...(hint ? { hint } : {}), exitCode: exit })}\n`,
+    );
+  } else {
+    const colour = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+    process.stderr.write(`${colour ? '\u001b[31merror:\u001b[0m' : 'error:'} ${message}\n${hint ? `hint: ${hint}\n` : ''}`);
+    if (!isOurs && process.env.CLUSTER_LAB_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  }
+  return exit;
 }

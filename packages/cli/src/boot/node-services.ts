@@ -86,4 +86,19 @@ export interface NodeServices {
   stopConsul(ctx: ServiceContext, outcome: ConsulOutcome): Promise<void>;
   joinSwarm(ctx: ServiceContext, args: { role: 'leader' | 'follower'; address: string }): Promise<SwarmOutcome>;
   leaveSwarm(ctx: ServiceContext, outcome: SwarmOutcome): Promise<void>;
+  /**
+   * Starts the node's supervisor: a small detached `cluster-lab supervise` process that keeps
+   * reconciling the swarm (labels, stale nodes, manager count) and watches leadership after
+   * `start` has exited.
+   */
+  startSupervisor(ctx: ServiceContext): Promise<DaemonRef>;
+  stopSupervisor(ctx: ServiceContext, ref: DaemonRef): Promise<void>;
+  /**
+   * `stop --force`: clean up by inspection when the journal is missing or corrupt — leave the
+   * swarm, stop daemons named by pid files in the state dir, remove the leader address and a
+   * cluster link this backend would have created. Returns what was removed.
+   */
+  forceCleanup(ctx: ServiceContext): Promise<string[]>;
+  /** `stop --purge`: delete state kept across restarts on purpose (DHCP leases). Returns the files removed. */
+  purgeState(ctx: ServiceContext): Promise<string[]>;
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AbortedError, type ClusterConfig, parseConfig, type ProgressEvent } from '@cluster-lab/core';
+import { AbortedError, type ClusterConfig, type ProgressEvent, parseConfig } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeServices } from './node-services.js';
 import { startNode } from './start-node.js';
@@ -10,7 +10,7 @@ import { stopNode } from './stop-node.js';
 /** Records what each service call did; state makes every call idempotent like the real ones. */
 function fakeServices(role: 'leader' | 'follower', failAt?: keyof NodeServices, onCall?: (name: string) => void) {
   const log: string[] = [];
-  const state = { link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false };
+  const state = { link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false, supervisor: false };
   const call = (name: keyof NodeServices) => {
     log.push(name);
     onCall?.(name);
@@ -79,6 +79,24 @@ function fakeServices(role: 'leader' | 'follower', failAt?: keyof NodeServices, 
       call('leaveSwarm');
       state.swarm = false;
     },
+    startSupervisor: async () => {
+      call('startSupervisor');
+      const started = !state.supervisor;
+      state.supervisor = true;
+      return { pidFile: '/state/supervisor.pid', started };
+    },
+    stopSupervisor: async () => {
+      call('stopSupervisor');
+      state.supervisor = false;
+    },
+    forceCleanup: async () => {
+      call('forceCleanup');
+      return [];
+    },
+    purgeState: async () => {
+      call('purgeState');
+      return ['dhcp.leases'];
+    },
   };
   return { services, log, state };
 }
@@ -99,7 +117,7 @@ describe('startNode / stopNode', () => {
     const events: ProgressEvent[] = [];
     const result = await startNode(config, { services, onEvent: (e) => events.push(e), hostname: 'pi1' });
     expect(result).toMatchObject({ role: 'leader', address: '192.168.200.1', link: 'vx200', swarmRole: 'manager', alreadyRunning: false });
-    expect(log).toEqual(['preflight', 'ensureLink', 'elect', 'startDhcpServer', 'startConsul', 'joinSwarm']);
+    expect(log).toEqual(['preflight', 'ensureLink', 'elect', 'startDhcpServer', 'startConsul', 'joinSwarm', 'startSupervisor']);
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
     expect(journal.status).toBe('running');
     expect(journal.entries.map((e: { kind: string }) => e.kind)).toEqual([
@@ -108,10 +126,11 @@ describe('startNode / stopNode', () => {
       'dhcp-server',
       'consul-agent',
       'swarm-member',
+      'supervisor',
     ]);
     expect(journal.facts).toMatchObject({ role: 'leader', address: '192.168.200.1', hostname: 'pi1' });
     const finished = events.filter((e) => e.type === 'step-finished').map((e) => (e as { step: string }).step);
-    expect(finished).toEqual(['preflight', 'network', 'election', 'dhcp-server', 'consul', 'swarm']);
+    expect(finished).toEqual(['preflight', 'network', 'election', 'dhcp-server', 'consul', 'swarm', 'supervisor']);
   });
 
   it('reports alreadyRunning on a second start and records nothing new', async () => {
@@ -120,7 +139,7 @@ describe('startNode / stopNode', () => {
     const second = await startNode(config, { services });
     expect(second.alreadyRunning).toBe(true);
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
-    expect(journal.entries).toHaveLength(5);
+    expect(journal.entries).toHaveLength(6);
   });
 
   it('repairs a component that died and is not "already running" then', async () => {
@@ -138,14 +157,14 @@ describe('startNode / stopNode', () => {
     const { services, log } = fakeServices('follower');
     const result = await startNode(config, { services });
     expect(result).toMatchObject({ role: 'follower', address: '192.168.200.101' });
-    expect(log).toEqual(['preflight', 'ensureLink', 'elect', 'obtainLease', 'startConsul', 'joinSwarm']);
+    expect(log).toEqual(['preflight', 'ensureLink', 'elect', 'obtainLease', 'startConsul', 'joinSwarm', 'startSupervisor']);
   });
 
   it('rolls back everything, newest first, when a step fails', async () => {
     const { services, log, state } = fakeServices('leader', 'startConsul');
     await expect(startNode(config, { services })).rejects.toThrow('startConsul exploded');
     expect(log.slice(-3)).toEqual(['stopDhcpServer', 'releaseLeaderAddress', 'teardownLink']);
-    expect(state).toEqual({ link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false });
+    expect(state).toEqual({ link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false, supervisor: false });
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
     expect(journal.entries).toEqual([]);
   });
@@ -156,7 +175,7 @@ describe('startNode / stopNode', () => {
       if (name === 'startConsul') controller.abort();
     });
     await expect(startNode(config, { services, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
-    expect(state).toEqual({ link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false });
+    expect(state).toEqual({ link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false, supervisor: false });
   });
 
   it('refuses a follower without DHCP with a config error', async () => {
@@ -170,10 +189,18 @@ describe('startNode / stopNode', () => {
     await startNode(config, { services });
     log.length = 0;
     const stopped = await stopNode(config, { services });
-    expect(stopped).toEqual({ wasRunning: true, undone: 5 });
-    expect(log).toEqual(['leaveSwarm', 'stopConsul', 'stopDhcpServer', 'releaseLeaderAddress', 'teardownLink']);
+    expect(stopped).toEqual({ wasRunning: true, undone: 6 });
+    expect(log).toEqual(['stopSupervisor', 'leaveSwarm', 'stopConsul', 'stopDhcpServer', 'releaseLeaderAddress', 'teardownLink']);
     expect(Object.values(state).every((v) => v === false)).toBe(true);
     expect(await stopNode(config, { services })).toEqual({ wasRunning: false, undone: 0 });
+    expect(log).not.toContain('purgeState');
+  });
+
+  it('stop --purge also deletes the state kept on purpose', async () => {
+    const { services, log } = fakeServices('leader');
+    await startNode(config, { services });
+    await stopNode(config, { services, purge: true });
+    expect(log.at(-1)).toBe('purgeState');
   });
 
   it('stop reports changes it could not undo and keeps them for a retry', async () => {

@@ -116,10 +116,14 @@ export async function startNode(config: ClusterConfig, options: StartNodeOptions
       }
     } else {
       if (!config.dhcp.enabled) {
-        throw new ClusterLabError('FOLLOWER_NEEDS_DHCP', 'this node is a follower but dhcp.enabled is false, so it has no way to get a cluster address', {
-          hint: 'set dhcp.enabled: true (the leader serves addresses on the cluster link)',
-          errorClass: 'config',
-        });
+        throw new ClusterLabError(
+          'FOLLOWER_NEEDS_DHCP',
+          'this node is a follower but dhcp.enabled is false, so it has no way to get a cluster address',
+          {
+            hint: 'set dhcp.enabled: true (the leader serves addresses on the cluster link)',
+            errorClass: 'config',
+          },
+        );
       }
       const lease = await steps.step(
         'dhcp-lease',
@@ -171,12 +175,30 @@ export async function startNode(config: ClusterConfig, options: StartNodeOptions
         (o) => `${o.role} ${o.nodeId.slice(0, 12)}`,
       );
       swarmRole = swarm.role;
+      await steps.step(
+        'supervisor',
+        'Supervisor (swarm reconcile, leadership watch)',
+        async (step) => {
+          const ref = await services.startSupervisor(ctx);
+          if (ref.started) {
+            changed = true;
+            await step.record(JOURNAL_KINDS.supervisor, ref.pidFile, { ...ref });
+          }
+          return ref;
+        },
+      );
     }
 
     return { role: election.role, address, link: link.name, swarmRole, consulServer };
   });
 
-  await journal.setFacts({ role: result.role, address: result.address, link: result.link, hostname: ctx.hostname, swarmRole: result.swarmRole ?? null });
+  await journal.setFacts({
+    role: result.role,
+    address: result.address,
+    link: result.link,
+    hostname: ctx.hostname,
+    swarmRole: result.swarmRole ?? null,
+  });
   await journal.setStatus('running');
   const out: StartNodeResult = {
     alreadyRunning: wasRunning && !changed && journal.entries.length === before,

@@ -9,6 +9,8 @@ export interface StopNodeOptions {
   services: NodeServices;
   onEvent?: EventSink;
   hostname?: string;
+  /** Also delete state kept across restarts on purpose (DHCP leases). */
+  purge?: boolean;
 }
 
 /** What {@link stopNode} did. */
@@ -30,24 +32,32 @@ export interface StopNodeResult {
  * ```
  */
 export async function stopNode(config: ClusterConfig, options: StopNodeOptions): Promise<StopNodeResult> {
-  const journal = await Journal.open(journalPath(config));
-  if (!journal.exists) return { wasRunning: false, undone: 0 };
   const ctx: ServiceContext = {
     config,
     hostname: options.hostname ?? config.hostname ?? osHostname(),
     signal: new AbortController().signal,
     onEvent: options.onEvent ?? (() => {}),
   };
+  const journal = await Journal.open(journalPath(config));
+  if (!journal.exists) {
+    if (options.purge) await options.services.purgeState(ctx);
+    return { wasRunning: false, undone: 0 };
+  }
   const total = journal.entries.length;
   await journal.setStatus('stopping');
   const steps = new StepRunner({ journal, undo: undoHandlers(options.services, ctx), onEvent: ctx.onEvent });
   const { failed } = await steps.rollback('stop');
   if (failed.length > 0) {
     await journal.setStatus('failed');
-    throw new ClusterLabError('STOP_INCOMPLETE', `${failed.length} of ${total} change(s) could not be undone: ${failed.map((f) => `${f.kind} ${f.key}`).join(', ')}`, {
-      hint: 'fix the reported problem and run `cluster-lab stop` again, or `cluster-lab stop --force`',
-    });
+    throw new ClusterLabError(
+      'STOP_INCOMPLETE',
+      `${failed.length} of ${total} change(s) could not be undone: ${failed.map((f) => `${f.kind} ${f.key}`).join(', ')}`,
+      {
+        hint: 'fix the reported problem and run `cluster-lab stop` again, or `cluster-lab stop --force`',
+      },
+    );
   }
   await journal.delete();
+  if (options.purge) await options.services.purgeState(ctx);
   return { wasRunning: true, undone: total };
 }

@@ -9,6 +9,7 @@ export const JOURNAL_KINDS = {
   dhcpLease: 'dhcp-lease',
   consul: 'consul-agent',
   swarm: 'swarm-member',
+  supervisor: 'supervisor',
 } as const;
 
 function data<T>(entry: JournalEntry): T {
@@ -18,6 +19,7 @@ function data<T>(entry: JournalEntry): T {
 /** Undo handlers for every journal kind, bound to the services and context. */
 export function undoHandlers(services: NodeServices, ctx: ServiceContext): Record<string, UndoHandler> {
   return {
+    [JOURNAL_KINDS.supervisor]: (e) => services.stopSupervisor(ctx, data<DaemonRef>(e)),
     [JOURNAL_KINDS.swarm]: (e) => services.leaveSwarm(ctx, data<SwarmOutcome>(e)),
     [JOURNAL_KINDS.consul]: (e) => services.stopConsul(ctx, data<ConsulOutcome>(e)),
     [JOURNAL_KINDS.dhcpLease]: (e) => {

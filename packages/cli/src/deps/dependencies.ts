@@ -26,7 +26,13 @@ export interface CheckDependenciesOptions {
   path?: string;
 }
 
-async function program(name: string, neededFor: string, aptPackage: string | undefined, required: boolean, path?: string): Promise<DependencyStatus> {
+async function program(
+  name: string,
+  neededFor: string,
+  aptPackage: string | undefined,
+  required: boolean,
+  path?: string,
+): Promise<DependencyStatus> {
   const found = await findExecutable(name, path);
   const status: DependencyStatus = { name, neededFor, ok: Boolean(found), detail: found ?? 'not found', required };
   if (aptPackage) status.aptPackage = aptPackage;
@@ -67,11 +73,26 @@ export async function checkDependencies(options: CheckDependenciesOptions): Prom
       ok = false;
       detail = `no Docker socket at ${config.docker.socket}`;
     }
-    out.push({ name: 'docker daemon', neededFor: 'Swarm / Consul container', ok, detail, aptPackage: 'docker.io', required: true, ...(ok ? {} : { hint: 'apt-get install docker.io && systemctl start docker' }) });
+    out.push({
+      name: 'docker daemon',
+      neededFor: 'Swarm / Consul container',
+      ok,
+      detail,
+      aptPackage: 'docker.io',
+      required: true,
+      ...(ok ? {} : { hint: 'apt-get install docker.io && systemctl start docker' }),
+    });
   }
   if (config.consul.enabled && config.consul.runtime !== 'container') {
-    const consul = await program(config.consul.binary, 'Consul agent (binary runtime)', undefined, config.consul.runtime === 'binary', path);
-    if (!consul.ok) consul.hint = `install Consul (https://developer.hashicorp.com/consul/install) or set consul.runtime: container (image ${config.consul.image})`;
+    const consul = await program(
+      config.consul.binary,
+      'Consul agent (binary runtime)',
+      undefined,
+      config.consul.runtime === 'binary',
+      path,
+    );
+    if (!consul.ok)
+      consul.hint = `install Consul (https://developer.hashicorp.com/consul/install) or set consul.runtime: container (image ${config.consul.image})`;
     out.push(consul);
   }
   const backend = config.network.backend;
@@ -85,7 +106,12 @@ export async function checkDependencies(options: CheckDependenciesOptions): Prom
       detail: state === 'loadable' ? `module ${module} is loadable (modprobe ${module})` : state,
       required: true,
       ...(state === 'missing'
-        ? { hint: backend === 'vlan' ? 'this kernel has no 802.1Q support: use network.backend vxlan or native, or a kernel with CONFIG_VLAN_8021Q' : 'this kernel has no VXLAN: use a kernel with CONFIG_VXLAN or the native backend' }
+        ? {
+            hint:
+              backend === 'vlan'
+                ? 'this kernel has no 802.1Q support: use network.backend vxlan or native, or a kernel with CONFIG_VLAN_8021Q'
+                : 'this kernel has no VXLAN: use a kernel with CONFIG_VXLAN or the native backend',
+          }
         : {}),
     });
   }

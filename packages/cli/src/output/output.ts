@@ -61,7 +61,9 @@ export class Output {
         if (this.options.verbose) this.line(this.paint('dim', `  … ${event.title}`));
         return;
       case 'step-finished':
-        this.line(`${this.paint('green', 'PASS')} ${event.title.padEnd(34)} ${ms(event.durationMs)}${event.detail ? `  ${this.paint('dim', event.detail)}` : ''}`);
+        this.line(
+          `${this.paint('green', 'PASS')} ${event.title.padEnd(34)} ${ms(event.durationMs)}${event.detail ? `  ${this.paint('dim', event.detail)}` : ''}`,
+        );
         return;
       case 'step-skipped':
         this.line(`${this.paint('dim', 'SKIP')} ${event.title.padEnd(34)} ${this.paint('dim', event.reason)}`);
@@ -73,14 +75,19 @@ export class Output {
         if (event.changes > 0) this.line(this.paint('yellow', `rolling back ${event.changes} change(s): ${event.reason.split('\n')[0]}`));
         return;
       case 'undo':
-        if (!event.ok || this.options.verbose) this.line(`  ${event.ok ? 'undone' : this.paint('red', 'could not undo')} ${event.description}${event.error ? `: ${event.error}` : ''}`);
+        if (!event.ok || this.options.verbose)
+          this.line(
+            `  ${event.ok ? 'undone' : this.paint('red', 'could not undo')} ${event.description}${event.error ? `: ${event.error}` : ''}`,
+          );
         return;
       case 'rollback-finished':
-        if (event.failed > 0) this.line(this.paint('red', `${event.failed} change(s) could not be undone; run \`cluster-lab stop --force\``));
+        if (event.failed > 0)
+          this.line(this.paint('red', `${event.failed} change(s) could not be undone; run \`cluster-lab stop --force\``));
         return;
       case 'log':
         if (event.level === 'warn') this.warn(event.message);
-        else if (this.options.verbose || event.level === 'info') this.line(this.paint('dim', `  ${event.source ? `[${event.source}] ` : ''}${event.message}`));
+        else if (this.options.verbose || event.level === 'info')
+          this.line(this.paint('dim', `  ${event.source ? `[${event.source}] ` : ''}${event.message}`));
         return;
     }
   };
@@ -99,7 +106,11 @@ export class Output {
   /** Prints an aligned table. */
   table(headers: string[], rows: string[][]): void {
     const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+    const fmt = (cells: string[]) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd();
     this.line(this.paint('bold', fmt(headers)));
     for (const row of rows) this.line(fmt(row));
   }

@@ -1,0 +1,277 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type ClusterConfig,
+  type CommandRunner,
+  ConfigError,
+  ClusterLabError,
+  createRealElectionDeps,
+  electLeader,
+  ExecaRunner,
+  IpRoute2,
+  type Network,
+} from '@cluster-lab/core';
+import {
+  BinaryRuntime,
+  ConsulClient,
+  ConsulStore,
+  type ConsulAgentChanges,
+  type ConsulRuntime,
+  ContainerRuntime,
+  chooseConsulRuntime,
+  claimServerSlot,
+  consulAgent,
+  consulImageForArch,
+  nodeIdFromMachineId,
+  stopConsulAgent,
+} from '@cluster-lab/consul';
+import { clientPaths, createDhcpClient, dnsmasqPaths, dnsmasqServer } from '@cluster-lab/dhcp';
+import { initManager, join as joinSwarm, leave as leaveSwarm } from '@cluster-lab/swarm';
+import { createBackend, type NetworkBackend } from '@cluster-lab/vlan';
+import Dockerode from 'dockerode';
+import { checkDependencies } from '../deps/dependencies.js';
+import type { NodeServices, ServiceContext } from './node-services.js';
+import { startSupervisor, stopSupervisor } from './supervisor.js';
+
+/** How long a follower waits for the leader's Consul before claiming a server slot. */
+export const LEADER_CONSUL_TIMEOUT_MS = 60_000;
+/** The leader waits this long for the other nodes to leave the swarm first on a simultaneous stop. */
+export const LAST_MANAGER_WAIT_MS = 15_000;
+
+/** Options for {@link createNodeServices}. */
+export interface NodeServicesOptions {
+  /** Runs programs on this node; default {@link ExecaRunner}. */
+  runner?: CommandRunner;
+  /** This node's network; default `new IpRoute2(runner)`. */
+  network?: Network;
+  /** Config file the supervisor re-reads; default: the effective config written to the state dir. */
+  configFile?: string;
+}
+
+function consulRunDir(config: ClusterConfig): string {
+  return join(config.stateDir, 'consul');
+}
+
+/**
+ * Consul `node_id` for this node: from `/etc/machine-id` and the host name, so it is stable across
+ * reboots (Consul rejects a rejoining node whose id changed) yet distinct for nodes that share a
+ * machine id (cloned SD cards, the namespaces of the virtual lab).
+ */
+async function consulNodeId(hostname: string): Promise<string> {
+  let machineId = '';
+  for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    machineId = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (machineId) break;
+  }
+  return nodeIdFromMachineId(createHash('sha256').update(`${machineId}\n${hostname}`).digest('hex').slice(0, 32));
+}
+
+/**
+ * The real {@link NodeServices}: composes `@cluster-lab/vlan` (cluster link), core's leader
+ * election, `@cluster-lab/dhcp` (dnsmasq / DHCP client), `@cluster-lab/consul` and
+ * `@cluster-lab/swarm` for one machine (or one lab node, when given that node's runner/network).
+ *
+ * @example
+ * ```ts
+ * const services = await createNodeServices(config);
+ * await startNode(config, { services });
+ * ```
+ */
+export async function createNodeServices(config: ClusterConfig, options: NodeServicesOptions = {}): Promise<NodeServices> {
+  const runner = options.runner ?? new ExecaRunner();
+  const network = options.network ?? new IpRoute2(runner);
+  const backend: NetworkBackend = createBackend(config, { network, runner });
+  const docker = new Dockerode({ socketPath: config.docker.socket });
+  const token = config.consul.aclToken;
+  const localStore = () => new ConsulStore(new ConsulClient({ address: `127.0.0.1:${config.consul.httpPort}`, ...(token ? { token } : {}) }));
+  const prefix = Number(config.subnet.split('/')[1]);
+  const uplink = config.network.backend === 'native' ? undefined : config.interface;
+
+  const consulRuntimeFor = (kind: ConsulAgentChanges['runtime'], ctx: ServiceContext): ConsulRuntime =>
+    kind === 'binary'
+      ? new BinaryRuntime({ runner, binary: config.consul.binary, runDir: consulRunDir(config), events: ctx.onEvent })
+      : new ContainerRuntime({ docker, image: consulImageForArch(process.arch, config.consul.image), pull: false, events: ctx.onEvent });
+
+  const services: NodeServices = {
+    async preflight() {
+      const uplinkLink = await network.getLink(config.interface);
+      if (!uplinkLink) {
+        const available = (await network.listLinks()).map((l) => l.name).filter((n) => n !== 'lo');
+        throw new ConfigError([
+          {
+            path: 'interface',
+            value: config.interface,
+            message: 'does not exist on this machine',
+            hint: available.length ? `use one of: ${available.join(', ')}` : 'check `ip link show`',
+          },
+        ]);
+      }
+      const missing = (await checkDependencies({ config, runner })).filter((d) => !d.ok && d.required);
+      if (missing.length > 0) {
+        throw new ClusterLabError('DEPENDENCY_MISSING', `missing: ${missing.map((d) => `${d.name} (${d.detail})`).join(', ')}`, {
+          hint: missing[0]?.hint ?? 'run `cluster-lab dependencies --install`',
+          errorClass: 'dependency',
+        });
+      }
+    },
+
+    async ensureLink() {
+      const r = await backend.ensure();
+      return { name: r.link.name, mac: r.link.mac, mtu: r.link.mtu, created: r.created, broughtUp: r.broughtUp };
+    },
+
+    async teardownLink(_ctx, change) {
+      await backend.teardown({ created: change.created, broughtUp: change.broughtUp });
+    },
+
+    async elect(ctx, link) {
+      // A leader re-running start already holds the address: no election, nothing to claim.
+      const cidr = `${config.leaderAddress}/${prefix}`;
+      if ((await network.listAddresses(link.name)).some((a) => a.cidr === cidr)) return { role: 'leader', claimed: false, candidates: 1 };
+      const deps = createRealElectionDeps({ runner, network, onEvent: ctx.onEvent });
+      const result = await electLeader({
+        link: link.name,
+        mac: link.mac,
+        leaderAddress: config.leaderAddress,
+        prefix,
+        priority: config.priority,
+        role: config.role,
+        network,
+        ...deps,
+        nodeId: ctx.hostname,
+        signal: ctx.signal,
+        onEvent: ctx.onEvent,
+      });
+      return { role: result.role, claimed: result.claimed, candidates: result.candidates };
+    },
+
+    async releaseLeaderAddress(_ctx, link, cidr) {
+      if (await network.getLink(link)) await network.delAddress(link, cidr);
+    },
+
+    async startDhcpServer(_ctx, link) {
+      const handle = await dnsmasqServer({ runner, network, config, link: link.name, ...(uplink ? { uplink } : {}) }).start();
+      return { pidFile: handle.pidFile, started: handle.started, link: link.name };
+    },
+
+    async stopDhcpServer(_ctx, ref) {
+      await dnsmasqServer({ runner, network, config, link: String(ref.link), ...(uplink ? { uplink } : {}) }).stop();
+    },
+
+    async obtainLease(ctx, link) {
+      const client = await createDhcpClient({ runner, network, config, link: link.name, hostname: ctx.hostname });
+      const previous = await client.current();
+      const onLink = previous && (await network.listAddresses(link.name)).some((a) => a.cidr === previous.cidr);
+      if (!onLink) await client.obtain({ signal: ctx.signal });
+      const renewal = await client.startRenewal();
+      const applied = await client.current();
+      if (!applied) throw new ClusterLabError('DHCP_LEASE_LOST', `the lease on ${link.name} vanished right after it was applied`, { hint: 'run start again' });
+      return { cidr: applied.cidr, ip: applied.lease.ip, serverId: applied.lease.serverId, added: !onLink && applied.added, renewalPidFile: renewal.pidFile };
+    },
+
+    async releaseLease(ctx, link) {
+      const client = await createDhcpClient({ runner, network, config, link, hostname: ctx.hostname });
+      await client.release();
+    },
+
+    async startConsul(ctx, { role, address }) {
+      const { runtime } = await chooseConsulRuntime({ config, runner, docker, runDir: consulRunDir(config), events: ctx.onEvent });
+      let server = true;
+      if (role === 'follower') {
+        // The first `consul.servers` nodes run servers: slots are claimed in the leader's KV.
+        const leaderClient = new ConsulClient({ address: `${config.leaderAddress}:${config.consul.httpPort}`, ...(token ? { token } : {}) });
+        try {
+          await leaderClient.waitForLeader({ timeoutMs: LEADER_CONSUL_TIMEOUT_MS, signal: ctx.signal });
+          server = await claimServerSlot(new ConsulStore(leaderClient), ctx.hostname, config.consul.servers);
+        } finally {
+          leaderClient.close();
+        }
+      }
+      const facts = {
+        role,
+        server,
+        clusterAddress: address,
+        leaderAddress: config.leaderAddress,
+        nodeName: ctx.hostname,
+        nodeId: await consulNodeId(ctx.hostname),
+        dataDir: join(consulRunDir(config), 'data'),
+      };
+      const agent = await consulAgent({ config, facts, runtime, events: ctx.onEvent }).start();
+      agent.client.close();
+      return { server, ref: { ...agent.changes }, started: agent.changes.startedAgent || agent.changes.createdDataDir };
+    },
+
+    async stopConsul(ctx, outcome) {
+      const changes = outcome.ref as unknown as ConsulAgentChanges;
+      await stopConsulAgent(consulRuntimeFor(changes.runtime, ctx), changes);
+    },
+
+    async joinSwarm(ctx, { role, address }) {
+      const store = localStore();
+      try {
+        const common = { docker, store, advertiseAddr: address, managers: config.swarm.managers, labels: config.swarm.labels, onEvent: ctx.onEvent };
+        if (role === 'leader') {
+          const r = await initManager(common);
+          return { role: 'manager', nodeId: r.nodeId, joined: r.created };
+        }
+        const r = await joinSwarm({ ...common, signal: ctx.signal });
+        return { role: r.role, nodeId: r.nodeId, joined: !r.alreadyMember };
+      } finally {
+        store.client.close();
+      }
+    },
+
+    async leaveSwarm(ctx, outcome) {
+      const store = localStore();
+      try {
+        await leaveSwarm({ docker, store, ...(outcome.role === 'manager' ? { waitForOthersMs: LAST_MANAGER_WAIT_MS, force: true } : {}), onEvent: ctx.onEvent });
+      } finally {
+        store.client.close();
+      }
+    },
+
+    async startSupervisor() {
+      return startSupervisor(config, { runner, ...(options.configFile ? { configFile: options.configFile } : {}) });
+    },
+
+    async stopSupervisor() {
+      await stopSupervisor(config);
+    },
+
+    async forceCleanup(ctx) {
+      const removed: string[] = [];
+      const attempt = async (what: string, fn: () => Promise<unknown>) => {
+        try {
+          if ((await fn()) !== false) removed.push(what);
+        } catch (error) {
+          ctx.onEvent({ type: 'log', level: 'warn', message: `could not remove ${what}: ${(error as Error).message}` });
+        }
+      };
+      await attempt('supervisor', () => stopSupervisor(config));
+      await attempt('swarm membership', async () => (await leaveSwarm({ docker, force: true, onEvent: ctx.onEvent })).left);
+      await attempt('consul agent (binary)', () => consulRuntimeFor('binary', ctx).stop());
+      await attempt('consul agent (container)', () => consulRuntimeFor('container', ctx).stop());
+      await attempt('DHCP server', () => dnsmasqServer({ runner, network, config, link: backend.linkName, ...(uplink ? { uplink } : {}) }).stop());
+      await attempt('DHCP lease', async () => (await createDhcpClient({ runner, network, config, link: backend.linkName })).release());
+      await attempt('leader address', async () => (await network.getLink(backend.linkName)) !== undefined && network.delAddress(backend.linkName, `${config.leaderAddress}/${prefix}`));
+      await attempt(`cluster link ${backend.linkName}`, () => backend.teardown({ created: backend.kind !== 'native', broughtUp: false }));
+      return removed;
+    },
+
+    async purgeState() {
+      const removed: string[] = [];
+      const { leaseFile, dir } = dnsmasqPaths(config.stateDir);
+      for (const file of [leaseFile, `${leaseFile}.tmp`]) {
+        await rm(file, { force: true });
+        removed.push(file);
+      }
+      // Remove directories start created, only if they are empty now (never anything else).
+      for (const d of [clientPaths(config.stateDir, backend.linkName).dir, dir, consulRunDir(config), config.stateDir]) {
+        await rmdir(d).catch(() => {});
+      }
+      return removed;
+    },
+  };
+  return services;
+}

@@ -1,0 +1,198 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClusterLabError } from '@cluster-lab/core';
+import { createLab, type Lab, type LabNode, openLab } from '@cluster-lab/lab';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { findExecutable } from '../deps/find-executable.js';
+import { labNodeConfig } from '../lab/lab-node-config.js';
+import { type JsonRun, runCliJson } from '../lab/run-in-nodes.js';
+import type { Output } from '../output/output.js';
+import { type GlobalFlags, makeOutput, requireRoot } from './context.js';
+
+/** Name of the lab that `cluster-lab lab …` manages. */
+export const CLI_LAB_NAME = 'cluster-lab';
+const START_TIMEOUT_MS = 180_000;
+
+function nodeConfigPath(node: LabNode): string {
+  return join(node.dir, 'config.yaml');
+}
+
+async function consulBinary(out: Output): Promise<string> {
+  const real = await findExecutable('consul');
+  if (real) return real;
+  const { FAKE_CONSUL_BIN } = await import('@cluster-lab/consul/testing');
+  out.warn(
+    'no `consul` executable on this machine: the lab runs the Consul TEST DOUBLE (fake-consul), which speaks the subset of the Consul HTTP API Cluster Lab uses. Install Consul to run the real one.',
+  );
+  return FAKE_CONSUL_BIN;
+}
+
+async function requireLab(): Promise<Lab> {
+  const lab = await openLab(CLI_LAB_NAME);
+  if (!lab) {
+    throw new ClusterLabError('LAB_NOT_FOUND', 'no virtual lab is running', { hint: 'create one with: sudo cluster-lab lab up', errorClass: 'usage' });
+  }
+  return lab;
+}
+
+function describeRun(node: LabNode, run: JsonRun): string {
+  const f = run.final ?? {};
+  if (run.exitCode === 0) {
+    return `${node.name}: ${String(f.role ?? '?')} ${String(f.address ?? '')}${f.swarmRole ? `, swarm ${String(f.swarmRole)}` : ''} (${(run.durationMs / 1000).toFixed(2)} s)`;
+  }
+  const message = typeof f.message === 'string' ? f.message : run.stderr.trim().split('\n').slice(-3).join(' / ');
+  return `${node.name}: FAILED (exit ${run.exitCode}) ${message}${typeof f.hint === 'string' ? `\n    hint: ${f.hint}` : ''}`;
+}
+
+/** `cluster-lab lab up`: nodes + dockerd, simultaneous `start` in every node, health, status. */
+export async function runUp(...args: unknown[]): Promise<void> {
+  const cmd = args.at(-1) as Command;
+  const flags = cmd.optsWithGlobals<GlobalFlags & { nodes: string; backend: 'vxlan' | 'native'; keep?: boolean }>();
+  const out = makeOutput(flags);
+  const count = Number(flags.nodes);
+  if (!Number.isInteger(count) || count < 2 || count > 12) {
+    throw new ClusterLabError('INVALID_ARGUMENT', `--nodes ${JSON.stringify(flags.nodes)} must be a whole number from 2 to 12`, { hint: 'e.g. --nodes 3', errorClass: 'usage' });
+  }
+  requireRoot('lab up');
+  const existing = await openLab(CLI_LAB_NAME);
+  if (existing) {
+    out.line(`a lab is already running (${existing.nodes.length} nodes); showing its status — \`cluster-lab lab down\` removes it`);
+    await printStatus(existing, out);
+    return;
+  }
+  const binary = await consulBinary(out);
+  const t0 = performance.now();
+  out.line(`creating ${count} nodes (network namespaces, switch, one dockerd each)…`);
+  const lab = await createLab({ name: CLI_LAB_NAME, nodes: count, docker: true, image: true, lan: true, router: true, clusterNic: flags.backend === 'native', persistent: true });
+  out.line(`lab ready in ${((performance.now() - t0) / 1000).toFixed(2)} s; starting \`cluster-lab start\` on all ${count} nodes at once`);
+  let ok = false;
+  try {
+    for (const node of lab.nodes) {
+      const config = labNodeConfig({ nodeName: node.name, nodeDir: node.dir, backend: flags.backend, dockerSocket: node.dockerSocket as string, consulBinary: binary });
+      await writeFile(nodeConfigPath(node), stringify(config));
+    }
+    const t1 = performance.now();
+    const runs = await Promise.all(
+      lab.nodes.map(async (node) => {
+        const run = await runCliJson(node.runner, ['start', '--config', nodeConfigPath(node)], START_TIMEOUT_MS);
+        out.line(`  ${describeRun(node, run)}`);
+        return run;
+      }),
+    );
+    const failed = runs.filter((r) => r.exitCode !== 0).length;
+    if (failed > 0) throw new ClusterLabError('LAB_START_FAILED', `${failed} of ${count} node(s) failed to start`, { hint: 'see the lines above; rerun with --keep to inspect the nodes' });
+    out.line(`cluster formed in ${((performance.now() - t1) / 1000).toFixed(2)} s (total ${((performance.now() - t0) / 1000).toFixed(2)} s)\n`);
+    const healthy = await printStatus(lab, out);
+    if (!healthy) throw new ClusterLabError('LAB_UNHEALTHY', 'the cluster came up but health checks fail', { hint: 'run: cluster-lab lab exec node1 -- cluster-lab health' });
+    ok = true;
+    out.line(`\nTry it:
+  cluster-lab lab exec node1 -- docker node ls
+  cluster-lab lab exec node2 -- cluster-lab health
+  cluster-lab lab status
+  cluster-lab lab down        # removes everything`);
+  } finally {
+    if (!ok && !flags.keep) {
+      out.line('bring-up failed: removing the lab (use --keep to keep it for inspection)');
+      await stopAll(lab);
+      await lab.destroy();
+    }
+  }
+}
+
+async function stopAll(lab: Lab): Promise<JsonRun[]> {
+  return Promise.all(lab.nodes.map((node) => runCliJson(node.runner, ['stop', '--config', nodeConfigPath(node)], 120_000)));
+}
+
+/** Prints one line per node from `cluster-lab status --json` + `health --json`; returns true when all healthy. */
+async function printStatus(lab: Lab, out: Output): Promise<boolean> {
+  const rows = await Promise.all(
+    lab.nodes.map(async (node) => {
+      const [status, health] = await Promise.all([
+        runCliJson(node.runner, ['status', '--config', nodeConfigPath(node)], 30_000),
+        runCliJson(node.runner, ['health', '--config', nodeConfigPath(node)], 60_000),
+      ]);
+      return { node, status: status.final ?? {}, health };
+    }),
+  );
+  if (out.options.json) {
+    out.json({ type: 'lab-status', nodes: rows.map((r) => ({ node: r.node.name, status: r.status, healthy: r.health.exitCode === 0 })) });
+  } else {
+    out.table(
+      ['NODE', 'ROLE', 'ADDRESS', 'LINK', 'CONSUL', 'SWARM', 'HEALTH'],
+      rows.map(({ node, status, health }) => {
+        const consul = (status.consul ?? {}) as Record<string, unknown>;
+        const swarm = (status.swarm ?? {}) as Record<string, unknown>;
+        const fails = health.events.filter((e) => e.type === 'check' && e.status === 'FAIL').length;
+        return [
+          node.name,
+          String(status.role ?? '-'),
+          String(status.address ?? '-'),
+          String(status.link ?? '-'),
+          consul.server === undefined ? '-' : consul.server ? 'server' : 'client',
+          String(swarm.role ?? '-'),
+          health.exitCode === 0 ? 'PASS' : `FAIL (${fails})`,
+        ];
+      }),
+    );
+  }
+  return rows.every((r) => r.health.exitCode === 0);
+}
+
+/** `cluster-lab lab status`. */
+export async function runStatus(...args: unknown[]): Promise<void> {
+  const cmd = args.at(-1) as Command;
+  const out = makeOutput(cmd.optsWithGlobals<GlobalFlags>());
+  requireRoot('lab status');
+  const lab = await requireLab();
+  if (!(await printStatus(lab, out))) process.exitCode = 1;
+}
+
+/** `cluster-lab lab exec <node> -- <command…>`: runs a command inside a node, DOCKER_HOST set. */
+export async function runExec(...args: unknown[]): Promise<void> {
+  const cmd = args.at(-1) as Command;
+  const [nodeName, argv] = args as [string, string[]];
+  requireRoot('lab exec');
+  const lab = await requireLab();
+  const node = lab.nodes.find((n) => n.name === nodeName);
+  if (!node) {
+    throw new ClusterLabError('INVALID_ARGUMENT', `lab has no node "${nodeName}"`, { hint: `use one of: ${lab.nodes.map((n) => n.name).join(', ')}`, errorClass: 'usage' });
+  }
+  const [file, ...rest] = argv;
+  if (!file) throw new ClusterLabError('INVALID_ARGUMENT', 'no command given', { hint: 'e.g. cluster-lab lab exec node1 -- docker node ls', errorClass: 'usage' });
+  // `cluster-lab` inside a node means this very build, with the node's own config.
+  const isSelf = file === 'cluster-lab';
+  const program = isSelf ? process.execPath : file;
+  const programArgs = isSelf ? [(await import('../lab/run-in-nodes.js')).cliBinPath(), ...withConfig(rest, nodeConfigPath(node))] : rest;
+  const result = await node.runner.run(program, programArgs, {
+    reject: false,
+    timeoutMs: 600_000,
+    env: { DOCKER_HOST: `unix://${node.dockerSocket}`, CONSUL_HTTP_ADDR: '127.0.0.1:8500' },
+  });
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  void cmd;
+  process.exitCode = result.exitCode;
+}
+
+function withConfig(args: string[], config: string): string[] {
+  return args.includes('--config') || args.includes('-c') ? args : [...args, '--config', config];
+}
+
+/** `cluster-lab lab down`: stop every node (so the cluster is left cleanly), then remove the lab. */
+export async function runDown(...args: unknown[]): Promise<void> {
+  const cmd = args.at(-1) as Command;
+  const out = makeOutput(cmd.optsWithGlobals<GlobalFlags>());
+  requireRoot('lab down');
+  const lab = await openLab(CLI_LAB_NAME);
+  if (!lab) {
+    out.line('no virtual lab is running');
+    return;
+  }
+  const runs = await stopAll(lab);
+  runs.forEach((run, i) => {
+    if (run.exitCode !== 0) out.warn(`${lab.nodes[i]?.name}: stop failed (${run.stderr.trim().split('\n').at(-1) ?? ''}); removing the node anyway`);
+  });
+  await lab.destroy();
+  out.line(`lab removed (${lab.nodes.length} nodes)`);
+}

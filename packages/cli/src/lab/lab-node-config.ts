@@ -1,0 +1,28 @@
+import { join } from 'node:path';
+
+/** Options for {@link labNodeConfig}. */
+export interface LabNodeConfigOptions {
+  nodeName: string;
+  nodeDir: string;
+  backend: 'vxlan' | 'native';
+  dockerSocket: string;
+  /** Consul executable to run (a real `consul` or the test double). */
+  consulBinary: string;
+}
+
+/**
+ * The config file a lab node's `cluster-lab start` gets: exactly what a user would write for a
+ * machine whose uplink is `eth0` (vxlan backend) or whose dedicated cluster NIC is `eth1`
+ * (native backend). No lab-only switches: only paths differ (state dir, Docker socket, Consul).
+ */
+export function labNodeConfig(o: LabNodeConfigOptions): Record<string, unknown> {
+  return {
+    interface: o.backend === 'native' ? 'eth1' : 'eth0',
+    network: { backend: o.backend },
+    hostname: o.nodeName,
+    role: 'auto',
+    stateDir: join(o.nodeDir, 'cluster-lab'),
+    docker: { socket: o.dockerSocket },
+    consul: { runtime: 'binary', binary: o.consulBinary },
+  };
+}
