@@ -19,6 +19,8 @@ export const LOCK_SESSION_TTL = '15s';
  * for a half-dead holder to notice and stop.
  */
 export const LOCK_DELAY = '1s';
+/** Back-off between acquire attempts while a free key is still under lock-delay. */
+const LOCK_RETRY_MS = 100;
 
 /** Options of {@link ConsulClient}. */
 export interface ConsulClientOptions {
@@ -298,6 +300,7 @@ export class ConsulClient {
     });
     try {
       let index = 0;
+      let sawFree = false;
       for (;;) {
         const acquired = await this.call(
           'kv.acquire',
@@ -311,16 +314,15 @@ export class ConsulClient {
           throw consulError(
             'CONSUL_LOCK_TIMEOUT',
             `lock "${key}" not acquired within ${formatDuration(options.timeoutMs)}${holder?.session ? ` (held by session ${holder.session})` : ''}`,
-            {
-              hint: 'another node holds it; it is released when that node finishes or its session expires',
-            },
+            { hint: 'another node holds it; it is released when that node finishes or its session expires' },
           );
         }
-        // Wait for the holder to release (the key's index moves); lock-delay may still refuse
-        // the first retry after an invalidation, so cap each wait to retry soon.
-        const { entry, index: next } = await this.kv.watch(key, index, Math.min(left, 1000), options.signal);
-        index = entry?.session ? next : 0;
-        if (!entry?.session) await sleep(Math.min(50, Math.max(0, deadline - Date.now())), options.signal);
+        // Free but refused: the lock-delay after a dead holder is running; back off briefly.
+        if (sawFree) await sleep(Math.min(LOCK_RETRY_MS, left), options.signal);
+        // Otherwise wait (blocking query) until the holder releases: the key's index moves.
+        const { entry, index: next } = await this.kv.watch(key, index, Math.min(Math.max(1, deadline - Date.now()), 1000), options.signal);
+        sawFree = !entry?.session;
+        index = sawFree ? 0 : next;
       }
     } catch (error) {
       await this.destroySession(session).catch(() => {});

@@ -29,7 +29,7 @@ describe('renderConsulConfig', () => {
       advertise_addr: '192.168.200.1',
       client_addr: '127.0.0.1 192.168.200.1',
       retry_join: [],
-      retry_interval: '2s',
+      retry_interval: '1s',
       performance: { raft_multiplier: 1 },
       ports: { http: 8500 },
       leave_on_terminate: true,

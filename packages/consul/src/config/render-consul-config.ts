@@ -5,9 +5,10 @@ import { consulError } from '../consul-errors.js';
  * How often a follower retries joining the leader. Replaces Consul's default `retry_interval`
  * of 30 s: followers usually boot in the same second as the leader and their first join attempt
  * fails; waiting 30 s for the second would make formation take half a minute. Retrying a TCP
- * connect every 2 s on an isolated cluster link costs nothing (DESIGN §6).
+ * connect every second on an isolated cluster link costs nothing (DESIGN §6), and it bounds what
+ * a follower that started before the leader loses to about one second.
  */
-export const CONSUL_RETRY_INTERVAL = '2s';
+export const CONSUL_RETRY_INTERVAL = '1s';
 
 /**
  * Raft timing multiplier. Consul's default is 5 (tuned for slow cloud VMs: first election takes
