@@ -5,14 +5,16 @@
 //   node scripts/config-reference.mjs [file.md] --check  exit 1 when the file is out of date (CI)
 // The file defaults to docs/configuration.md. Reads the BUILT core package
 // (`npm run build -w packages/core`), because plain node cannot import the TypeScript sources.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CORE_DIST = join(ROOT, 'packages/core/dist/index.js');
 const CORE_SRC = join(ROOT, 'packages/core/src');
+const BIOME = join(ROOT, 'node_modules/@biomejs/biome/bin/biome');
 const START = '<!-- config-reference:start -->';
 const END = '<!-- config-reference:end -->';
 
@@ -119,9 +121,10 @@ function describeLeaf(core) {
   }
   if (type === 'union') {
     const parts = core._zod.def.options.map((o) => describeLeaf(unwrap(o).core));
+    // Unconstrained members say nothing the type column does not; the description explains.
     return {
       type: parts.map((p) => p.type).join(' or '),
-      allowed: parts.map((p) => `${p.type}${p.allowed ? ` ${p.allowed}` : ''}`).join('; '),
+      allowed: parts.some((p) => p.allowed) ? parts.map((p) => `${p.type}${p.allowed ? ` ${p.allowed}` : ''}`).join('; ') : '',
     };
   }
   if (type === 'record') {
@@ -215,6 +218,29 @@ function renderTable(rows) {
   ].join('\n');
 }
 
+/**
+ * Formats Markdown the way `npm run lint` (biome) wants it — it pads table columns — so the
+ * generated file passes the linter and `--check` compares like with like.
+ */
+function formatMarkdown(text, target) {
+  if (!existsSync(BIOME)) return text;
+  const rel = relative(ROOT, target);
+  // Biome only formats paths inside the repository; outside it, borrow a path for the language.
+  const stdinPath = rel.startsWith('..') || isAbsolute(rel) ? 'docs/config-reference.md' : rel;
+  const result = spawnSync(process.execPath, [BIOME, 'format', `--stdin-file-path=${stdinPath}`], {
+    cwd: ROOT,
+    input: text,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0 || !result.stdout) {
+    process.stderr.write(
+      `config-reference: warning: biome could not format the output (${result.stderr?.split('\n')[0] ?? result.status}); writing it unformatted\n`,
+    );
+    return text;
+  }
+  return result.stdout;
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const check = args.includes('--check');
@@ -235,7 +261,7 @@ async function main() {
   const from = text.indexOf(START);
   const to = text.indexOf(END);
   if (from < 0 || to < from) fail(`${relative(process.cwd(), target)} has no ${START} … ${END} markers`);
-  const updated = `${text.slice(0, from + START.length)}\n${renderTable(rows)}\n${text.slice(to)}`;
+  const updated = formatMarkdown(`${text.slice(0, from + START.length)}\n${renderTable(rows)}\n${text.slice(to)}`, target);
 
   const shown = relative(process.cwd(), target);
   if (check) {
