@@ -30,6 +30,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
   let leader: TestNode;
   let server: DhcpServerHandle | undefined;
   const clients: DhcpClient[] = [];
+  const clientOf = new Map<TestNode, DhcpClient>();
 
   beforeAll(async () => {
     lab = await createLab({ name: 'dhcp', nodes: 5, lan: true, router: true, clusterNic: true });
@@ -50,6 +51,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
   async function clientOn(node: TestNode, config = configFor(stateDir, node)): Promise<DhcpClient> {
     const client = await createDhcpClient({ runner: node.runner, network: node.ip, config, link: 'eth1' });
     clients.push(client);
+    clientOf.set(node, client);
     return client;
   }
 
@@ -120,7 +122,8 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
   });
 
   it('keeps a lease renewed in the background and releases it on stop', async () => {
-    const client = clients[0] as DhcpClient;
+    const node = lab.nodes[1] as TestNode;
+    const client = clientOf.get(node) as DhcpClient;
     const applied = (await client.current())!;
     const renewal = await client.startRenewal();
     expect(renewal.started).toBe(true);
@@ -129,7 +132,6 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     expect(await client.renewalPid()).toBe(renewal.pid);
     expect(await client.release()).toBe(true);
     expect(await client.release()).toBe(false);
-    const node = lab.nodes[1] as TestNode;
     expect((await node.ip.listAddresses('eth1')).map((a) => a.cidr)).not.toContain(applied.cidr);
     expect(await processesMentioning(join(stateDir, node.name))).toEqual([]);
   });
@@ -146,7 +148,7 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     expect(await readFile(server!.confFile, 'utf8')).toContain('dhcp-range=192.168.200.101,192.168.200.150,255.255.255.0,7200');
     expect((await server!.leases()).map((l) => l.ip).sort()).toEqual(before.map((l) => l.ip).sort());
     const node = lab.nodes[3] as TestNode;
-    const lease = await (clients[2] as DhcpClient).obtain();
+    const lease = await (clientOf.get(node) as DhcpClient).obtain();
     expect(lease.router).toBe('192.168.200.254');
     // The new, narrower range applies: an old address outside it is not handed out again.
     expect(Number(lease.ip.split('.')[3])).toBeLessThanOrEqual(150);

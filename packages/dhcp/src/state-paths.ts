@@ -31,9 +31,11 @@ export interface ClientPaths {
   dir: string;
   /** The static hook script every client adapter calls. */
   hookScript: string;
-  /** JSON lines written by the hook during `obtain`. */
+  /** JSON lines written by that hook (beside it). */
   eventsFile: string;
-  /** JSON lines written by the hook of the background renewal client. */
+  /** The hook copy used by a separate renewal process (udhcpc), in `renewal/`. */
+  renewalHookScript: string;
+  /** JSON lines written by the renewal hook. */
   renewalEventsFile: string;
   renewalPidFile: string;
   renewalLogFile: string;
@@ -50,7 +52,8 @@ export function clientPaths(stateDir: string, link: string): ClientPaths {
     dir,
     hookScript: join(dir, 'hook.sh'),
     eventsFile: join(dir, 'events.jsonl'),
-    renewalEventsFile: join(dir, 'renewal-events.jsonl'),
+    renewalHookScript: join(dir, 'renewal', 'hook.sh'),
+    renewalEventsFile: join(dir, 'renewal', 'events.jsonl'),
     renewalPidFile: join(dir, 'renewal.pid'),
     renewalLogFile: join(dir, 'renewal.log'),
     stateFile: join(dir, 'state.json'),

@@ -92,7 +92,6 @@ export class DhclientClient extends HookDhcpClient {
       args: ['-d', ...this.files(), this.link],
       pidFile,
       logFile: this.paths.renewalLogFile,
-      env: this.hookEnv(this.paths.renewalEventsFile),
     });
     return { pid: handle.pid, pidFile, started: handle.started };
   }
@@ -102,7 +101,6 @@ export class DhclientClient extends HookDhcpClient {
       .run(this.file, ['-r', ...this.files(), this.link], {
         timeoutMs: RELEASE_TIMEOUT_MS,
         reject: false,
-        env: this.hookEnv(this.paths.eventsFile),
       })
       .catch(() => undefined);
     await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS });

@@ -5,10 +5,11 @@ import { type ClusterConfig, type FakeCall, FakeRunner, InMemoryNetwork, parseCo
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DhcpErrorCode } from '../dhcp-errors.js';
 import { clientPaths } from '../state-paths.js';
+import { UnrealPidRunner } from '../testing/unreal-pid-runner.js';
 import { DhclientClient } from './dhclient.js';
 import { createDhcpClient, findExecutable } from './dhcp-client.js';
 import { DhcpcdClient } from './dhcpcd.js';
-import { HOOK_EVENTS_ENV } from './hook-script.js';
+import { hookEventsFile } from './hook-script.js';
 import { UdhcpcClient } from './udhcpc.js';
 
 const NOW = Math.floor(Date.now() / 1000);
@@ -16,7 +17,8 @@ const MAC = '02:00:00:00:00:02';
 
 function reporting(event: string, env: Record<string, string>, exitCode = 0) {
   return async (call: FakeCall) => {
-    const file = (call.options.env as Record<string, string>)[HOOK_EVENTS_ENV] as string;
+    const at = call.args.findIndex((a) => a === '-s' || a === '-sf' || a === '-c');
+    const file = hookEventsFile(call.args[at + 1] as string);
     await appendFile(file, `${JSON.stringify({ event, at: NOW, env })}\n`);
     return { exitCode };
   };
@@ -139,7 +141,7 @@ describe('DHCP client adapters', () => {
   });
 
   describe('DhcpcdClient', () => {
-    it('runs dhcpcd with noconfigure and types its variables', async () => {
+    it('runs dhcpcd in the foreground under a pid file with noconfigure, waits for BOUND, releases with -k', async () => {
       const env = {
         reason: 'BOUND',
         interface: 'eth1',
@@ -149,21 +151,40 @@ describe('DHCP client adapters', () => {
         new_dhcp_lease_time: '3600',
         new_routers: '192.168.200.254',
       };
-      const runner = new FakeRunner().on('dhcpcd', { prefix: ['-f'] }, reporting('BOUND', env)).on('dhcpcd', (a) => a.includes('-k'), {});
+      const runner = new UnrealPidRunner().onSpawn('dhcpcd', { prefix: ['-B'] });
       const client = new DhcpcdClient({ runner, network, config, link: 'eth1' });
-      const lease = await client.obtain();
       const p = clientPaths(stateDir, 'eth1');
-      expect(runner.commands()).toEqual([`dhcpcd -f ${p.extra('dhcpcd.conf')} -c ${p.hookScript} -4 -t 9 eth1`]);
-      expect(await readFile(p.extra('dhcpcd.conf'), 'utf8')).toContain('\nnoconfigure\nipv4only\n');
+      // The fake dhcpcd "leases": its hook reports BOUND shortly after the spawn.
+      const timer = setInterval(() => {
+        if (runner.calls.length) {
+          clearInterval(timer);
+          void appendFile(p.eventsFile, `${JSON.stringify({ event: 'BOUND', at: NOW, env })}\n`);
+        }
+      }, 10);
+      const lease = await client.obtain();
+      expect(runner.commands('spawn')).toEqual([`dhcpcd -B -f ${p.extra('dhcpcd.conf')} -c ${p.hookScript} -4 -t 9 eth1`]);
+      expect(runner.calls[0]?.options).toMatchObject({ detached: true, logFile: p.renewalLogFile });
+      const conf = await readFile(p.extra('dhcpcd.conf'), 'utf8');
+      expect(conf).toContain('\nnoconfigure\nipv4only\nnoipv4ll\n');
+      expect(conf).toContain('\nnoarp\n');
       expect(lease).toMatchObject({
         ip: '192.168.200.130',
         prefix: 24,
         router: '192.168.200.254',
         expiresAt: new Date((NOW + 3600) * 1000),
       });
+      expect((await network.listAddresses('eth1')).map((a) => a.cidr)).toEqual(['192.168.200.130/24']);
+      expect(await client.renewalPid()).toBeUndefined(); // the fake process is not alive
       expect(await client.release()).toBe(true);
-      expect(runner.commands().at(-1)).toBe(`dhcpcd -f ${p.extra('dhcpcd.conf')} -k eth1`);
       expect(await network.listAddresses('eth1')).toEqual([]);
+    });
+
+    it('maps a dhcpcd that exits without BOUND to no DHCP server', async () => {
+      const runner = new UnrealPidRunner().onSpawn('dhcpcd', () => true);
+      const client = new DhcpcdClient({ runner, network, config, link: 'eth1' });
+      const error = await client.obtain({ timeoutMs: 1000 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: DhcpErrorCode.noServer, message: 'no DHCP server answered within 1 s on eth1' });
+      expect(runner.commands('spawn')[0]).toContain(' -t 1 eth1');
     });
   });
 });

@@ -1,25 +1,36 @@
 import { writeFile } from 'node:fs/promises';
-import { readPidFile, startDaemon, stopDaemon } from '@cluster-lab/core';
+import { ClusterLabError, readPidFile, startDaemon, stopDaemon } from '@cluster-lab/core';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
 import { HookDhcpClient, RELEASE_TIMEOUT_MS } from './hook-dhcp-client.js';
-import type { HookEvent } from './hook-script.js';
+import { type HookEvent, readHookEvents } from './hook-script.js';
 import type { LeaseFields } from './lease.js';
+import { programNotFound } from './program-not-found.js';
 
 /** dhcpcd reasons that carry an IPv4 lease. */
 const LEASE_REASONS = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT']);
 
 /**
+ * Skip dhcpcd's RFC 5227 ARP probe of the offered address (`noarp`): it adds 1–2 s to every
+ * lease, and on the isolated cluster link dnsmasq is the single address authority, so a
+ * conflict it could find would be a configuration error we already refuse elsewhere.
+ */
+export const DHCPCD_SKIP_ARP_PROBE = true;
+
+/**
  * `dhcpcd` adapter. A generated `dhcpcd.conf` sets `noconfigure` (dhcpcd must not add addresses
- * or routes itself — we do, through `Network`), IPv4 only, and the options to request; our
- * static hook (`-c`) reports.
+ * or routes itself — we do, through `Network`), IPv4 only, no IPv4LL; our static hook (`-c`)
+ * reports.
  *
- * - obtain: `dhcpcd -f <conf> -c <hook> -4 -t <timeout s> <link>` — on success dhcpcd detaches
- *   and keeps renewing (the renewal process); on timeout it exits non-zero.
- * - release: `dhcpcd -f <conf> -k <link>` (RELEASE and stop).
+ * dhcpcd with `noconfigure` never sees "its" address appear, so it would not detach by itself
+ * after leasing. We therefore run it in the foreground (`-B`) as a supervised detached process
+ * (pid file in the state dir) and wait — with the timeout — for the hook to report the lease;
+ * that same process then keeps renewing.
  *
- * Limitation: dhcpcd keeps its pid file and control socket in a fixed run directory
- * (`/run/dhcpcd/<link>-4.pid`), so two namespaces on one host with the same link name collide;
- * the lab therefore tests udhcpc and dhclient against real servers and dhcpcd by command line.
+ * - obtain: detached `dhcpcd -B -f <conf> -c <hook> -4 -t <timeout s> <link>`, ready on BOUND
+ * - release: `dhcpcd -f <conf> -k <link>` (RELEASE and stop), then our pid file's process.
+ *
+ * Limitation: dhcpcd keeps its control socket and pid file in a fixed run directory
+ * (`/run/dhcpcd/`), so two namespaces on one host running dhcpcd on the same link name collide.
  */
 export class DhcpcdClient extends HookDhcpClient {
   readonly kind = 'dhcpcd' as const;
@@ -37,6 +48,8 @@ export class DhcpcdClient extends HookDhcpClient {
       '# Never configure the system: Cluster Lab applies the address itself and never a route.',
       'noconfigure',
       'ipv4only',
+      'noipv4ll',
+      ...(DHCPCD_SKIP_ARP_PROBE ? ['# Offer accepted at once: dnsmasq is the only address authority on the cluster link.', 'noarp'] : []),
       'option subnet_mask, routers, domain_name_servers, host_name, dhcp_server_identifier',
       ...(this.hostname ? [`hostname ${this.hostname}`] : []),
       '',
@@ -50,8 +63,29 @@ export class DhcpcdClient extends HookDhcpClient {
   protected obtainCommand(timeoutSeconds: number): { file: string; args: string[] } {
     return {
       file: this.file,
-      args: ['-f', this.paths.extra('dhcpcd.conf'), '-c', this.paths.hookScript, '-4', '-t', String(timeoutSeconds), this.link],
+      args: ['-B', '-f', this.paths.extra('dhcpcd.conf'), '-c', this.paths.hookScript, '-4', '-t', String(timeoutSeconds), this.link],
     };
+  }
+
+  protected override async runClient(timeoutSeconds: number): Promise<unknown> {
+    const { file, args } = this.obtainCommand(timeoutSeconds);
+    await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS });
+    try {
+      await startDaemon(this.runner, {
+        name: 'dhcpcd',
+        file,
+        args,
+        pidFile: this.paths.renewalPidFile,
+        logFile: this.paths.renewalLogFile,
+        readyTimeoutMs: timeoutSeconds * 1000,
+        pollMs: 50,
+        ready: async () => (await readHookEvents(this.paths.eventsFile)).some((e) => this.leaseFields(e) !== undefined),
+      });
+      return undefined;
+    } catch (error) {
+      if (error instanceof ClusterLabError && /No such file|not found/.test(error.message)) throw programNotFound('dhcpcd', file);
+      return error;
+    }
   }
 
   /** dhcpcd variables: `reason`, `new_ip_address`, `new_subnet_cidr`/`new_subnet_mask`, `new_dhcp_server_identifier`, … */
@@ -69,33 +103,22 @@ export class DhcpcdClient extends HookDhcpClient {
     };
   }
 
-  /** dhcpcd's own pid file for the link (fixed run directory). */
-  get pidFile(): string {
-    return `/run/dhcpcd/${this.link}-4.pid`;
-  }
-
-  override async renewalPid(): Promise<number | undefined> {
-    return (await readPidFile(this.pidFile)) ?? (await super.renewalPid());
-  }
-
   protected async renewal(_applied: AppliedLease): Promise<RenewalHandle> {
-    const pid = await readPidFile(this.pidFile);
-    if (pid !== undefined) return { pid, pidFile: this.pidFile, started: false };
-    const handle = await startDaemon(this.runner, {
-      name: 'dhcpcd (renewal)',
-      file: this.file,
-      args: ['-B', '-f', this.paths.extra('dhcpcd.conf'), '-c', this.paths.hookScript, '-4', this.link],
-      pidFile: this.paths.renewalPidFile,
-      logFile: this.paths.renewalLogFile,
-      env: this.hookEnv(this.paths.renewalEventsFile),
-    });
-    return { pid: handle.pid, pidFile: this.paths.renewalPidFile, started: handle.started };
+    const pidFile = this.paths.renewalPidFile;
+    const pid = await readPidFile(pidFile);
+    if (pid !== undefined) return { pid, pidFile, started: false };
+    // The obtaining process died: start a new one that re-leases and keeps renewing.
+    const { file, args } = this.obtainCommand(this.config.dhcp.timeoutSeconds);
+    const handle = await startDaemon(this.runner, { name: 'dhcpcd (renewal)', file, args, pidFile, logFile: this.paths.renewalLogFile });
+    return { pid: handle.pid, pidFile, started: handle.started };
   }
 
   protected async sendRelease(_applied: AppliedLease | undefined): Promise<void> {
-    await this.runner
-      .run(this.file, ['-f', this.paths.extra('dhcpcd.conf'), '-k', this.link], { timeoutMs: RELEASE_TIMEOUT_MS, reject: false })
-      .catch(() => undefined);
+    if ((await readPidFile(this.paths.renewalPidFile)) !== undefined) {
+      await this.runner
+        .run(this.file, ['-f', this.paths.extra('dhcpcd.conf'), '-k', this.link], { timeoutMs: RELEASE_TIMEOUT_MS, reject: false })
+        .catch(() => undefined);
+    }
     await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS });
   }
 }

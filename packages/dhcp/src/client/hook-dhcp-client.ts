@@ -13,12 +13,12 @@ import { DhcpErrorCode, NoDhcpServerError } from '../dhcp-errors.js';
 import { assertServableLinks } from '../server/dnsmasq-config.js';
 import { type ClientPaths, clientPaths } from '../state-paths.js';
 import type { AppliedLease, DhcpClient, DhcpClientKind, DhcpClientOptions, ObtainOptions, RenewalHandle } from './dhcp-client.js';
-import { HOOK_EVENTS_ENV, type HookEvent, readHookEvents, writeHookScript } from './hook-script.js';
+import { type HookEvent, readHookEvents, writeHookScript } from './hook-script.js';
 import { type Lease, type LeaseFields, leaseFromJson, leaseToJson, toLease } from './lease.js';
 import { programNotFound } from './program-not-found.js';
 
 /** Extra time past the client's own timeout before we kill it. */
-const OBTAIN_GRACE_MS = 3000;
+export const OBTAIN_GRACE_MS = 3000;
 
 /** How long `release` waits for a client to send its RELEASE and exit. */
 export const RELEASE_TIMEOUT_MS = 5000;
@@ -64,19 +64,7 @@ export abstract class HookDhcpClient implements DhcpClient {
     await writeHookScript(this.paths.hookScript);
     await rm(this.paths.eventsFile, { force: true });
     await this.prepare(timeoutSeconds);
-    const { file, args } = this.obtainCommand(timeoutSeconds);
-    let failure: unknown;
-    try {
-      await this.runner.run(file, args, {
-        timeoutMs: timeoutSeconds * 1000 + OBTAIN_GRACE_MS,
-        env: { [HOOK_EVENTS_ENV]: this.paths.eventsFile },
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-    } catch (error) {
-      if (error instanceof CommandError && error.notFound) throw programNotFound(this.kind, file);
-      if (error instanceof CommandError && error.isCanceled) throw error;
-      failure = error;
-    }
+    const failure = await this.runClient(timeoutSeconds, options.signal);
     const events = await readHookEvents(this.paths.eventsFile);
     const granted = lastLeaseEvent(events, (e) => this.leaseFields(e));
     if (!granted) throw new NoDhcpServerError(this.link, timeoutSeconds, failure);
@@ -96,6 +84,28 @@ export abstract class HookDhcpClient implements DhcpClient {
     const applied: AppliedLease = { kind: this.kind, link: this.link, lease, cidr, added };
     await writeFileAtomic(this.paths.stateFile, `${JSON.stringify({ ...applied, lease: leaseToJson(lease) }, null, 2)}\n`, 0o644);
     return lease;
+  }
+
+  /**
+   * Runs the obtain command in the foreground with a timeout. Returns the failure (if any) for
+   * the "no server" error's cause; the verdict comes from the hook's events.
+   */
+  protected async runClient(timeoutSeconds: number, signal: AbortSignal | undefined): Promise<unknown> {
+    const { file, args } = this.obtainCommand(timeoutSeconds);
+    try {
+      await this.runner.run(file, args, { timeoutMs: timeoutSeconds * 1000 + OBTAIN_GRACE_MS, ...(signal ? { signal } : {}) });
+      return undefined;
+    } catch (error) {
+      if (error instanceof CommandError && error.notFound) throw programNotFound(this.kind, file);
+      if (error instanceof CommandError && error.isCanceled) throw error;
+      return error;
+    }
+  }
+
+  /** The latest lease event in `files`, across obtain and renewal hooks. */
+  protected async latestLease(files: string[]): Promise<{ event: HookEvent; fields: LeaseFields } | undefined> {
+    const events = (await Promise.all(files.map((f) => readHookEvents(f)))).flat().sort((a, b) => a.at.getTime() - b.at.getTime());
+    return lastLeaseEvent(events, (e) => this.leaseFields(e));
   }
 
   async startRenewal(): Promise<RenewalHandle> {
@@ -123,8 +133,8 @@ export abstract class HookDhcpClient implements DhcpClient {
 
   async renewed(): Promise<Lease | undefined> {
     const applied = await this.current();
-    const events = await readHookEvents(this.paths.renewalEventsFile);
-    const granted = lastLeaseEvent(events, (e) => this.leaseFields(e));
+    // dhclient/dhcpcd renew in the process that obtained (obtain hook); udhcpc in its own (renewal hook).
+    const granted = await this.latestLease([this.paths.eventsFile, this.paths.renewalEventsFile]);
     if (!granted) return undefined;
     return toLease(granted.fields, applied?.lease.mac ?? '', granted.event.at, this.kind);
   }
@@ -139,11 +149,6 @@ export abstract class HookDhcpClient implements DhcpClient {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
-  }
-
-  /** Environment for client processes: where the hook writes its events. */
-  protected hookEnv(eventsFile: string): Record<string, string> {
-    return { [HOOK_EVENTS_ENV]: eventsFile };
   }
 }
 

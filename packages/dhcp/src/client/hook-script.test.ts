@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecaRunner } from '@cluster-lab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOOK_EVENTS_ENV, HOOK_SCRIPT, parseHookEvents, readHookEvents, writeHookScript } from './hook-script.js';
+import { HOOK_SCRIPT, hookEventsFile, parseHookEvents, readHookEvents, writeHookScript } from './hook-script.js';
 
 describe('parseHookEvents', () => {
   it('parses the lines the hook writes (captured from udhcpc 1.35 against dnsmasq 2.90)', () => {
@@ -49,19 +49,21 @@ describe('HOOK_SCRIPT (run by a real /bin/sh)', () => {
 
   it('is a static script: no value is spliced into it', () => {
     expect(HOOK_SCRIPT).toMatch(/^#!\/bin\/sh\n/);
-    expect(HOOK_SCRIPT).toContain(`>> "$${HOOK_EVENTS_ENV}"`);
+    // The events file is derived from the script's own path ($0), not from a spliced value.
+    expect(HOOK_SCRIPT).toContain(['>> "$', '{0%/*}/events.jsonl"'].join(''));
   });
 
   it('writes executable, and reports hostile values verbatim as JSON without leaking upper-case variables', async () => {
     const hook = join(dir, 'hook.sh');
-    const events = join(dir, 'events.jsonl');
+    const events = hookEventsFile(hook);
+    expect(events).toBe(join(dir, 'events.jsonl'));
     await writeHookScript(hook);
     expect((await stat(hook)).mode & 0o777).toBe(0o755);
     const hostile = 'a"b\\c\nd\te$(touch /tmp/pwned)`x`';
     await runner.run(hook, ['bound'], {
-      env: { [HOOK_EVENTS_ENV]: events, ip: '192.168.200.101', hostname: hostile, SECRET_TOKEN: 's3cr3t' },
+      env: { ip: '192.168.200.101', hostname: hostile, SECRET_TOKEN: 's3cr3t' },
     });
-    await runner.run(hook, [], { env: { [HOOK_EVENTS_ENV]: events, reason: 'BOUND', new_ip_address: '192.168.200.102' } });
+    await runner.run(hook, [], { env: { reason: 'BOUND', new_ip_address: '192.168.200.102' } });
     const [first, second] = await readHookEvents(events);
     expect(first?.event).toBe('bound');
     expect(first?.env).toMatchObject({ ip: '192.168.200.101', hostname: hostile });
@@ -71,11 +73,7 @@ describe('HOOK_SCRIPT (run by a real /bin/sh)', () => {
     expect(second).toMatchObject({ event: 'BOUND', env: { reason: 'BOUND', new_ip_address: '192.168.200.102' } });
   });
 
-  it('does nothing without an events file', async () => {
-    const hook = join(dir, 'hook2.sh');
-    await writeHookScript(hook);
-    const result = await runner.run(hook, ['bound'], { env: { [HOOK_EVENTS_ENV]: '' } });
-    expect(result.exitCode).toBe(0);
-    expect(await readHookEvents(join(dir, 'none.jsonl'))).toEqual([]);
+  it('reads an absent events file as no events', async () => {
+    expect(await readHookEvents(join(dir, 'none', 'events.jsonl'))).toEqual([]);
   });
 });

@@ -1,13 +1,14 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
-/** Environment variable naming the file the hook appends its JSON lines to. */
-export const HOOK_EVENTS_ENV = 'CLUSTER_LAB_DHCP_EVENTS';
+/** Name of the file, beside the hook script, that the hook appends its JSON lines to. */
+export const HOOK_EVENTS_FILE = 'events.jsonl';
 
 /**
  * The hook every client adapter calls (udhcpc `-s`, dhclient `-sf`, dhcpcd `-c`). It is a static
  * file: no value is ever interpolated into its code. It changes nothing on the system — it only
- * appends one JSON line per client event to `$CLUSTER_LAB_DHCP_EVENTS`:
+ * appends one JSON line per client event to `events.jsonl` in its own directory (derived from
+ * `$0`, because dhclient and dhcpcd run hooks with a clean environment):
  * `{"event":"bound","at":1764000000,"env":{"ip":"192.168.200.101",…}}`. TypeScript reads the
  * line and applies the address itself through core's `Network`.
  *
@@ -17,7 +18,7 @@ export const HOOK_EVENTS_ENV = 'CLUSTER_LAB_DHCP_EVENTS';
  */
 export const HOOK_SCRIPT = `#!/bin/sh
 # Written by @cluster-lab/dhcp. Static: reports DHCP client events as JSON lines, changes nothing.
-[ -n "$${HOOK_EVENTS_ENV}" ] || exit 0
+case "$0" in */*) ;; *) exit 0 ;; esac
 now=$(date +%s)
 awk -v event="\${1:-$reason}" -v now="$now" '
 function esc(s,   r, i, c) {
@@ -41,9 +42,14 @@ BEGIN {
     sep = ","
   }
   print out "}}"
-}' >> "$${HOOK_EVENTS_ENV}"
+}' >> "\${0%/*}/${HOOK_EVENTS_FILE}"
 exit 0
 `;
+
+/** The events file the hook at `hookScript` writes to. */
+export function hookEventsFile(hookScript: string): string {
+  return join(dirname(hookScript), HOOK_EVENTS_FILE);
+}
 
 /** Writes {@link HOOK_SCRIPT} to `path` (mode 0755), creating the directory. */
 export async function writeHookScript(path: string): Promise<void> {

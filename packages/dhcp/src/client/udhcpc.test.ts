@@ -5,7 +5,8 @@ import { type ClusterConfig, type FakeCall, FakeRunner, InMemoryNetwork, parseCo
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DhcpErrorCode } from '../dhcp-errors.js';
 import { clientPaths } from '../state-paths.js';
-import { HOOK_EVENTS_ENV } from './hook-script.js';
+import { UnrealPidRunner } from '../testing/unreal-pid-runner.js';
+import { hookEventsFile } from './hook-script.js';
 import { UdhcpcClient } from './udhcpc.js';
 
 const MAC = '02:00:00:00:00:02';
@@ -14,7 +15,7 @@ const NOW = Math.floor(Date.now() / 1000);
 /** A FakeRunner reply that behaves like udhcpc calling our hook with `events`, then exiting. */
 function udhcpcReporting(events: { event: string; env: Record<string, string> }[], exitCode = 0) {
   return async (call: FakeCall) => {
-    const file = (call.options.env as Record<string, string>)[HOOK_EVENTS_ENV] as string;
+    const file = hookEventsFile(call.args[call.args.indexOf('-s') + 1] as string);
     for (const e of events) await appendFile(file, `${JSON.stringify({ event: e.event, at: NOW, env: e.env })}\n`);
     return { exitCode };
   };
@@ -56,10 +57,7 @@ describe('UdhcpcClient', () => {
     const lease = await client.obtain();
     const hook = clientPaths(stateDir, 'eth1').hookScript;
     expect(runner.commands()).toEqual([`/usr/sbin/udhcpc -f -q -n -i eth1 -s ${hook} -x hostname:node2 -t 7 -T 1`]);
-    expect(runner.calls[0]?.options).toMatchObject({
-      timeoutMs: 10_000,
-      env: { [HOOK_EVENTS_ENV]: clientPaths(stateDir, 'eth1').eventsFile },
-    });
+    expect(runner.calls[0]?.options).toMatchObject({ timeoutMs: 10_000 });
     expect(lease).toEqual({
       mac: MAC,
       ip: '192.168.200.101',
@@ -161,7 +159,7 @@ describe('UdhcpcClient', () => {
   });
 
   it('starts a detached renewal udhcpc that re-requests the address and releases on exit', async () => {
-    const runner = new FakeRunner().on('udhcpc', () => true, udhcpcReporting([BOUND])).onSpawn('udhcpc', () => true);
+    const runner = new UnrealPidRunner().on('udhcpc', () => true, udhcpcReporting([BOUND])).onSpawn('udhcpc', () => true);
     const client = new UdhcpcClient({ runner, network, config, link: 'eth1' });
     await client.obtain();
     const paths = clientPaths(stateDir, 'eth1');
@@ -169,17 +167,17 @@ describe('UdhcpcClient', () => {
     // The fake process "gets" its lease: the hook reports it.
     setTimeout(() => void writeFile(paths.renewalEventsFile, `${JSON.stringify({ ...BOUND, at: Math.floor(Date.now() / 1000) })}\n`), 30);
     const handle = await renewal;
-    expect(runner.commands('spawn')).toEqual([`udhcpc -f -R -i eth1 -s ${paths.hookScript} -r 192.168.200.101 -t 3 -T 1 -A 5`]);
+    expect(runner.commands('spawn')).toEqual([`udhcpc -f -R -i eth1 -s ${paths.renewalHookScript} -r 192.168.200.101 -t 3 -T 1 -A 5`]);
     expect(runner.calls[1]?.options).toMatchObject({
       detached: true,
       logFile: paths.renewalLogFile,
-      env: { [HOOK_EVENTS_ENV]: paths.renewalEventsFile },
     });
     expect(handle).toMatchObject({ pidFile: paths.renewalPidFile, started: true });
     expect((await readFile(paths.renewalPidFile, 'utf8')).trim()).toBe(String(handle.pid));
     expect((await client.renewed())?.ip).toBe('192.168.200.101');
-    // The fake pid is not ours to signal: drop the pid file before any release.
-    await rm(paths.renewalPidFile);
+    // The fake process is not alive, so release finds no renewal process to signal.
+    expect(await client.release()).toBe(true);
+    expect(await network.listAddresses('eth1')).toEqual([]);
   });
 
   it('refuses to renew before a lease was obtained', async () => {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { readPidFile, startDaemon, stopDaemon } from '@cluster-lab/core';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
 import { HookDhcpClient, RELEASE_TIMEOUT_MS } from './hook-dhcp-client.js';
-import { type HookEvent, readHookEvents } from './hook-script.js';
+import { type HookEvent, readHookEvents, writeHookScript } from './hook-script.js';
 import type { LeaseFields } from './lease.js';
 
 /**
@@ -50,8 +50,8 @@ export class UdhcpcClient extends HookDhcpClient {
     this.argsPrefix = options.argsPrefix ?? [];
   }
 
-  private common(): string[] {
-    return ['-i', this.link, '-s', this.paths.hookScript, ...(this.hostname ? ['-x', `hostname:${this.hostname}`] : [])];
+  private common(hook: string = this.paths.hookScript): string[] {
+    return ['-i', this.link, '-s', hook, ...(this.hostname ? ['-x', `hostname:${this.hostname}`] : [])];
   }
 
   protected obtainCommand(timeoutSeconds: number): { file: string; args: string[] } {
@@ -95,7 +95,7 @@ export class UdhcpcClient extends HookDhcpClient {
         ...this.argsPrefix,
         '-f',
         '-R',
-        ...this.common(),
+        ...this.common(this.paths.renewalHookScript),
         '-r',
         ip,
         '-t',
@@ -115,14 +115,16 @@ export class UdhcpcClient extends HookDhcpClient {
     const started = Date.now();
     // A fresh events file per start, so "ready" means this process got its lease.
     const running = await readPidFile(pidFile);
-    if (running === undefined) await rm(eventsFile, { force: true });
+    if (running === undefined) {
+      await writeHookScript(this.paths.renewalHookScript);
+      await rm(eventsFile, { force: true });
+    }
     const handle = await startDaemon(this.runner, {
       name: 'udhcpc (renewal)',
       file,
       args,
       pidFile,
       logFile: this.paths.renewalLogFile,
-      env: this.hookEnv(eventsFile),
       readyTimeoutMs: this.config.dhcp.timeoutSeconds * 1000,
       pollMs: 50,
       ready: async () => (await readHookEvents(eventsFile)).some((e) => this.leaseFields(e) && e.at.getTime() >= started - 1000),

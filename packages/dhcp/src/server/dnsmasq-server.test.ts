@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClusterConfig, type FakeCall, FakeRunner, InMemoryNetwork, parseConfig } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HOOK_EVENTS_ENV } from '../client/hook-script.js';
+import { hookEventsFile } from '../client/hook-script.js';
 import { DhcpErrorCode, RogueDhcpServerError } from '../dhcp-errors.js';
 import { dnsmasqPaths } from '../state-paths.js';
 import { dnsmasqServer } from './dnsmasq-server.js';
@@ -46,7 +46,7 @@ describe('DnsmasqServer (fakes)', () => {
       'udhcpc',
       () => true,
       async (call: FakeCall) => {
-        const file = (call.options.env as Record<string, string>)[HOOK_EVENTS_ENV] as string;
+        const file = hookEventsFile(call.args[call.args.indexOf('-s') + 1] as string);
         await appendFile(file, `${JSON.stringify({ event: 'bound', at: 1, env: { ip: '192.168.200.160', serverid: '192.168.200.9' } })}\n`);
         return {};
       },

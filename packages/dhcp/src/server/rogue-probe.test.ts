@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FakeCall, FakeRunner } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HOOK_EVENTS_ENV } from '../client/hook-script.js';
+import { hookEventsFile } from '../client/hook-script.js';
 import { DhcpErrorCode } from '../dhcp-errors.js';
 import { DHCP_PROBE_TIMEOUT_MS, probeForDhcpServer } from './rogue-probe.js';
 
 function reporting(events: { event: string; env: Record<string, string> }[], exitCode = 0) {
   return async (call: FakeCall) => {
-    const file = (call.options.env as Record<string, string>)[HOOK_EVENTS_ENV] as string;
+    const file = hookEventsFile(call.args[call.args.indexOf('-s') + 1] as string);
     for (const e of events) await appendFile(file, `${JSON.stringify({ ...e, at: 1795621891 })}\n`);
     return { exitCode };
   };
@@ -37,7 +37,7 @@ describe('probeForDhcpServer', () => {
     const answer = await probeForDhcpServer({ runner, link: 'eth1', workDir: dir, executable: '/usr/sbin/udhcpc' });
     expect(answer).toEqual({ serverId: '192.168.200.77', offeredIp: '192.168.200.150' });
     expect(DHCP_PROBE_TIMEOUT_MS).toBe(2000);
-    expect(runner.commands()).toEqual([`/usr/sbin/udhcpc -f -q -n -R -i eth1 -s ${join(dir, 'probe-hook.sh')} -t 2 -T 1`]);
+    expect(runner.commands()).toEqual([`/usr/sbin/udhcpc -f -q -n -R -i eth1 -s ${join(dir, 'probe', 'hook.sh')} -t 2 -T 1`]);
     expect(runner.calls[0]?.options).toMatchObject({ reject: false, timeoutMs: 5000 });
   });
 

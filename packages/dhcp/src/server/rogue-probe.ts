@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, type CommandRunner, isIpv4 } from '@cluster-lab/core';
 import { findExecutable } from '../client/dhcp-client.js';
-import { HOOK_EVENTS_ENV, readHookEvents, writeHookScript } from '../client/hook-script.js';
+import { hookEventsFile, readHookEvents, writeHookScript } from '../client/hook-script.js';
 import { programNotFound } from '../client/program-not-found.js';
 import { assertServableLinks } from './dnsmasq-config.js';
 
@@ -65,9 +65,8 @@ export async function probeForDhcpServer(options: ProbeOptions): Promise<ProbeAn
   const ownDir = options.workDir === undefined;
   const dir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'cluster-lab-dhcp-probe-')));
   try {
-    await mkdir(dir, { recursive: true });
-    const hook = join(dir, 'probe-hook.sh');
-    const events = join(dir, 'probe-events.jsonl');
+    const hook = join(dir, 'probe', 'hook.sh');
+    const events = hookEventsFile(hook);
     await writeHookScript(hook);
     await rm(events, { force: true });
     try {
@@ -77,7 +76,6 @@ export async function probeForDhcpServer(options: ProbeOptions): Promise<ProbeAn
         {
           timeoutMs: seconds * 1000 + 3000,
           reject: false,
-          env: { [HOOK_EVENTS_ENV]: events },
           ...(options.signal ? { signal: options.signal } : {}),
         },
       );
