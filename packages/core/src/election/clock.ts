@@ -78,7 +78,7 @@ export class VirtualClock implements Clock {
     });
   }
 
-  /** Runs `fn` after `ms` simulated milliseconds. Returns a handle for {@link cancel}. */
+  /** Runs `fn` after `ms` simulated milliseconds. Returns a handle for {@link VirtualClock.cancel}. */
   schedule(ms: number, fn: () => void): object {
     const timer: Timer = { at: this.time + Math.max(0, ms), seq: this.seq++, fire: fn };
     // Keep the list sorted by (at, seq): insertion from the back is cheap because most new timers are the latest.
@@ -89,7 +89,7 @@ export class VirtualClock implements Clock {
     return timer;
   }
 
-  /** Cancels a timer from {@link schedule}; cancelling a fired timer does nothing. */
+  /** Cancels a timer from {@link VirtualClock.schedule}; cancelling a fired timer does nothing. */
   cancel(handle: object): void {
     const i = this.timers.indexOf(handle as Timer);
     if (i >= 0) this.timers.splice(i, 1);

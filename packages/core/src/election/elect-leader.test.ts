@@ -271,6 +271,25 @@ describe('electLeader scenarios', () => {
     expect(Math.max(...(results as ElectionResult[]).map((r) => r.rounds))).toBeGreaterThan(1);
   });
 
+  it('a restarted leader that still holds the address keeps it (claimed: false); with another holder it drops its copy and follows', async () => {
+    const clock = new VirtualClock();
+    const segment = new FakeSegment({ clock });
+    const netA = new InMemoryNetwork().withLink('eth0', { mac: mac(1) });
+    const netB = new InMemoryNetwork().withLink('eth0', { mac: mac(2) });
+    const a = segment.attach({ mac: mac(1), link: 'eth0', network: netA });
+    const b = segment.attach({ mac: mac(2), link: 'eth0', network: netB });
+    await netA.addAddress('eth0', `${LEADER}/24`);
+    const base = { leaderAddress: LEADER, link: 'eth0', prefix: 24, priority: 100, role: 'auto' as const, clock };
+    const kept = await clock.run(electLeader({ ...base, mac: mac(1), network: netA, transport: a.transport, prober: a.prober }));
+    expect(kept).toMatchObject({ role: 'leader', claimed: false, leaderMac: mac(1) });
+    expect(kept.durationMs).toBeLessThan(500);
+    // Node B wrongly holds it too (e.g. restored from a stale snapshot): it removes its copy and follows A.
+    await netB.addAddress('eth0', `${LEADER}/24`);
+    const followed = await clock.run(electLeader({ ...base, mac: mac(2), network: netB, transport: b.transport, prober: b.prober }));
+    expect(followed).toMatchObject({ role: 'follower', claimed: false, leaderMac: mac(1) });
+    expect(await segment.holders(LEADER)).toEqual([mac(1)]);
+  });
+
   it('aborting removes the link-local address and any claim, and rejects with ELECTION_ABORTED', async () => {
     const clock = new VirtualClock();
     const segment = new FakeSegment({ clock });

@@ -96,7 +96,11 @@ export interface ElectLeaderOptions {
 /** Outcome of {@link electLeader}. */
 export interface ElectionResult {
   role: 'leader' | 'follower';
-  /** True when this call added the leader address (the boot flow journals it so `stop` removes it). */
+  /**
+   * True when this call added the leader address (the boot flow journals it so `stop` removes it).
+   * A leader with `claimed: false` found the address already on its link (restart after a crash)
+   * and kept it because no other host answered for it.
+   */
   claimed: boolean;
   /** MAC of the node holding the leader address (this node's when leader; absent when a follower saw no leader yet). */
   leaderMac?: string;
@@ -206,6 +210,8 @@ class Election {
       const owners = await this.o.prober.probe(leaderAddress, link);
       return this.result({ kind: 'follower', ...leaderOf(owners) }, 1);
     }
+    const resumed = await this.resume();
+    if (resumed) return this.result(resumed, 1);
     const stopSending = new AbortController();
     let outcome: RoundOutcome | undefined;
     try {
@@ -231,6 +237,26 @@ class Election {
       }
       await this.channel?.close();
     }
+  }
+
+  /**
+   * A node restarted after a crash may still hold the leader address (its own ARP probes never
+   * see it). Keep it when nobody else answers for it; otherwise drop our copy and elect normally,
+   * which makes this node follow the other holder.
+   */
+  private async resume(): Promise<RoundOutcome | undefined> {
+    const { network, link, leaderAddress } = this.o;
+    const held = (await network.listAddresses(link)).some((a) => a.local === leaderAddress);
+    if (!held) return undefined;
+    const others = await this.probe();
+    if (others.length === 0) {
+      this.rounds = 1;
+      this.log('info', `leader: ${leaderAddress} was already on ${link} and nobody else holds it; keeping it`);
+      return { kind: 'leader', claimed: false };
+    }
+    this.log('warn', `${leaderAddress} is on ${link} but also held by ${others.map((o) => o.mac).join(', ')}; removing it here`);
+    await network.delAddress(link, this.cidr);
+    return undefined;
   }
 
   private async elect(): Promise<RoundOutcome> {

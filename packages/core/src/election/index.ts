@@ -6,5 +6,6 @@ export * from './create-real-election-deps.js';
 export * from './elect-leader.js';
 export * from './election-transport.js';
 export * from './fake-segment.js';
+export * from './leader-address-check.js';
 export * from './udp-election-transport.js';
 export * from './watch-leadership.js';

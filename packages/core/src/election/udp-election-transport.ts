@@ -25,7 +25,7 @@ export interface UdpElectionTransportOptions {
 }
 
 /**
- * The real {@link ElectionTransport}: UDP broadcast on the cluster link. {@link open} gives the
+ * The real {@link ElectionTransport}: UDP broadcast on the cluster link. {@link UdpElectionTransport.open} gives the
  * link a temporary IPv4 link-local address derived from the MAC ({@link linkLocalAddressFor},
  * RFC 3927) — the cluster link has no address yet at boot, and the leader address must not be
  * used before the election is over — then sends from that address to 169.254.255.255 and receives
