@@ -26,7 +26,7 @@ import {
   nodeIdFromMachineId,
   stopConsulAgent,
 } from '@cluster-lab/consul';
-import { clientPaths, createDhcpClient, dnsmasqPaths, dnsmasqServer } from '@cluster-lab/dhcp';
+import { clientPaths, createDhcpClient, dnsmasqPaths, dnsmasqServer, type ProbeAnswer, probeForDhcpServer, RogueDhcpServerError } from '@cluster-lab/dhcp';
 import { initManager, join as joinSwarm, leave as leaveSwarm } from '@cluster-lab/swarm';
 import { createBackend, type NetworkBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';
@@ -93,6 +93,10 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
       ? new BinaryRuntime({ runner, binary: config.consul.binary, runDir: consulRunDir(config), events: ctx.onEvent })
       : new ContainerRuntime({ docker, image: consulImageForArch(process.arch, config.consul.image), pull: false, events: ctx.onEvent });
 
+  // The rogue-DHCP probe (seconds: udhcpc's resolution) runs during the election instead of
+  // after it, off the critical path; the result matters only if this node wins.
+  let dhcpProbe: Promise<ProbeAnswer | undefined> | undefined;
+
   const services: NodeServices = {
     async preflight() {
       const uplinkLink = await network.getLink(config.interface);
@@ -129,6 +133,10 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
       // A leader re-running start already holds the address: no election, nothing to claim.
       const cidr = `${config.leaderAddress}/${prefix}`;
       if ((await network.listAddresses(link.name)).some((a) => a.cidr === cidr)) return { role: 'leader', claimed: false, candidates: 1 };
+      if (config.dhcp.enabled && config.role !== 'follower') {
+        dhcpProbe = probeForDhcpServer({ runner, link: link.name, signal: ctx.signal });
+        dhcpProbe.catch(() => {}); // awaited (and its error reported) by startDhcpServer
+      }
       const deps = createRealElectionDeps({ runner, network, onEvent: ctx.onEvent });
       const result = await electLeader({
         link: link.name,
@@ -151,7 +159,9 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
     },
 
     async startDhcpServer(_ctx, link) {
-      const handle = await dnsmasqServer({ runner, network, config, link: link.name, ...(uplink ? { uplink } : {}) }).start();
+      const answer = dhcpProbe ? await dhcpProbe : undefined;
+      if (answer) throw new RogueDhcpServerError(link.name, answer.serverId);
+      const handle = await dnsmasqServer({ runner, network, config, link: link.name, probe: dhcpProbe === undefined, ...(uplink ? { uplink } : {}) }).start();
       return { pidFile: handle.pidFile, started: handle.started, link: link.name };
     },
 
@@ -225,7 +235,15 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
     async leaveSwarm(ctx, outcome) {
       const store = localStore();
       try {
-        await leaveSwarm({ docker, store, ...(outcome.role === 'manager' ? { waitForOthersMs: LAST_MANAGER_WAIT_MS, force: true } : {}), onEvent: ctx.onEvent });
+        const lead = outcome.role === 'manager' && (await network.getLink(backend.linkName).then(async (l) => l !== undefined && (await network.listAddresses(l.name)).some((a) => a.local === config.leaderAddress)));
+        try {
+          await leaveSwarm({ docker, store, ...(lead ? { waitForOthersMs: LAST_MANAGER_WAIT_MS, force: true } : {}), onEvent: ctx.onEvent });
+        } catch (error) {
+          // On a simultaneous stop the other managers may leave between our quorum check and our
+          // demotion, making this node the last manager; leaving is what stop asked for, so finish it.
+          ctx.onEvent({ type: 'log', level: 'warn', message: `graceful swarm leave failed (${(error as Error).message}); leaving with force`, source: 'swarm' });
+          await leaveSwarm({ docker, store, force: true, onEvent: ctx.onEvent });
+        }
       } finally {
         store.client.close();
       }

@@ -31,6 +31,18 @@ export interface StartNodeResult {
   durationMs: number;
 }
 
+/**
+ * Events from inside a step (packages report their own sub-steps) become debug log lines, so the
+ * progress output has exactly one line per boot step.
+ */
+export function nestedEvents(sink: EventSink): EventSink {
+  return (event) => {
+    if (event.type === 'step-finished') sink({ type: 'log', level: 'debug', message: `${event.title}: ${event.detail ?? 'done'} (${event.durationMs} ms)` });
+    else if (event.type === 'step-failed') sink({ type: 'log', level: 'debug', message: `${event.title} failed: ${event.error.message}` });
+    else if (event.type !== 'step-started' && event.type !== 'step-skipped') sink(event);
+  };
+}
+
 /** The journal of a config's state dir. */
 export function journalPath(config: ClusterConfig): string {
   return join(config.stateDir, JOURNAL_FILE);
@@ -55,7 +67,7 @@ export async function startNode(config: ClusterConfig, options: StartNodeOptions
   const { services } = options;
   const signal = options.signal ?? new AbortController().signal;
   const onEvent = options.onEvent ?? (() => {});
-  const ctx: ServiceContext = { config, hostname: options.hostname ?? config.hostname ?? osHostname(), signal, onEvent };
+  const ctx: ServiceContext = { config, hostname: options.hostname ?? config.hostname ?? osHostname(), signal, onEvent: nestedEvents(onEvent) };
   const journal = await Journal.open(journalPath(config));
   const wasRunning = journal.exists && journal.status === 'running';
   const before = journal.entries.length;

@@ -1,7 +1,7 @@
 import { hostname as osHostname } from 'node:os';
 import { type ClusterConfig, ClusterLabError, type EventSink, Journal, StepRunner } from '@cluster-lab/core';
 import type { NodeServices, ServiceContext } from './node-services.js';
-import { journalPath } from './start-node.js';
+import { journalPath, nestedEvents } from './start-node.js';
 import { undoHandlers } from './undo-handlers.js';
 
 /** Options for {@link stopNode}. */
@@ -36,7 +36,7 @@ export async function stopNode(config: ClusterConfig, options: StopNodeOptions):
     config,
     hostname: options.hostname ?? config.hostname ?? osHostname(),
     signal: new AbortController().signal,
-    onEvent: options.onEvent ?? (() => {}),
+    onEvent: nestedEvents(options.onEvent ?? (() => {})),
   };
   const journal = await Journal.open(journalPath(config));
   if (!journal.exists) {
