@@ -4,8 +4,8 @@ import { ClusterLabError, type CommandRunner, describeError, ExecaRunner, IpRout
 import { importBusyboxImage } from './busybox-image.js';
 import { destroyLabState } from './destroy-lab.js';
 import { type DockerdPaths, dockerdPaths, startDockerd } from './dockerd.js';
-import { Lab, type LabLan, type LabRouter } from './lab.js';
-import { LabNode } from './lab-node.js';
+import { type Lab, labFromState } from './lab.js';
+import type { LabNodeInit } from './lab-node.js';
 import { assertLabName, LAB_STATE_ROOT, labNames } from './lab-paths.js';
 import { currentOwner, type LabState, writeLabState } from './lab-state.js';
 
@@ -35,6 +35,12 @@ export interface LabOptions {
   dockerIptables?: boolean;
   /** Extra dockerd arguments for every node. */
   dockerdArgs?: readonly string[];
+  /**
+   * The lab outlives the creating process (`cluster-lab lab up`): no owner is recorded, so
+   * {@link cleanupStale} never removes it; remove it with {@link destroyLab}. While being created
+   * it is owned as usual, so a crash half-way is still cleaned up.
+   */
+  detached?: boolean;
   /** Fixed id suffix instead of a random one (tests). */
   suffix?: string;
 }
@@ -82,6 +88,13 @@ export async function createLab(options: LabOptions): Promise<Lab> {
   const stateRoot = options.stateRoot ?? LAB_STATE_ROOT;
   await mkdir(stateRoot, { recursive: true });
   const { names, state } = await reserveStateDir(options, stateRoot);
+  state.options = {
+    docker: Boolean(options.docker),
+    lan,
+    router: Boolean(options.router),
+    clusterNic: Boolean(options.clusterNic),
+    image: Boolean(options.image),
+  };
   const subnet = lan ? pickSubnet() : undefined;
   let members: Member[];
   let router: Member | undefined;
@@ -116,28 +129,32 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       }),
     );
     const macs = await Promise.all(all.map((m) => plug(runner, host, names.switchNetns, m)));
-    const nodes = members.map(
-      (m, i) =>
-        new LabNode(runner, {
-          name: m.name,
-          hostname: m.name,
-          netns: m.netns,
-          utsFile: m.utsFile,
-          dir: m.dir,
-          mac: macs[i]?.eth0 ?? '',
-          ...(m.lanAddress ? { lanAddress: m.lanAddress } : {}),
-          ...(macs[i]?.eth1 ? { clusterNicMac: macs[i]?.eth1 } : {}),
-          ...(m.dockerd ? { dockerSocket: m.dockerd.socket } : {}),
-        }),
+    const inits = all.map(
+      (m, i): LabNodeInit => ({
+        name: m.name,
+        hostname: m.name,
+        netns: m.netns,
+        utsFile: m.utsFile,
+        dir: m.dir,
+        mac: macs[i]?.eth0 ?? '',
+        ...(m.lanAddress ? { lanAddress: m.lanAddress } : {}),
+        ...(macs[i]?.eth1 ? { clusterNicMac: macs[i]?.eth1 } : {}),
+        ...(m.dockerd ? { dockerSocket: m.dockerd.socket } : {}),
+      }),
     );
-    const labRouter = router ? makeRouter(runner, router, macs[members.length]?.eth0 ?? '') : undefined;
-    const labLan: LabLan | undefined = subnet ? { subnet: `${subnet}.0/24`, prefixLength: 24, routerAddress: `${subnet}.1` } : undefined;
-    const lab = new Lab(runner, state, nodes, names.switchNetns, labLan, labRouter);
+    state.topology = {
+      switchNetns: names.switchNetns,
+      nodes: inits.slice(0, members.length),
+      ...(router ? { router: inits[members.length] as LabNodeInit } : {}),
+      ...(subnet ? { lan: { subnet: `${subnet}.0/24`, prefixLength: 24, routerAddress: `${subnet}.1` } } : {}),
+    };
+    const lab = labFromState(runner, state);
+    const nodes = lab.nodes;
 
     if (options.docker) {
       await Promise.all(
-        members.map((m, i) =>
-          startDockerd((nodes[i] as LabNode).runner, m.dockerd as DockerdPaths, {
+        members.map((m) =>
+          startDockerd(lab.node(m.name).runner, m.dockerd as DockerdPaths, {
             ...(options.dockerdTimeoutMs !== undefined ? { timeoutMs: options.dockerdTimeoutMs } : {}),
             ...(options.dockerIptables !== undefined ? { iptables: options.dockerIptables } : {}),
             ...(options.dockerdArgs ? { extraArgs: options.dockerdArgs } : {}),
@@ -146,6 +163,9 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       );
       if (options.image) await importBusyboxImage(runner, nodes);
     }
+    // A detached lab outlives this process: without an owner, cleanupStale leaves it alone.
+    if (options.detached) state.owner = null;
+    await writeLabState(state);
     return lab;
   } catch (error) {
     await destroyLabState(runner, state).catch(() => undefined);
@@ -272,17 +292,4 @@ async function hostname(runner: CommandRunner, m: Member): Promise<void> {
   await mkdir(m.dir, { recursive: true });
   await writeFile(m.utsFile, '');
   await runner.run('unshare', [`--uts=${m.utsFile}`, 'hostname', m.name], { timeoutMs: 10_000 });
-}
-
-function makeRouter(runner: CommandRunner, m: Member, mac: string): LabRouter {
-  const node = new LabNode(runner, {
-    name: m.name,
-    hostname: m.name,
-    netns: m.netns,
-    utsFile: m.utsFile,
-    dir: m.dir,
-    mac,
-    ...(m.lanAddress ? { lanAddress: m.lanAddress } : {}),
-  });
-  return Object.assign(node, { address: m.lanAddress ?? '' }) as LabRouter;
 }

@@ -8,6 +8,7 @@ export * from './lab.js';
 export * from './lab-node.js';
 export * from './lab-paths.js';
 export * from './lab-state.js';
+export * from './open-lab.js';
 
 /** Version of this package. */
 export const VERSION = '0.1.0';

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '@cluster-lab/core';
+import type { LabLan } from './lab.js';
+import type { LabNodeInit } from './lab-node.js';
 
 /** The process that owns a lab: its pid plus the kernel start time, so a reused pid is not mistaken for the owner. */
 export interface LabOwner {
@@ -29,14 +31,27 @@ export interface LabState {
   version: 1;
   id: string;
   name: string;
-  owner: LabOwner;
+  /** The creating process; null for a detached lab, which only an explicit destroy removes. */
+  owner: LabOwner | null;
   createdAt: string;
+  /** The options the lab was created with (for status displays). */
+  options?: { docker: boolean; lan: boolean; router: boolean; clusterNic: boolean; image: boolean };
+  /** The built topology, recorded once the namespaces exist; lets {@link openLab} rebuild the handle. */
+  topology?: LabTopology;
   stateDir: string;
   /** Every network namespace of the lab (switch, router, nodes). */
   netns: string[];
   /** Persistent UTS namespace files (bind mounts). */
   utsFiles: string[];
   dockerds: LabDockerdState[];
+}
+
+/** Nodes, router and LAN of a lab as recorded in its state file. */
+export interface LabTopology {
+  switchNetns: string;
+  nodes: LabNodeInit[];
+  router?: LabNodeInit;
+  lan?: LabLan;
 }
 
 /** File name of the state file inside a lab's state directory. */
@@ -80,8 +95,9 @@ export async function currentOwner(): Promise<LabOwner> {
   return { pid: process.pid, startTime: (await processStartTime(process.pid)) ?? '' };
 }
 
-/** True while the process recorded as owner still runs (same pid and same start time). */
-export async function isOwnerAlive(owner: LabOwner): Promise<boolean> {
+/** True while the process recorded as owner still runs (same pid and same start time); always true for a detached lab (no owner). */
+export async function isOwnerAlive(owner: LabOwner | null): Promise<boolean> {
+  if (owner === null) return true;
   const startTime = await processStartTime(owner.pid);
   if (startTime === undefined) return false;
   const stat = await readFile(`/proc/${owner.pid}/stat`, 'utf8').catch(() => '');

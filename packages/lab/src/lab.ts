@@ -1,6 +1,6 @@
 import type { CommandRunner } from '@cluster-lab/core';
 import { destroyLabState } from './destroy-lab.js';
-import type { LabNode } from './lab-node.js';
+import { LabNode } from './lab-node.js';
 import type { LabState } from './lab-state.js';
 
 /** The lab's "home LAN": the subnet on the switch that every node's `eth0` sits on. */
@@ -12,10 +12,29 @@ export interface LabLan {
   routerAddress: string;
 }
 
-/** The home-router stand-in: a namespace on the LAN switch holding the LAN's `.1`. */
-export interface LabRouter extends LabNode {
+/** The home-router stand-in: a namespace on the LAN switch (hostname `router`) holding the LAN's `.1`. */
+export class LabRouter extends LabNode {
   /** The router's LAN address (`.1`). */
-  readonly address: string;
+  get address(): string {
+    return this.lanAddress ?? '';
+  }
+}
+
+/**
+ * Builds the handle of a lab from its state (the topology recorded by {@link createLab}); used
+ * by `createLab` itself and by {@link openLab}.
+ */
+export function labFromState(runner: CommandRunner, state: LabState): Lab {
+  const topology = state.topology;
+  if (!topology) throw new Error(`lab "${state.id}" has no recorded topology (it was not fully created)`);
+  return new Lab(
+    runner,
+    state,
+    topology.nodes.map((n) => new LabNode(runner, n)),
+    topology.switchNetns,
+    topology.lan,
+    topology.router ? new LabRouter(runner, topology.router) : undefined,
+  );
 }
 
 /**
