@@ -45,6 +45,13 @@ const BAD: [string, unknown, ConfigProblem['path'], unknown, string][] = [
     'interface name is 16 characters long; Linux allows at most 15',
   ],
   ['empty interface', { interface: '' }, 'interface', '', 'interface name is empty'],
+  [
+    'interface too long for its VLAN link name',
+    { interface: 'enx0123456789a', network: { vlanId: 200 } },
+    'interface',
+    'enx0123456789a',
+    'makes the VLAN link name "enx0123456789a.200" 18 characters long; Linux allows at most 15',
+  ],
   ['interface not a string', { interface: 0 }, 'interface', 0, 'must be a string'],
   // network
   ['unknown backend', { network: { backend: 'wifi' } }, 'network.backend', 'wifi', 'must be one of vlan, native, vxlan'],

@@ -170,6 +170,17 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
     });
     if (c.dhcp.router !== undefined) hostCheck('dhcp.router', c.dhcp.router);
   }
+  if (c.network.backend === 'vlan') {
+    const vlanLink = `${c.interface}.${c.network.vlanId}`;
+    if (vlanLink.length > 15) {
+      add(
+        'interface',
+        c.interface,
+        `makes the VLAN link name "${vlanLink}" ${vlanLink.length} characters long; Linux allows at most 15`,
+        'use a shorter interface name or another backend',
+      );
+    }
+  }
   if (c.network.backend === 'vxlan') {
     const vx = c.network.vxlan;
     if (vx.port === 4789) add('network.vxlan.port', vx.port, 'collides with Docker Swarm overlay traffic (UDP 4789)', 'use 4790');
