@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ClusterLabError } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeConsul, FakeConsulState } from '../testing/index.js';
@@ -170,16 +172,22 @@ describe('ConsulClient against FakeConsul', () => {
     dead.close();
   });
 
-  it('per-request timeouts become CONSUL_UNREACHABLE naming the timeout', async () => {
-    const slow = new ConsulClient({ address: client.address, timeoutMs: 100 });
-    await slow.kv.put('t', '1');
-    const { index } = await slow.kv.watch('t', 0, 10);
-    // A blocking read gets its wait on top of the timeout; a plain read with a stuck server does not.
-    const error = (await slow.consul.kv
-      .get({ key: 't', index: String(index), wait: '5s', timeout: 100 } as never)
-      .catch((e: unknown) => e)) as Error;
-    expect(error.message).toMatch(/timed out/);
+  it('a hung agent hits the per-request timeout and becomes CONSUL_UNREACHABLE', async () => {
+    // Accepts connections, never answers.
+    const hung = createServer(() => {});
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const port = (hung.address() as AddressInfo).port;
+    const slow = new ConsulClient({ address: `127.0.0.1:${port}`, timeoutMs: 150 });
+    const started = Date.now();
+    const error = (await slow.kv.get('t').catch((e: unknown) => e)) as ClusterLabError;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(error.code).toBe('CONSUL_UNREACHABLE');
+    expect(error.message).toBe(`cannot reach Consul at 127.0.0.1:${port} (kv.get): request timed out (150ms)`);
     slow.close();
+    await new Promise<void>((r) => {
+      hung.close(() => r());
+      hung.closeAllConnections();
+    });
   });
 });
 

@@ -328,7 +328,7 @@ export class ConsulClient {
       await this.destroySession(session).catch(() => {});
       throw error;
     }
-    const ttlMs = 15_000;
+    const ttlMs = parseSeconds(LOCK_SESSION_TTL);
     const renew = setInterval(() => void this.renewSession(session).catch(() => {}), ttlMs / 2);
     renew.unref();
     let released = false;
@@ -505,6 +505,11 @@ export function splitAddress(address: string): { host: string; port: number } {
     });
   }
   return { host: m[1] as string, port };
+}
+
+/** "15s" → 15000. */
+function parseSeconds(duration: string): number {
+  return Number.parseInt(duration, 10) * 1000;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

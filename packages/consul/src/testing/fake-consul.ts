@@ -622,7 +622,7 @@ export class FakeConsul {
     // Agent-local endpoints.
     if (path === '/v1/agent/self' && method === 'GET') return { json: this.agentSelf() };
     if (path === '/v1/agent/services' && method === 'GET') return { json: Object.fromEntries(this.localServices) };
-    if (path === '/v1/agent/service/register' && method === 'PUT') return this.agentServiceRegister(req, url, body);
+    if (path === '/v1/agent/service/register' && method === 'PUT') return this.agentServiceRegister(body);
     if (path.startsWith('/v1/agent/service/deregister/') && method === 'PUT') {
       const id = path.slice('/v1/agent/service/deregister/'.length);
       if (!this.localServices.delete(id))
@@ -651,7 +651,7 @@ export class FakeConsul {
       }
       return this.forward(req, res, url, body);
     }
-    if (path === '/v1/agent/members' && method === 'GET') return this.agentMembers(req, q);
+    if (path === '/v1/agent/members' && method === 'GET') return this.agentMembers(q);
     const needsLeader = /^\/v1\/(kv|session|catalog|health)(\/|$)/.test(path);
     if (needsLeader && !this.state.leader) throw new HttpError(500, 'No cluster leader');
     if (path.startsWith('/v1/kv/') || path === '/v1/kv') return this.kv(method, path.slice('/v1/kv/'.length), q, body, signal);
@@ -888,8 +888,7 @@ export class FakeConsul {
     throw new HttpError(404, `Invalid URL path: not a recognized HTTP API endpoint (fake consul): ${path}`);
   }
 
-  private agentMembers(req: IncomingMessage, q: URLSearchParams): Reply {
-    void req;
+  private agentMembers(q: URLSearchParams): Reply {
     if (q.has('wan')) {
       const servers = [...this.state.members.values()].filter((m) => m.Tags.role === 'consul');
       return { json: servers.map(({ lastSeen: _l, ...m }) => ({ ...m, Name: `${m.Name}.${this.datacenter}`, Port: 8302 })) };
@@ -927,9 +926,7 @@ export class FakeConsul {
     };
   }
 
-  private async agentServiceRegister(req: IncomingMessage, url: URL, body: Buffer): Promise<Reply> {
-    void req;
-    void url;
+  private async agentServiceRegister(body: Buffer): Promise<Reply> {
     const b = parseJson(body);
     const name = b.Name;
     if (typeof name !== 'string' || !name) throw new HttpError(400, 'Invalid Service Meta: Missing service name');
