@@ -40,7 +40,7 @@ export interface LabOptions {
    * {@link cleanupStale} never removes it; remove it with {@link destroyLab}. While being created
    * it is owned as usual, so a crash half-way is still cleaned up.
    */
-  detached?: boolean;
+  persistent?: boolean;
   /** Fixed id suffix instead of a random one (tests). */
   suffix?: string;
 }
@@ -163,8 +163,8 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       );
       if (options.image) await importBusyboxImage(runner, nodes);
     }
-    // A detached lab outlives this process: without an owner, cleanupStale leaves it alone.
-    if (options.detached) state.owner = null;
+    // A persistent lab outlives this process: without an owner, cleanupStale leaves it alone.
+    if (options.persistent) state.owner = null;
     await writeLabState(state);
     return lab;
   } catch (error) {

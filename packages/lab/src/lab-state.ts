@@ -31,7 +31,7 @@ export interface LabState {
   version: 1;
   id: string;
   name: string;
-  /** The creating process; null for a detached lab, which only an explicit destroy removes. */
+  /** The creating process; null for a persistent lab, which only an explicit destroy removes. */
   owner: LabOwner | null;
   createdAt: string;
   /** The options the lab was created with (for status displays). */
@@ -95,7 +95,7 @@ export async function currentOwner(): Promise<LabOwner> {
   return { pid: process.pid, startTime: (await processStartTime(process.pid)) ?? '' };
 }
 
-/** True while the process recorded as owner still runs (same pid and same start time); always true for a detached lab (no owner). */
+/** True while the process recorded as owner still runs (same pid and same start time); always true for a persistent lab (no owner). */
 export async function isOwnerAlive(owner: LabOwner | null): Promise<boolean> {
   if (owner === null) return true;
   const startTime = await processStartTime(owner.pid);

@@ -23,7 +23,7 @@ function fakeHost(): FakeRunner {
     .on('umount', () => true, {});
 }
 
-describe('detached labs: openLab, listLabs, destroyLab', () => {
+describe('persistent labs: openLab, listLabs, destroyLab', () => {
   let root: string;
   beforeEach(async () => {
     root = await mkdtemp(`${tmpdir()}/lab-open-`);
@@ -34,9 +34,10 @@ describe('detached labs: openLab, listLabs, destroyLab', () => {
 
   it('rebuilds the same handle from the state file, by id or by unique name', async () => {
     const runner = fakeHost();
-    const created = await createLab({ name: 'up', nodes: 2, router: true, detached: true, runner, stateRoot: root, suffix: 'abcde' });
+    const created = await createLab({ name: 'up', nodes: 2, router: true, persistent: true, runner, stateRoot: root, suffix: 'abcde' });
     for (const ref of ['up-abcde', 'up']) {
       const opened = await openLab(ref, { runner, stateRoot: root });
+      if (!opened) throw new Error(`openLab(${ref}) found nothing`);
       expect(opened.id).toBe('up-abcde');
       expect(opened.lan).toEqual(created.lan);
       expect(opened.switchNetns).toBe(created.switchNetns);
@@ -46,13 +47,20 @@ describe('detached labs: openLab, listLabs, destroyLab', () => {
       expect(opened.router?.address).toBe(created.router?.address);
     }
     expect(await listLabs({ stateRoot: root })).toEqual([
-      expect.objectContaining({ id: 'up-abcde', name: 'up', nodes: ['node1', 'node2'], detached: true, ownerAlive: true, complete: true }),
+      expect.objectContaining({
+        id: 'up-abcde',
+        name: 'up',
+        nodes: ['node1', 'node2'],
+        persistent: true,
+        ownerAlive: true,
+        complete: true,
+      }),
     ]);
   });
 
   it('is never removed by cleanupStale, only by destroyLab (which is idempotent)', async () => {
     const runner = fakeHost();
-    await createLab({ name: 'keep', nodes: 1, detached: true, runner, stateRoot: root, suffix: 'abcde' });
+    await createLab({ name: 'keep', nodes: 1, persistent: true, runner, stateRoot: root, suffix: 'abcde' });
     expect((await readLabState(`${root}/keep-abcde`))?.owner).toBeNull();
     expect(await cleanupStale({ runner, stateRoot: root })).toEqual([]);
     expect(await destroyLab('keep', { runner, stateRoot: root })).toBe(true);
@@ -61,9 +69,9 @@ describe('detached labs: openLab, listLabs, destroyLab', () => {
     expect(await destroyLab('keep', { runner, stateRoot: root })).toBe(false);
   });
 
-  it('explains a missing, ambiguous or half-created lab', async () => {
+  it('answers undefined for a missing lab and explains an ambiguous or half-created one', async () => {
     const runner = fakeHost();
-    await expect(openLab('nope', { runner, stateRoot: root })).rejects.toMatchObject({ code: 'LAB_NOT_FOUND', errorClass: 'usage' });
+    expect(await openLab('nope', { runner, stateRoot: root })).toBeUndefined();
     await createLab({ name: 'twin', nodes: 1, runner, stateRoot: root, suffix: 'aaaaa' });
     await createLab({ name: 'twin', nodes: 1, runner, stateRoot: root, suffix: 'bbbbb' });
     await expect(openLab('twin', { runner, stateRoot: root })).rejects.toMatchObject({

@@ -20,8 +20,8 @@ export interface LabSummary {
   stateDir: string;
   /** Node names (`node1`…); empty while the lab is still being created. */
   nodes: string[];
-  /** True for a lab created with `detached: true`. */
-  detached: boolean;
+  /** True for a lab created with `persistent: true`. */
+  persistent: boolean;
   /** False when the owning process is gone: {@link cleanupStale} would remove it. */
   ownerAlive: boolean;
   /** False while the lab is being created (or when creation crashed). */
@@ -50,7 +50,7 @@ export async function listLabs(options: LabLookupOptions = {}): Promise<LabSumma
       createdAt: state.createdAt,
       stateDir: state.stateDir,
       nodes: state.topology?.nodes.map((n) => n.name) ?? [],
-      detached: state.owner === null,
+      persistent: state.owner === null,
       ownerAlive: await isOwnerAlive(state.owner),
       complete: state.topology !== undefined,
       options: state.options,
@@ -61,23 +61,19 @@ export async function listLabs(options: LabLookupOptions = {}): Promise<LabSumma
 
 /**
  * Rebuilds the handle of an existing lab from its state file, e.g. in `cluster-lab lab exec`
- * after `lab up` created a detached lab in another process. `id` is the full id
- * (`demo-k3x9a`) or, when only one lab has that name, the name.
+ * after `lab up` created a persistent lab in another process. `id` is the full id
+ * (`demo-k3x9a`) or, when only one lab has that name, the name. Undefined when there is no
+ * such lab.
  *
  * @example
  * ```ts
  * const lab = await openLab('demo');
- * await lab.node('node2').exec('hostname', []);
+ * if (lab) await lab.node('node2').exec('hostname', []);
  * ```
  */
-export async function openLab(id: string, options: LabLookupOptions = {}): Promise<Lab> {
+export async function openLab(id: string, options: LabLookupOptions = {}): Promise<Lab | undefined> {
   const state = await findLabState(id, options);
-  if (!state) {
-    throw new ClusterLabError('LAB_NOT_FOUND', `no lab "${id}" in ${options.stateRoot ?? LAB_STATE_ROOT}`, {
-      hint: 'list labs with listLabs() (`cluster-lab lab status`)',
-      errorClass: 'usage',
-    });
-  }
+  if (!state) return undefined;
   if (!state.topology) {
     throw new ClusterLabError('LAB_INCOMPLETE', `lab "${state.id}" was not fully created`, {
       hint: 'remove it with destroyLab() (or cleanupStale() if its creator crashed)',
