@@ -8,6 +8,7 @@ export * from './client/program-not-found.js';
 export * from './client/udhcpc.js';
 export * from './dhcp-errors.js';
 export * from './health/dhcp-checks.js';
+export * from './process/own-pid.js';
 export * from './server/dnsmasq-config.js';
 export * from './server/dnsmasq-server.js';
 export * from './server/lease-file.js';

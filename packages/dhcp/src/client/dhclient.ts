@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { readPidFile, startDaemon, stopDaemon } from '@cluster-lab/core';
+import { startDaemon } from '@cluster-lab/core';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
 import { HookDhcpClient, RELEASE_TIMEOUT_MS } from './hook-dhcp-client.js';
 import type { HookEvent } from './hook-script.js';
@@ -82,9 +82,14 @@ export class DhclientClient extends HookDhcpClient {
     };
   }
 
+  /** dhclient rewrites nothing of its argv; our pid file path is on it (`-pf`). */
+  protected renewalMarker(): string {
+    return this.paths.renewalPidFile;
+  }
+
   protected async renewal(_applied: AppliedLease): Promise<RenewalHandle> {
     const pidFile = this.paths.renewalPidFile;
-    const pid = await readPidFile(pidFile);
+    const pid = await this.renewalPid();
     if (pid !== undefined) return { pid, pidFile, started: false };
     const handle = await startDaemon(this.runner, {
       name: 'dhclient (renewal)',
@@ -103,6 +108,6 @@ export class DhclientClient extends HookDhcpClient {
         reject: false,
       })
       .catch(() => undefined);
-    await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS });
+    await this.stopRenewal();
   }
 }

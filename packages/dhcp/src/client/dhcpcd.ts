@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { ClusterLabError, readPidFile, startDaemon, stopDaemon } from '@cluster-lab/core';
+import { ClusterLabError, startDaemon } from '@cluster-lab/core';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
 import { HookDhcpClient, RELEASE_TIMEOUT_MS } from './hook-dhcp-client.js';
 import { type HookEvent, readHookEvents } from './hook-script.js';
@@ -69,7 +69,7 @@ export class DhcpcdClient extends HookDhcpClient {
 
   protected override async runClient(timeoutSeconds: number): Promise<unknown> {
     const { file, args } = this.obtainCommand(timeoutSeconds);
-    await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS });
+    await this.stopRenewal();
     try {
       await startDaemon(this.runner, {
         name: 'dhcpcd',
@@ -103,9 +103,14 @@ export class DhcpcdClient extends HookDhcpClient {
     };
   }
 
+  /** dhcpcd rewrites its process title to `dhcpcd: <link> [ip4]`, dropping our arguments. */
+  protected renewalMarker(): string {
+    return `dhcpcd: ${this.link} [`;
+  }
+
   protected async renewal(_applied: AppliedLease): Promise<RenewalHandle> {
     const pidFile = this.paths.renewalPidFile;
-    const pid = await readPidFile(pidFile);
+    const pid = await this.renewalPid();
     if (pid !== undefined) return { pid, pidFile, started: false };
     // The obtaining process died: start a new one that re-leases and keeps renewing.
     const { file, args } = this.obtainCommand(this.config.dhcp.timeoutSeconds);
@@ -114,11 +119,11 @@ export class DhcpcdClient extends HookDhcpClient {
   }
 
   protected async sendRelease(_applied: AppliedLease | undefined): Promise<void> {
-    if ((await readPidFile(this.paths.renewalPidFile)) !== undefined) {
+    if ((await this.renewalPid()) !== undefined) {
       await this.runner
         .run(this.file, ['-f', this.paths.extra('dhcpcd.conf'), '-k', this.link], { timeoutMs: RELEASE_TIMEOUT_MS, reject: false })
         .catch(() => undefined);
     }
-    await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS });
+    await this.stopRenewal();
   }
 }

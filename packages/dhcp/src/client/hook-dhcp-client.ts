@@ -6,10 +6,10 @@ import {
   type CommandRunner,
   cidrContains,
   type Network,
-  readPidFile,
   writeFileAtomic,
 } from '@cluster-lab/core';
 import { DhcpErrorCode, NoDhcpServerError } from '../dhcp-errors.js';
+import { readOwnPid, stopOwnDaemon } from '../process/own-pid.js';
 import { assertServableLinks } from '../server/dnsmasq-config.js';
 import { type ClientPaths, clientPaths } from '../state-paths.js';
 import type { AppliedLease, DhcpClient, DhcpClientKind, DhcpClientOptions, ObtainOptions, RenewalHandle } from './dhcp-client.js';
@@ -128,7 +128,15 @@ export abstract class HookDhcpClient implements DhcpClient {
   }
 
   async renewalPid(): Promise<number | undefined> {
-    return readPidFile(this.paths.renewalPidFile);
+    return readOwnPid(this.paths.renewalPidFile, this.renewalMarker());
+  }
+
+  /** A string only our renewal process has on its command line (guards against reused pids). */
+  protected abstract renewalMarker(): string;
+
+  /** Stops our renewal process (if it is ours and running). */
+  protected stopRenewal(signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
+    return stopOwnDaemon(this.paths.renewalPidFile, this.renewalMarker(), { timeoutMs: RELEASE_TIMEOUT_MS, signal });
   }
 
   async renewed(): Promise<Lease | undefined> {

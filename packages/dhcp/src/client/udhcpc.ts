@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { readPidFile, startDaemon, stopDaemon } from '@cluster-lab/core';
+import { startDaemon } from '@cluster-lab/core';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
-import { HookDhcpClient, RELEASE_TIMEOUT_MS } from './hook-dhcp-client.js';
+import { HookDhcpClient } from './hook-dhcp-client.js';
 import { type HookEvent, readHookEvents, writeHookScript } from './hook-script.js';
 import type { LeaseFields } from './lease.js';
 
@@ -108,13 +108,17 @@ export class UdhcpcClient extends HookDhcpClient {
     };
   }
 
+  protected renewalMarker(): string {
+    return this.paths.renewalHookScript;
+  }
+
   protected async renewal(applied: AppliedLease): Promise<RenewalHandle> {
     const { file, args } = this.renewalCommand(applied.lease.ip);
     const pidFile = this.paths.renewalPidFile;
     const eventsFile = this.paths.renewalEventsFile;
     const started = Date.now();
     // A fresh events file per start, so "ready" means this process got its lease.
-    const running = await readPidFile(pidFile);
+    const running = await this.renewalPid();
     if (running === undefined) {
       await writeHookScript(this.paths.renewalHookScript);
       await rm(eventsFile, { force: true });
@@ -136,6 +140,6 @@ export class UdhcpcClient extends HookDhcpClient {
     // SIGTERM makes the renewal udhcpc (started with -R) send a RELEASE before exiting. Without a
     // renewal process there is no client holding the lease to release: it expires on the server,
     // and the same MAC gets the same address back on the next boot.
-    await stopDaemon(this.paths.renewalPidFile, { timeoutMs: RELEASE_TIMEOUT_MS, signal: 'SIGTERM' });
+    await this.stopRenewal('SIGTERM');
   }
 }

@@ -6,13 +6,12 @@ import {
   cidrContains,
   IpRoute2,
   type Network,
-  readPidFile,
   startDaemon,
-  stopDaemon,
 } from '@cluster-lab/core';
 import { findExecutable } from '../client/dhcp-client.js';
 import { programNotFound } from '../client/program-not-found.js';
 import { DhcpErrorCode, RogueDhcpServerError } from '../dhcp-errors.js';
+import { readOwnPid, stopOwnDaemon } from '../process/own-pid.js';
 import { type DnsmasqPaths, dnsmasqPaths } from '../state-paths.js';
 import { assertServableLinks, type RenderedDnsmasqConfig, renderDnsmasqConfig } from './dnsmasq-config.js';
 import { parseLeaseFile, type ServerLease } from './lease-file.js';
@@ -114,11 +113,11 @@ export class DnsmasqServer {
    */
   async start(): Promise<DhcpServerHandle> {
     const rendered = this.render();
-    const running = await readPidFile(this.paths.pidFile);
+    const running = await this.pid();
     if (running !== undefined) {
       const outcome = await this.apply(rendered, running);
       if (outcome !== 'restarted') return this.handle(running, false);
-      const pid = await readPidFile(this.paths.pidFile);
+      const pid = await this.pid();
       if (pid !== undefined) return this.handle(pid, true);
     }
     await this.checkLink();
@@ -139,7 +138,7 @@ export class DnsmasqServer {
 
   /** Stops our dnsmasq (if running). Returns false when none was running. Leases are kept. */
   async stop(): Promise<boolean> {
-    return stopDaemon(this.paths.pidFile, { timeoutMs: 5000 });
+    return stopOwnDaemon(this.paths.pidFile, this.paths.confFile, { timeoutMs: 5000 });
   }
 
   /** Leases in dnsmasq's lease file (empty when none yet). */
@@ -152,9 +151,9 @@ export class DnsmasqServer {
     }
   }
 
-  /** The pid of our running dnsmasq, or undefined. */
+  /** The pid of our running dnsmasq (checked against its command line), or undefined. */
   async pid(): Promise<number | undefined> {
-    return readPidFile(this.paths.pidFile);
+    return readOwnPid(this.paths.pidFile, this.paths.confFile);
   }
 
   private async checkLink(): Promise<void> {
@@ -232,14 +231,14 @@ export class DnsmasqServer {
       reload: async (config) => {
         const rendered = this.render(config);
         this.config = config;
-        const running = await readPidFile(paths.pidFile);
+        const running = await this.pid();
         if (running === undefined) {
           await this.checkLink();
           current = await this.launch(rendered);
           return 'restarted';
         }
         const outcome = await this.apply(rendered, running);
-        current = (await readPidFile(paths.pidFile)) ?? current;
+        current = (await this.pid()) ?? current;
         return outcome;
       },
       stop: async () => {
