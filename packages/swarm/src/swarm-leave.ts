@@ -124,15 +124,23 @@ export async function leave(options: LeaveOptions): Promise<LeaveResult> {
 
 async function leaveAsManager(options: LeaveOptions, info: DockerInfo, result: LeaveResult, onEvent: EventSink): Promise<void> {
   const { docker } = options;
+  const keys = swarmKeys(options.keyPrefix);
   let nodes = await listSwarmNodes(docker);
   const self = nodes.find((n) => n.ID === info.Swarm.NodeID);
   const managers = nodes.filter((n) => n.Spec.Role === 'manager');
   if (managers.length <= 1) {
-    const othersUp = (list: SwarmNodeObject[]) => list.filter((n) => n.ID !== info.Swarm.NodeID && n.Status.State !== 'down');
+    // A worker that marked itself left is as good as gone: Swarm only reports it `down` after
+    // its heartbeat expires (seconds), and a worker's leave needs no manager.
+    const leftIds = async () =>
+      options.store ? new Set([...(await options.store.list(keys.leftPrefix)).keys()].map((k) => k.slice(keys.leftPrefix.length))) : new Set<string>();
+    let left = await leftIds();
+    const othersUp = (list: SwarmNodeObject[]) =>
+      list.filter((n) => n.ID !== info.Swarm.NodeID && n.Status.State !== 'down' && !(n.Spec.Role === 'worker' && left.has(n.ID)));
     const deadline = Date.now() + (options.waitForOthersMs ?? 0);
     while (othersUp(nodes).length > 0 && Date.now() < deadline) {
       await sleep(LEAVE_POLL_MS);
       nodes = await listSwarmNodes(docker);
+      left = await leftIds();
     }
     const remaining = othersUp(nodes);
     if (remaining.length > 0 && !options.force) {
