@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
@@ -35,6 +35,7 @@ describe.skipIf(skipUnlessRoot())('bad input: exit 2, field named, nothing chang
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cl-bad-'));
+    await chmod(dir, 0o755); // the non-root case reads its config as nobody
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });

@@ -202,6 +202,11 @@ export async function startNode(config: ClusterConfig, options: StartNodeOptions
     }
 
     return { role: election.role, address, link: link.name, swarmRole, consulServer };
+  }).catch(async (error: unknown) => {
+    // Rolled back completely: leave no journal behind either (a failed start leaves no trace).
+    if (journal.entries.length === 0) await journal.delete();
+    else await journal.setStatus('failed');
+    throw error;
   });
 
   await journal.setFacts({
