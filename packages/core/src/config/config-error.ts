@@ -8,6 +8,8 @@ export interface ConfigProblem {
   value: unknown;
   message: string;
   hint?: string;
+  /** Where the value was set when that is not the field itself: `CLUSTER_LAB_ROLE`, `VLAN_ID in /etc/…/cluster.conf`. */
+  origin?: string;
 }
 
 /**
@@ -20,7 +22,9 @@ export class ConfigError extends ClusterLabError {
 
   constructor(problems: ConfigProblem[], source?: string) {
     const where = source ? ` in ${source}` : '';
-    const lines = problems.map((p) => `  - ${p.path}: ${formatValue(p.value)} ${p.message}${p.hint ? ` (${p.hint})` : ''}`);
+    const lines = problems.map(
+      (p) => `  - ${p.path}: ${formatValue(p.value)} ${p.message}${p.origin ? ` [set by ${p.origin}]` : ''}${p.hint ? ` (${p.hint})` : ''}`,
+    );
     super('CONFIG_INVALID', `invalid configuration${where}:\n${lines.join('\n')}`, {
       hint: problems.find((p) => p.hint)?.hint ?? 'fix the fields listed above; `cluster-lab config print` shows the defaults',
       errorClass: 'config',

@@ -8,6 +8,8 @@ export interface LegacyParseResult {
   /** Keys we understood but ignore, and keys we do not know. */
   warnings: string[];
   problems: ConfigProblem[];
+  /** Which legacy key each field of `input` came from (`leaderAddress` → `CLUSTER_LEADER_IP`), for messages. */
+  origins: Record<string, string>;
 }
 
 /** Keys derived from other keys in the new schema; accepted silently. */
@@ -73,7 +75,23 @@ export function parseLegacyClusterConf(text: string): LegacyParseResult {
   let networkAddress: string | undefined;
   let leaderPrefix: number | undefined;
 
+  const origins: Record<string, string> = {};
+  const FIELD: Record<string, string> = {
+    INTERFACE: 'interface',
+    ENABLE_VLAN: 'network.backend',
+    VLAN_ID: 'network.vlanId',
+    CLUSTER_LEADER_IP: 'leaderAddress',
+    VLAN_LEADER_IP: 'leaderAddress',
+    ENABLE_DHCP: 'dhcp.enabled',
+    DHCP_RANGE_FROM: 'dhcp.rangeStart',
+    DHCP_RANGE_START: 'dhcp.rangeStart',
+    DHCP_RANGE_TO: 'dhcp.rangeEnd',
+    DHCP_RANGE_END: 'dhcp.rangeEnd',
+    DHCP_LEASE_TIME: 'dhcp.leaseTime',
+  };
   for (const [key, value] of values) {
+    const field = FIELD[key];
+    if (field) origins[field] = key;
     switch (key) {
       case 'INTERFACE':
         input.interface = value;
@@ -144,9 +162,15 @@ export function parseLegacyClusterConf(text: string): LegacyParseResult {
       const size = 2 ** (32 - prefix);
       const net = addr - (addr % size);
       input.subnet = `${[24, 16, 8, 0].map((s) => Math.floor(net / 2 ** s) % 256).join('.')}/${prefix}`;
+      origins.subnet = [
+        networkAddress === undefined ? origins.leaderAddress : 'VLAN_NETWORK',
+        netmask === undefined ? undefined : 'VLAN_NETMASK',
+      ]
+        .filter((k) => k !== undefined)
+        .join(' + ');
     }
   }
   if (Object.keys(network).length) input.network = network;
   if (Object.keys(dhcp).length) input.dhcp = dhcp;
-  return { input, warnings, problems };
+  return { input, warnings, problems, origins };
 }

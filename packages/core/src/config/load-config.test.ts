@@ -157,7 +157,7 @@ describe('loadConfig', () => {
       [
         `invalid configuration in ${path} + env:`,
         '  - network.vlanId: 5000 must be between 1 and 4094 (use a VLAN id between 1 and 4094, e.g. 200)',
-        '  - role: "boss" must be one of auto, leader, follower (use auto, leader or follower)',
+        '  - role: "boss" must be one of auto, leader, follower [set by CLUSTER_LAB_ROLE] (use auto, leader or follower)',
       ].join('\n'),
     );
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', errorClass: 'config', exitCode: 2 });
@@ -172,7 +172,34 @@ describe('loadConfig', () => {
         value: 'wifi',
         message: 'must be one of vlan, native, vxlan',
         hint: 'use vlan (default), native or vxlan',
+        origin: 'CLUSTER_LAB_NETWORK__BACKEND',
       },
+    ]);
+  });
+
+  it('says which legacy key, variable or flag set a bad value', async () => {
+    const conf = await file('origins-cluster.conf', 'VLAN_ID="5000"\nDHCP_RANGE_FROM="192.168.200.101"\n');
+    const error = await configErrorOf(
+      loadConfig({
+        file: conf,
+        env: { CLUSTER_LAB_DHCP__STATIC_LEASES: '[{"mac":"zz","ip":"192.168.200.9"}]' },
+        overrides: { consul: { servers: 0 } },
+      }),
+    );
+    expect(error.problems.map((p) => [p.path, p.origin])).toEqual([
+      ['network.vlanId', `VLAN_ID in ${conf}`],
+      ['dhcp.staticLeases[0].mac', 'CLUSTER_LAB_DHCP__STATIC_LEASES'],
+      ['consul.servers', 'a command-line flag'],
+    ]);
+    expect(error.message).toContain(`  - network.vlanId: 5000 must be between 1 and 4094 [set by VLAN_ID in ${conf}] (use a VLAN id`);
+    const leader = await configErrorOf(loadConfig({ file: await file('leader-cluster.conf', 'CLUSTER_LEADER_IP="10.0.0.1"\n') }));
+    expect(leader.problems.map((p) => [p.path, p.message, p.origin])).toEqual([
+      ['leaderAddress', 'is outside the cluster subnet 192.168.200.0/24', expect.stringMatching(/^CLUSTER_LEADER_IP in /)],
+    ]);
+    const tiny = 'VLAN_NETWORK="10.0.0.0"\nVLAN_NETMASK="255.255.255.254"\nCLUSTER_LEADER_IP="10.0.0.1"\nENABLE_DHCP=false\n';
+    const subnet = await configErrorOf(loadConfig({ file: await file('subnet-cluster.conf', tiny) }));
+    expect(subnet.problems.map((p) => [p.path, p.value, p.origin])).toEqual([
+      ['subnet', '10.0.0.0/31', expect.stringMatching(/^VLAN_NETWORK \+ VLAN_NETMASK in /)],
     ]);
   });
 
@@ -259,7 +286,7 @@ describe('envOverrides and deepMerge', () => {
     const error = await configErrorOf(
       loadConfig({ searchDefaults: false, env: { CLUSTER_LAB_PRIORITY: 'high', CLUSTER_LAB_HOSTNAME: '1234' } }),
     );
-    expect(error.problems).toEqual([{ path: 'priority', value: 'high', message: 'must be a number' }]);
+    expect(error.problems).toEqual([{ path: 'priority', value: 'high', message: 'must be a number', origin: 'CLUSTER_LAB_PRIORITY' }]);
   });
 
   it('merges objects deeply, replaces arrays and skips undefined', () => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from './config-error.js';
+import { ConfigError, type ConfigProblem } from './config-error.js';
 import { parseLegacyClusterConf } from './legacy.js';
 import { type ClusterConfig, configSchema } from './schema.js';
 import { parseConfig } from './validate-config.js';
@@ -48,25 +48,69 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const sources = ['defaults'];
   const warnings: string[] = [];
   let merged: Record<string, unknown> = {};
+  // Field path → where its value was set, when that is not a field of the same name in a file.
+  const origins = new Map<string, string>();
   const file = options.file ?? (options.searchDefaults === false ? undefined : await firstExisting(DEFAULT_CONFIG_PATHS));
   if (file) {
-    merged = await readConfigFile(file, warnings);
+    const read = await readConfigSource(file, warnings);
+    merged = read.data;
+    for (const [path, key] of Object.entries(read.origins)) origins.set(path, `${key} in ${file}`);
     sources.push(file);
   }
   const fromEnv = envOverrides(options.env ?? {});
   if (Object.keys(fromEnv).length) {
     merged = deepMerge(merged, fromEnv);
+    for (const key of Object.keys(options.env ?? {})) {
+      const path = envPath(key);
+      if (path && options.env?.[key] !== undefined) origins.set(path.join('.'), key);
+    }
     sources.push('env');
   }
   if (options.overrides && Object.keys(options.overrides).length) {
     merged = deepMerge(merged, options.overrides);
+    for (const path of leafPaths(options.overrides)) origins.set(path, 'a command-line flag');
     sources.push('flags');
   }
-  return { config: parseConfig(merged, sources.length > 1 ? sources.slice(1).join(' + ') : undefined), sources, warnings };
+  try {
+    return { config: parseConfig(merged, sources.length > 1 ? sources.slice(1).join(' + ') : undefined), sources, warnings };
+  } catch (error) {
+    if (!(error instanceof ConfigError) || origins.size === 0) throw error;
+    throw new ConfigError(
+      error.problems.map((p) => withOrigin(p, origins)),
+      error.source,
+    );
+  }
+}
+
+/** Adds where a bad value came from, looking up the field and then its parents (`dhcp.staticLeases[0].ip` → `dhcp.staticLeases`). */
+function withOrigin(problem: ConfigProblem, origins: Map<string, string>): ConfigProblem {
+  let path = problem.path;
+  for (;;) {
+    const origin = origins.get(path);
+    if (origin) return { ...problem, origin };
+    const cut = Math.max(path.lastIndexOf('.'), path.lastIndexOf('['));
+    if (cut <= 0) return problem;
+    path = path.slice(0, cut);
+  }
+}
+
+function leafPaths(value: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([key, v]) => {
+    if (v === undefined) return [];
+    const path = prefix ? `${prefix}.${key}` : key;
+    return isPlain(v) && Object.keys(v).length ? leafPaths(v, path) : [path];
+  });
 }
 
 /** Reads one config file; the format is chosen by extension (`.yaml`/`.yml`, `.json`, `.conf`). */
 export async function readConfigFile(file: string, warnings: string[] = []): Promise<Record<string, unknown>> {
+  return (await readConfigSource(file, warnings)).data;
+}
+
+async function readConfigSource(
+  file: string,
+  warnings: string[],
+): Promise<{ data: Record<string, unknown>; origins: Record<string, string> }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -86,18 +130,18 @@ export async function readConfigFile(file: string, warnings: string[] = []): Pro
     const legacy = parseLegacyClusterConf(text);
     if (legacy.problems.length) throw new ConfigError(legacy.problems, file);
     warnings.push(...legacy.warnings);
-    return legacy.input;
+    return { data: legacy.input, origins: legacy.origins };
   }
   try {
     const data = ext === '.json' ? JSON.parse(text) : parseYaml(text);
-    if (data === null || data === undefined) return {};
+    if (data === null || data === undefined) return { data: {}, origins: {} };
     if (typeof data !== 'object' || Array.isArray(data)) {
       throw new ConfigError(
         [{ path: '(root)', value: data, message: 'must be a mapping of fields', hint: 'start the file with e.g. `interface: eth0`' }],
         file,
       );
     }
-    return data as Record<string, unknown>;
+    return { data: data as Record<string, unknown>, origins: {} };
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(
@@ -117,15 +161,21 @@ export async function readConfigFile(file: string, warnings: string[] = []): Pro
 export function envOverrides(env: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(env)) {
-    if (!key.startsWith(ENV_PREFIX) || raw === undefined) continue;
-    const path = key
-      .slice(ENV_PREFIX.length)
-      .split('__')
-      .map((seg) => seg.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
-    if (path.some((p) => p === '')) continue;
+    const path = envPath(key);
+    if (!path || raw === undefined) continue;
     setPath(out, path, coerce(raw, path));
   }
   return out;
+}
+
+/** `CLUSTER_LAB_DHCP__RANGE_START` → `['dhcp', 'rangeStart']`; undefined for other variables. */
+function envPath(key: string): string[] | undefined {
+  if (!key.startsWith(ENV_PREFIX)) return undefined;
+  const path = key
+    .slice(ENV_PREFIX.length)
+    .split('__')
+    .map((seg) => seg.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+  return path.some((p) => p === '') ? undefined : path;
 }
 
 /**
