@@ -10,7 +10,7 @@ const DEBIAN_PACKAGE: Record<string, string> = {
 };
 
 /**
- * A `dependency` {@link ClusterLabError} (`DHCP_PROGRAM_NOT_FOUND`) for a missing server or
+ * A `dependency` `ClusterLabError` (`DHCP_PROGRAM_NOT_FOUND`) for a missing server or
  * client program, with the Debian package to install as hint.
  */
 export function programNotFound(program: string, tried?: string, message?: string): ClusterLabError {

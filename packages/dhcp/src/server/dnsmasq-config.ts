@@ -35,7 +35,7 @@ export interface RenderedDnsmasqConfig {
 }
 
 /**
- * Throws a {@link ClusterLabError} (`DHCP_INVALID_LINK`) when `link`/`uplink` cannot be served:
+ * Throws a `ClusterLabError` (`DHCP_INVALID_LINK`) when `link`/`uplink` cannot be served:
  * invalid names, loopback, or the cluster link being the uplink itself (that would hand out
  * addresses on the home network — the original's router-killing bug).
  */
