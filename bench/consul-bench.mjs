@@ -68,7 +68,13 @@ async function formation(n) {
     });
   });
   const t0 = performance.now();
-  const started = await Promise.all(agents.map((a) => a.start()));
+  const results = await Promise.allSettled(agents.map((a) => a.start()));
+  const started = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw failed.reason;
+  }
   const tStarted = performance.now() - t0;
   const client = new ConsulClient({ address: `${leader}:${port}` });
   for (;;) {

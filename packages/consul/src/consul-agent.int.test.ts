@@ -57,7 +57,13 @@ describe.skipIf(skipUnlessRoot())('binary runtime with the fake consul executabl
       return { n, runtime, agent };
     });
     // All at once, followers included: retry_join copes with the leader starting later.
-    const started: StartedConsulAgent[] = await Promise.all(agents.map((a) => a.agent.start()));
+    const results = await Promise.allSettled(agents.map((a) => a.agent.start()));
+    const started: StartedConsulAgent[] = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) {
+      for (const s of started) await s.stop();
+      throw failed.reason;
+    }
     try {
       for (const { n } of agents) {
         const members = await until(async () => {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClusterConfig, ExecaRunner, InMemoryClusterStore, type ProgressEvent, parseConfig, readPidFile } from '@cluster-lab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimServerSlot, consulAgent } from './consul-agent.js';
+import { ConsulClient } from './api/consul-client.js';
+import { ConsulStore } from './api/consul-store.js';
+import { claimServerSlot, consulAgent, type StartedConsulAgent } from './consul-agent.js';
 import { BinaryRuntime } from './runtime/binary-runtime.js';
 import { bundleFakeConsul, randomLoopback } from './test-support/bundle-fake-consul.js';
 
@@ -26,6 +28,17 @@ function labConfig(leader: string, stateDir: string, httpPort = randomPort()): C
     stateDir,
     consul: { runtime: 'binary', binary: bin, datacenter: 'unit', httpPort },
   });
+}
+
+/** Starts agents concurrently; if one fails, stops the others before rethrowing (no leftovers). */
+async function startAll(agents: Array<{ start(): Promise<StartedConsulAgent> }>): Promise<StartedConsulAgent[]> {
+  const results = await Promise.allSettled(agents.map((a) => a.start()));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    for (const r of results) if (r.status === 'fulfilled') await r.value.stop();
+    throw failed.reason;
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<StartedConsulAgent>).value);
 }
 
 const exists = (p: string) =>
@@ -65,7 +78,7 @@ describe('consulAgent with the binary runtime (fake consul executable)', () => {
     };
     const leader = mk('n1', l, 'leader');
     const follower = mk('n2', f, 'follower');
-    const [a, b] = await Promise.all([leader.agent.start(), follower.agent.start()]);
+    const [a, b] = (await startAll([leader.agent, follower.agent])) as [StartedConsulAgent, StartedConsulAgent];
     try {
       expect(a.leader).toBe(`${l}:8300`);
       expect(b.leader).toBe(`${l}:8300`);
@@ -134,6 +147,57 @@ describe('consulAgent with the binary runtime (fake consul executable)', () => {
     }).render();
     expect(rendered.config.client_addr).toBe('0.0.0.0');
     expect(rendered.warnings[0]).toMatch(/^consul.exposeUi is set/);
+  });
+});
+
+describe('servers and clients (consul.servers = 3, four nodes)', () => {
+  it('the leader and the first two followers to claim a slot run servers, the fourth a client', async () => {
+    const addrs = [randomLoopback(), randomLoopback(), randomLoopback(), randomLoopback()];
+    const leaderAddr = addrs[0] as string;
+    const runner = new ExecaRunner();
+    const ports = addrs.map(() => randomPort());
+    const mk = (i: number, server: boolean) => {
+      const stateDir = join(root, `slots-n${i}`);
+      const runtime = new BinaryRuntime({ runner, binary: bin, runDir: join(stateDir, 'consul') });
+      return consulAgent({
+        config: labConfig(leaderAddr, stateDir, ports[i]),
+        runtime,
+        clientAddress: `${addrs[i]}:${ports[i]}`,
+        leaderTimeoutMs: 5000,
+        facts: {
+          role: i === 0 ? 'leader' : 'follower',
+          server,
+          clusterAddress: addrs[i] as string,
+          leaderAddress: leaderAddr,
+          nodeName: `s${i}`,
+          nodeId: crypto.randomUUID(),
+          dataDir: join(stateDir, 'consul', 'data'),
+        },
+      }).start();
+    };
+    const leader = await mk(0, true);
+    const started = [leader];
+    try {
+      // Followers ask the leader's KV for a server slot before starting their own agent.
+      const leaderStore = new ConsulStore(new ConsulClient({ address: `${leaderAddr}:${ports[0]}` }));
+      const claims = await Promise.all([1, 2, 3].map((i) => claimServerSlot(leaderStore, `s${i}`, 3)));
+      expect(claims.filter(Boolean)).toHaveLength(2);
+      const results = await Promise.allSettled([1, 2, 3].map((i) => mk(i, claims[i - 1] as boolean)));
+      for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+      const members = await leader.client.members();
+      expect(
+        members
+          .filter((m) => m.role === 'server')
+          .map((m) => m.name)
+          .sort(),
+      ).toEqual(['s0', ...[1, 2, 3].filter((i) => claims[i - 1]).map((i) => `s${i}`)].sort());
+      expect(members.filter((m) => m.role === 'client')).toHaveLength(1);
+      expect(members.every((m) => m.status === 'alive')).toBe(true);
+      leaderStore.client.close();
+    } finally {
+      for (const s of started.reverse()) await s.stop();
+    }
   });
 });
 
