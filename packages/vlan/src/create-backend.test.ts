@@ -18,17 +18,16 @@ describe('createBackend', () => {
   });
 
   it('vlan: id, MTU and an explicit link name for long uplink names', () => {
-    const backend = createBackend(parseConfig({ interface: 'enx0123456789ab', network: { vlanId: 42, mtu: 1400 } }), {
-      ...deps,
-      linkName: 'vlan42',
-    });
+    // core's config check refuses such an interface for vlan (there is no config field for the
+    // link name yet), so a caller passing `linkName` builds the config past that check.
+    const config: ClusterConfig = { ...parseConfig({ network: { vlanId: 42, mtu: 1400 } }), interface: 'enx0123456789ab' };
+    const backend = createBackend(config, { ...deps, linkName: 'vlan42' });
     expect(backend).toMatchObject({ kind: 'vlan', linkName: 'vlan42', uplink: 'enx0123456789ab', id: 42, mtu: 1400 });
   });
 
   it('vlan: a long uplink without linkName fails at once with VLAN_NAME_TOO_LONG', () => {
-    expect(() => createBackend(parseConfig({ interface: 'enx0123456789ab' }), deps)).toThrow(
-      expect.objectContaining({ code: 'VLAN_NAME_TOO_LONG' }),
-    );
+    const config: ClusterConfig = { ...parseConfig({}), interface: 'enx0123456789ab' };
+    expect(() => createBackend(config, deps)).toThrow(expect.objectContaining({ code: 'VLAN_NAME_TOO_LONG' }));
   });
 
   it('native: the configured interface is the cluster link', () => {
