@@ -12,8 +12,8 @@ import { bundleFakeConsul, randomLoopback } from './test-support/bundle-fake-con
 let bin: string;
 let root: string;
 beforeAll(async () => {
-  bin = await bundleFakeConsul();
   root = await mkdtemp(join(tmpdir(), 'consul-agent-'));
+  bin = await bundleFakeConsul(root);
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 

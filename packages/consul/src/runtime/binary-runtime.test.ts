@@ -9,8 +9,8 @@ import { BinaryRuntime } from './binary-runtime.js';
 let bin: string;
 let dir: string;
 beforeAll(async () => {
-  bin = await bundleFakeConsul();
   dir = await mkdtemp(join(tmpdir(), 'binary-runtime-'));
+  bin = await bundleFakeConsul(dir);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

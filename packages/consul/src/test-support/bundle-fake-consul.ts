@@ -1,15 +1,14 @@
-import { chmod, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 /**
  * Bundles the fake `consul` executable from source into a temp dir, the way tsup builds
- * `dist/fake-consul.js`, so unit tests exercise the current source without a prior build.
+ * `dist/fake-consul.js`, so unit tests exercise the current source without a prior build. Writes
+ * `<dir>/consul`; the caller removes `dir`.
  */
-export async function bundleFakeConsul(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'fake-consul-'));
+export async function bundleFakeConsul(dir: string): Promise<string> {
   const outfile = join(dir, 'consul');
   await build({
     entryPoints: [fileURLToPath(new URL('../testing/fake-consul-cli.ts', import.meta.url))],

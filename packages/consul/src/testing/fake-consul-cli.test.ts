@@ -12,8 +12,8 @@ let dir: string;
 const procs: SpawnedProcess[] = [];
 
 beforeAll(async () => {
-  bin = await bundleFakeConsul();
   dir = await mkdtemp(join(tmpdir(), 'fake-consul-cli-'));
+  bin = await bundleFakeConsul(dir);
 });
 afterAll(async () => {
   for (const p of procs) p.kill('SIGKILL');
