@@ -116,6 +116,10 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     });
     expect(await server!.reload(config)).toBe('hosts-reloaded');
     expect(server!.pid).toBe(pidBefore);
+    expect(await server!.reload(config)).toBe('unchanged');
+    // start() again with the same config (e.g. `cluster-lab start` re-run) finds the running one.
+    const again = await dnsmasqServer({ runner: leader.runner, config, link: 'eth1', uplink: 'eth0' }).start();
+    expect(again).toMatchObject({ started: false, pid: pidBefore });
     const lease = await (await clientOn(node)).obtain();
     expect(lease.ip).toBe('192.168.200.50');
     expect((await server!.leases()).find((l) => l.mac === node.clusterNicMac)?.ip).toBe('192.168.200.50');

@@ -57,5 +57,16 @@ describe('DHCP health checks', () => {
       ['dhcp-lease-applied', 'PASS', '192.168.200.101/24 from 192.168.200.1'],
       ['dhcp-renewal-running', 'FAIL', 'no udhcpc renewal process runs'],
     ]);
+    // The renewal client reports a different address (the leader lost its lease database).
+    await mkdir(join(paths.dir, 'renewal'), { recursive: true });
+    const at = Math.floor(Date.now() / 1000);
+    await writeFile(
+      paths.renewalEventsFile,
+      `${JSON.stringify({ event: 'bound', at, env: { ip: '192.168.200.133', mask: '24', serverid: '192.168.200.1' } })}\n`,
+    );
+    expect((await runChecks(dhcpClientChecks(client, network))).checks[0]).toMatchObject({
+      status: 'WARN',
+      detail: 'the server now leases 192.168.200.133, but 192.168.200.101/24 is applied on eth1',
+    });
   });
 });

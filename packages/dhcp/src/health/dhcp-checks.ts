@@ -80,6 +80,13 @@ export function dhcpClientChecks(client: DhcpClient, network: Network): Check[] 
             );
           }
         }
+        const renewed = await client.renewed();
+        if (renewed && renewed.ip !== applied.lease.ip) {
+          return warn(
+            `the server now leases ${renewed.ip}, but ${applied.cidr} is applied on ${client.link}`,
+            'the leader changed or lost its lease database; run `cluster-lab start` again to apply the new address',
+          );
+        }
         return pass(`${applied.cidr} from ${applied.lease.serverId}`);
       },
     },
