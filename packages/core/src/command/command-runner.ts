@@ -49,6 +49,7 @@ export interface SpawnedProcess {
   readonly command: string;
   /** Resolves when the process exits (never rejects; read `exitCode`/`signal`). */
   readonly exited: Promise<{ exitCode: number | null; signal: string | null }>;
+  /** Sends `signal` (default SIGTERM) to the process. */
   kill(signal?: NodeJS.Signals): void;
 }
 

@@ -14,6 +14,7 @@ export interface CheckResult {
 export interface Check {
   id: string;
   title: string;
+  /** Probes once; should stop when `signal` aborts (the runner's timeout). */
   run(signal: AbortSignal): Promise<CheckResult>;
 }
 
@@ -31,10 +32,13 @@ export interface HealthReport {
   counts: Record<CheckStatus, number>;
 }
 
-/** Shorthands for building results. */
+/** A PASS result (these shorthands build {@link CheckResult}s). */
 export const pass = (detail: string): CheckResult => ({ status: 'PASS', detail });
+/** A WARN result: working, but something deserves attention. */
 export const warn = (detail: string, hint?: string): CheckResult => (hint ? { status: 'WARN', detail, hint } : { status: 'WARN', detail });
+/** A FAIL result, with how to fix it. */
 export const fail = (detail: string, hint?: string): CheckResult => (hint ? { status: 'FAIL', detail, hint } : { status: 'FAIL', detail });
+/** A SKIP result: the check does not apply (e.g. the component is disabled). */
 export const skip = (detail: string): CheckResult => ({ status: 'SKIP', detail });
 
 /** Options for {@link runChecks}. */

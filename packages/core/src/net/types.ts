@@ -83,17 +83,23 @@ export interface Network {
   readonly netns: string | undefined;
   /** A handle for the same operations inside another network namespace. */
   in(netns: string | undefined): Network;
+  /** Every link of the namespace, loopback included. */
   listLinks(): Promise<Link[]>;
   /** The link named `name`, or undefined. */
   getLink(name: string): Promise<Link | undefined>;
   /** Like {@link getLink} but throws {@link LinkNotFoundError}. */
   requireLink(name: string): Promise<Link>;
+  /** Creates a link; throws {@link LinkExistsError} when the name is taken. */
   addLink(spec: LinkSpec): Promise<void>;
   /** Deletes a link; returns false when it did not exist. */
   delLink(name: string): Promise<boolean>;
+  /** Sets a link administratively up. */
   setUp(name: string): Promise<void>;
+  /** Sets a link administratively down. */
   setDown(name: string): Promise<void>;
+  /** Changes a link's MTU (68–65535). */
   setMtu(name: string, mtu: number): Promise<void>;
+  /** Renames a link; set it down first (older kernels refuse to rename a link that is up). */
   rename(name: string, newName: string): Promise<void>;
   /** Enslaves `name` to bridge `master`. */
   setMaster(name: string, master: string): Promise<void>;
@@ -105,5 +111,6 @@ export interface Network {
   addAddress(dev: string, cidr: string): Promise<boolean>;
   /** Removes `cidr` from `dev`; returns false when it was not there. */
   delAddress(dev: string, cidr: string): Promise<boolean>;
+  /** Routes of the main IPv4 table. */
   routes(): Promise<Route[]>;
 }

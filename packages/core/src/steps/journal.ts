@@ -95,6 +95,7 @@ export class Journal {
     return this.doc.facts;
   }
 
+  /** True when a change of `kind` with `key` is recorded. */
   has(kind: string, key: string): boolean {
     return this.doc.entries.some((e) => e.kind === kind && e.key === key);
   }
@@ -112,11 +113,13 @@ export class Journal {
     await this.save();
   }
 
+  /** Records the node's lifecycle status. */
   async setStatus(status: JournalStatus): Promise<void> {
     this.doc.status = status;
     await this.save();
   }
 
+  /** Merges `facts` into the recorded facts (role, link name, …). */
   async setFacts(facts: Record<string, unknown>): Promise<void> {
     this.doc.facts = { ...this.doc.facts, ...facts };
     await this.save();

@@ -15,6 +15,7 @@ export interface StepContext {
    * back; a step that ignores the signal delays the rollback until it finishes.
    */
   readonly signal: AbortSignal;
+  /** Emits a progress event (e.g. a `log` line) to the runner's sink. */
   emit(event: ProgressEvent): void;
 }
 

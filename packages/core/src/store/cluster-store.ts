@@ -9,7 +9,9 @@ export interface StoredValue {
 
 /** A held lock; release it when done (also released when the holder dies, store permitting). */
 export interface StoreLock {
+  /** Releases the lock; releasing twice is harmless. */
   release(): Promise<void>;
+  /** Same as `release`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -19,10 +21,13 @@ export interface StoreLock {
  * serves unit tests. Values may be secrets: implementations never log them.
  */
 export interface ClusterStore {
+  /** The value of `key`, or undefined. */
   get(key: string): Promise<StoredValue | undefined>;
+  /** Writes `key` unconditionally. */
   put(key: string, value: string): Promise<void>;
   /** Writes only if the key's index is still `index` (0 = key must not exist). Returns success. */
   cas(key: string, value: string, index: number): Promise<boolean>;
+  /** Deletes `key`; deleting a missing key succeeds. */
   delete(key: string): Promise<void>;
   /** Keys (with values) under a prefix. */
   list(prefix: string): Promise<Map<string, StoredValue>>;
