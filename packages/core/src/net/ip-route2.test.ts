@@ -285,6 +285,21 @@ describe('IpRoute2 commands', () => {
     ]);
   });
 
+  it('creates links of every kind with exact arguments', async () => {
+    const runner = new FakeRunner().on('ip', { prefix: ['link', 'add'] }, {});
+    const ip = new IpRoute2(runner);
+    await ip.addLink({ kind: 'veth', name: 'h1', peer: 'eth0', peerNetns: 'node1' });
+    await ip.addLink({ kind: 'bridge', name: 'br0', mtu: 1500 });
+    await ip.addLink({ kind: 'vlan', name: 'eth0.200', parent: 'eth0', id: 200 });
+    await ip.addLink({ kind: 'vxlan', name: 'vx200', vni: 200, port: 4790, group: '239.1.1.200', dev: 'eth0' });
+    expect(runner.commands()).toEqual([
+      'ip link add h1 type veth peer name eth0 netns node1',
+      'ip link add br0 mtu 1500 type bridge',
+      'ip link add link eth0 name eth0.200 type vlan protocol 802.1Q id 200',
+      'ip link add vx200 type vxlan id 200 dstport 4790 group 239.1.1.200 dev eth0',
+    ]);
+  });
+
   it('getLink returns undefined for a missing link; requireLink lists the links that exist', async () => {
     const runner = new FakeRunner()
       .on('ip', ['-j', '-d', 'link', 'show', 'dev', 'eth9'], fail('Device "eth9" does not exist.'))
