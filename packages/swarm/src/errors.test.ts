@@ -9,12 +9,24 @@ function modemError(statusCode: number, message: string): Error {
 
 describe('toSwarmError', () => {
   it.each([
-    [503, 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.', 'SWARM_ALREADY_MEMBER'],
+    [
+      503,
+      'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.',
+      'SWARM_ALREADY_MEMBER',
+    ],
     [406, 'node is already part of a Swarm', 'SWARM_ALREADY_MEMBER'],
     [503, 'This node is not part of a swarm', 'SWARM_NOT_MEMBER'],
     [503, "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state.", 'SWARM_NOT_MANAGER'],
-    [500, 'rpc error: code = Unknown desc = The swarm does not have a leader. It\'s possible that too few managers are online.', 'SWARM_NO_QUORUM'],
-    [503, 'You are attempting to leave the swarm on a node that is participating as a manager. Without a Raft quorum your swarm will be inaccessible.', 'SWARM_QUORUM_AT_RISK'],
+    [
+      500,
+      "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online.",
+      'SWARM_NO_QUORUM',
+    ],
+    [
+      503,
+      'You are attempting to leave the swarm on a node that is participating as a manager. Without a Raft quorum your swarm will be inaccessible.',
+      'SWARM_QUORUM_AT_RISK',
+    ],
     [400, 'rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm', 'SWARM_QUORUM_AT_RISK'],
     [400, 'rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster', 'SWARM_BAD_TOKEN'],
     [500, 'Timeout was reached before node joined. The attempt to join the swarm will continue in the background.', 'SWARM_JOIN_TIMEOUT'],
@@ -41,7 +53,10 @@ describe('toSwarmError', () => {
   });
 
   it('never lets a join token through into the message', () => {
-    const mapped = toSwarmError(modemError(400, 'token SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx rejected'), 'join');
+    const mapped = toSwarmError(
+      modemError(400, 'token SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx rejected'),
+      'join',
+    );
     expect(mapped.message).not.toContain('3pu6hszjas');
     expect(mapped.message).toContain('SWMTKN-<redacted>');
   });

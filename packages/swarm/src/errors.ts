@@ -125,7 +125,10 @@ export function toSwarmError(error: unknown, action: string): ClusterLabError {
     return make('SWARM_NOT_MANAGER', 'run this on a manager node (see `cluster-lab status`)');
   }
   if (text.includes('does not have a leader') || text.includes('too few managers')) {
-    return make('SWARM_NO_QUORUM', 'bring the manager nodes back online; `docker swarm init --force-new-cluster` on a surviving manager recovers a lost quorum');
+    return make(
+      'SWARM_NO_QUORUM',
+      'bring the manager nodes back online; `docker swarm init --force-new-cluster` on a surviving manager recovers a lost quorum',
+    );
   }
   if (text.includes('quorum') || text.includes('last manager')) {
     return make('SWARM_QUORUM_AT_RISK', 'add or bring back managers first, or pass `force` knowing the swarm may lose its quorum');
@@ -140,7 +143,7 @@ export function toSwarmError(error: unknown, action: string): ClusterLabError {
     return make('SWARM_CONFLICT', 'another writer changed the node at the same time; retry');
   }
   if (status === 404) return make('SWARM_NODE_NOT_FOUND', 'the node was removed; list nodes with `cluster-lab status`');
-  if (status === 400) return make('SWARM_BAD_REQUEST', 'check the advertise/listen addresses are this node\'s cluster address');
+  if (status === 400) return make('SWARM_BAD_REQUEST', "check the advertise/listen addresses are this node's cluster address");
   if (status === 503 || status === 406) return make('SWARM_NOT_MANAGER', 'run this on a manager node (see `cluster-lab status`)');
   return make('DOCKER_API_ERROR', 'see the Docker daemon log (`journalctl -u docker`) for details');
 }

@@ -3,10 +3,10 @@ export * from './errors.js';
 export * from './labels.js';
 export * from './manager-count.js';
 export * from './store-keys.js';
-export * from './swarm-manager.js';
 export * from './swarm-join.js';
-export * from './swarm-reconcile.js';
 export * from './swarm-leave.js';
+export * from './swarm-manager.js';
+export * from './swarm-reconcile.js';
 export * from './swarm-status.js';
 
 /** Version of this package. */

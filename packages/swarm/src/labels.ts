@@ -45,7 +45,11 @@ export function assertUserLabels(labels: Record<string, string>): void {
  * // { 'cluster-lab.role': 'follower', 'cluster-lab.arch': 'aarch64', storage: 'ssd' }
  * ```
  */
-export function desiredLabels(input: { role: ClusterRole; arch?: string | undefined; user?: Record<string, string> }): Record<string, string> {
+export function desiredLabels(input: {
+  role: ClusterRole;
+  arch?: string | undefined;
+  user?: Record<string, string>;
+}): Record<string, string> {
   const labels: Record<string, string> = { ...(input.user ?? {}), [ROLE_LABEL]: input.role };
   if (input.arch) labels[ARCH_LABEL] = input.arch;
   return labels;
@@ -56,7 +60,10 @@ export function desiredLabels(input: { role: ClusterRole; arch?: string | undefi
  * callers skip a Swarm write (each one is a Raft proposal). Labels not in `desired` are kept:
  * they may have been set by hand with `docker node update --label-add`.
  */
-export function mergeLabels(current: Record<string, string> | undefined, desired: Record<string, string>): Record<string, string> | undefined {
+export function mergeLabels(
+  current: Record<string, string> | undefined,
+  desired: Record<string, string>,
+): Record<string, string> | undefined {
   const base = current ?? {};
   const changed = Object.entries(desired).some(([k, v]) => base[k] !== v);
   return changed ? { ...base, ...desired } : undefined;

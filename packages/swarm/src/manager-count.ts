@@ -116,7 +116,10 @@ export function planManagerCount(input: { desired: number; reserved: number; nod
   target = Math.max(target, 1);
   const current = managers.length + reserved;
   if (current < target) {
-    const promote = [...candidates].sort((a, b) => a.hostname.localeCompare(b.hostname)).slice(0, target - current).map((n) => n.id);
+    const promote = [...candidates]
+      .sort((a, b) => a.hostname.localeCompare(b.hostname))
+      .slice(0, target - current)
+      .map((n) => n.id);
     return { target, promote, demote: [] };
   }
   if (healthyManagers.length + reserved > desired) {

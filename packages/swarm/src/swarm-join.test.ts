@@ -1,10 +1,10 @@
 import { InMemoryClusterStore, type ProgressEvent } from '@cluster-lab/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { swarmKeys } from './store-keys.js';
 import { join } from './swarm-join.js';
 import { leave } from './swarm-leave.js';
 import { initManager } from './swarm-manager.js';
 import { type Reconciler, startReconciler } from './swarm-reconcile.js';
-import { swarmKeys } from './store-keys.js';
 import { FakeDockerCluster } from './testing/fake-docker-api.js';
 
 const keys = swarmKeys();
@@ -35,7 +35,13 @@ describe('join', () => {
   it('sends the cluster address, the manager address and the right token', async () => {
     const { fake, store } = await leaderUp(2);
     const result = await joinNode(fake, store, 2);
-    expect(result).toMatchObject({ role: 'manager', hostname: 'node2', clusterId: fake.clusterId, alreadyMember: false, labelsApplied: true });
+    expect(result).toMatchObject({
+      role: 'manager',
+      hostname: 'node2',
+      clusterId: fake.clusterId,
+      alreadyMember: false,
+      labelsApplied: true,
+    });
     const request = fake.requests.find((r) => r.path === '/swarm/join');
     expect(request?.body).toEqual({
       ListenAddr: '192.168.200.2:2377',
@@ -83,7 +89,14 @@ describe('join', () => {
     fake = await FakeDockerCluster.create({ hostnames: ['node1', 'node2'] });
     const store = new InMemoryClusterStore();
     const events: ProgressEvent[] = [];
-    const joining = join({ docker: fake.docker('node2'), store, advertiseAddr: addr(2), timeoutMs: 5_000, labelTimeoutMs: 0, onEvent: (e) => events.push(e) });
+    const joining = join({
+      docker: fake.docker('node2'),
+      store,
+      advertiseAddr: addr(2),
+      timeoutMs: 5_000,
+      labelTimeoutMs: 0,
+      onEvent: (e) => events.push(e),
+    });
     await new Promise((r) => setTimeout(r, 100));
     expect(fake.requests.some((r) => r.path === '/swarm/join')).toBe(false);
     await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1) });
@@ -95,7 +108,9 @@ describe('join', () => {
 
   it('times out with a hint when no tokens appear', async () => {
     fake = await FakeDockerCluster.create({ hostnames: ['node2'] });
-    await expect(join({ docker: fake.docker('node2'), store: new InMemoryClusterStore(), advertiseAddr: addr(2), timeoutMs: 150 })).rejects.toMatchObject({
+    await expect(
+      join({ docker: fake.docker('node2'), store: new InMemoryClusterStore(), advertiseAddr: addr(2), timeoutMs: 150 }),
+    ).rejects.toMatchObject({
       code: 'SWARM_TOKENS_TIMEOUT',
       message: 'no swarm join tokens appeared in the cluster store within 150 ms',
       hint: expect.stringContaining('leader'),
@@ -132,7 +147,16 @@ describe('join', () => {
     const again = await joinNode(fake, store, 4);
     expect(again.alreadyMember).toBe(false);
     expect(again.nodeId).not.toBe(old?.ID);
-    await expect.poll(() => fake.nodes().filter((n) => n.Description.Hostname === 'node4').map((n) => n.ID), { timeout: 3_000 }).toEqual([again.nodeId]);
+    await expect
+      .poll(
+        () =>
+          fake
+            .nodes()
+            .filter((n) => n.Description.Hostname === 'node4')
+            .map((n) => n.ID),
+        { timeout: 3_000 },
+      )
+      .toEqual([again.nodeId]);
     expect(fake.nodes()).toHaveLength(5);
   });
 
@@ -144,7 +168,16 @@ describe('join', () => {
     fake.setDown('node4');
     await fake.docker('node4').swarmLeave({ force: true });
     const again = await joinNode(fake, store, 4);
-    await expect.poll(() => fake.nodes().filter((n) => n.Description.Hostname === 'node4').map((n) => n.ID), { timeout: 3_000 }).toEqual([again.nodeId]);
+    await expect
+      .poll(
+        () =>
+          fake
+            .nodes()
+            .filter((n) => n.Description.Hostname === 'node4')
+            .map((n) => n.ID),
+        { timeout: 3_000 },
+      )
+      .toEqual([again.nodeId]);
     expect(again.nodeId).not.toBe(old?.ID);
   });
 
@@ -155,19 +188,33 @@ describe('join', () => {
       code: 'SWARM_OTHER_CLUSTER',
       message: `node2 is a member of a swarm other than this cluster's swarm ${fake.clusterId}`,
     });
-    await expect(joinNode(fake, store, 2, { leaveOtherSwarm: true })).resolves.toMatchObject({ alreadyMember: false, clusterId: fake.clusterId });
+    await expect(joinNode(fake, store, 2, { leaveOtherSwarm: true })).resolves.toMatchObject({
+      alreadyMember: false,
+      clusterId: fake.clusterId,
+    });
   });
 
   it('retries a transient join failure and frees nothing it still needs', async () => {
     const { fake, store } = await leaderUp(2);
-    fake.failNext({ method: 'POST', path: '/swarm/join', status: 500, message: "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online." });
+    fake.failNext({
+      method: 'POST',
+      path: '/swarm/join',
+      status: 500,
+      message: "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online.",
+    });
     await expect(joinNode(fake, store, 2)).resolves.toMatchObject({ role: 'manager' });
     expect(fake.requests.filter((r) => r.path === '/swarm/join')).toHaveLength(2);
   });
 
   it('releases its manager slot when a manager join fails for good', async () => {
     const { fake, store } = await leaderUp(3);
-    fake.failNext({ method: 'POST', path: '/swarm/join', hostname: 'node2', status: 400, message: 'rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster' });
+    fake.failNext({
+      method: 'POST',
+      path: '/swarm/join',
+      hostname: 'node2',
+      status: 400,
+      message: 'rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster',
+    });
     await expect(joinNode(fake, store, 2)).rejects.toMatchObject({ code: 'SWARM_BAD_TOKEN' });
     expect(Object.keys(JSON.parse((await store.get(keys.slots))?.value ?? '{}').holders)).toEqual(['node1']);
     await expect(joinNode(fake, store, 3)).resolves.toMatchObject({ role: 'manager' });
@@ -178,8 +225,16 @@ describe('join', () => {
     const store = new InMemoryClusterStore();
     await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1), managers: 1 });
     const events: ProgressEvent[] = [];
-    const result = await join({ docker: fake.docker('node2'), store, advertiseAddr: addr(2), labelTimeoutMs: 100, onEvent: (e) => events.push(e) });
+    const result = await join({
+      docker: fake.docker('node2'),
+      store,
+      advertiseAddr: addr(2),
+      labelTimeoutMs: 100,
+      onEvent: (e) => events.push(e),
+    });
     expect(result).toMatchObject({ role: 'worker', labelsApplied: false });
-    expect(events.some((e) => e.type === 'log' && e.level === 'warn' && e.message.includes('no manager applied the labels of node2'))).toBe(true);
+    expect(events.some((e) => e.type === 'log' && e.level === 'warn' && e.message.includes('no manager applied the labels of node2'))).toBe(
+      true,
+    );
   });
 });

@@ -2,9 +2,14 @@ import { type ClusterStore, describeError, type EventSink, ignoreEvents, type St
 import { type DockerClient, type DockerInfo, inspectEngine, SWARM_PORT } from './docker-api.js';
 import { isTransientSwarmError, swarmError, toSwarmError } from './errors.js';
 import { assertUserLabels } from './labels.js';
-import { assertManagerCount, DEFAULT_MANAGERS, emptySlots, type ManagerSlots, releaseManagerSlot, takeManagerSlot } from './manager-count.js';
-import { assertAddress } from './swarm-manager.js';
-import { reconcile } from './swarm-reconcile.js';
+import {
+  assertManagerCount,
+  DEFAULT_MANAGERS,
+  emptySlots,
+  type ManagerSlots,
+  releaseManagerSlot,
+  takeManagerSlot,
+} from './manager-count.js';
 import {
   type AppliedRecord,
   type ClusterRecord,
@@ -15,6 +20,8 @@ import {
   swarmKeys,
   writeJson,
 } from './store-keys.js';
+import { assertAddress } from './swarm-manager.js';
+import { reconcile, STORE_WAIT_SLICE_MS } from './swarm-reconcile.js';
 
 /** Default time {@link join} waits for the leader's tokens and for the join itself. */
 export const DEFAULT_JOIN_TIMEOUT_MS = 120_000;
@@ -119,13 +126,20 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
   if (info.Swarm.LocalNodeState === 'pending') info = await waitWhilePending(docker, deadline);
   let alreadyMember = false;
   if (info.Swarm.LocalNodeState === 'locked') {
-    throw swarmError('SWARM_LOCKED', `the swarm on ${hostname} is locked (autolock)`, { hint: 'unlock it with `docker swarm unlock` or reset it with `docker swarm leave --force`' });
+    throw swarmError('SWARM_LOCKED', `the swarm on ${hostname} is locked (autolock)`, {
+      hint: 'unlock it with `docker swarm unlock` or reset it with `docker swarm leave --force`',
+    });
   }
   if (info.Swarm.LocalNodeState === 'active' || info.Swarm.LocalNodeState === 'error') {
     if (info.Swarm.LocalNodeState === 'active' && (await isMemberOf(store, keys, info, cluster))) {
       alreadyMember = true;
     } else if (options.leaveOtherSwarm || info.Swarm.LocalNodeState === 'error') {
-      onEvent({ type: 'log', level: 'warn', message: `${hostname} leaves its previous swarm (${info.Swarm.LocalNodeState}) to join ${cluster.clusterId}`, source: 'swarm' });
+      onEvent({
+        type: 'log',
+        level: 'warn',
+        message: `${hostname} leaves its previous swarm (${info.Swarm.LocalNodeState}) to join ${cluster.clusterId}`,
+        source: 'swarm',
+      });
       try {
         await docker.swarmLeave({ force: true });
       } catch (error) {
@@ -168,7 +182,14 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
     }
   }
   await store.put(keys.reconcileRequest, `${hostname} ${info.Swarm.NodeID}`);
-  const labelsApplied = await waitForLabels(store, keys, hostname, info.Swarm.NodeID, options.labelTimeoutMs ?? DEFAULT_LABEL_TIMEOUT_MS, options.signal);
+  const labelsApplied = await waitForLabels(
+    store,
+    keys,
+    hostname,
+    info.Swarm.NodeID,
+    options.labelTimeoutMs ?? DEFAULT_LABEL_TIMEOUT_MS,
+    options.signal,
+  );
   if (!labelsApplied) {
     onEvent({
       type: 'log',
@@ -191,14 +212,20 @@ async function waitForCluster(
   signal: AbortSignal | undefined,
 ): Promise<ClusterRecord> {
   const waitStarted = Date.now();
+  let lastProgress = waitStarted;
   for (;;) {
     const remaining = deadline - Date.now();
-    const stored = await store.waitFor(keys.cluster, { timeoutMs: Math.max(0, Math.min(remaining, TOKEN_WAIT_PROGRESS_MS)), ...(signal ? { signal } : {}) });
+    const stored = await store.waitFor(keys.cluster, {
+      timeoutMs: Math.max(0, Math.min(remaining, STORE_WAIT_SLICE_MS)),
+      ...(signal ? { signal } : {}),
+    });
     if (stored) {
       try {
         return JSON.parse(stored.value) as ClusterRecord;
       } catch {
-        throw swarmError('SWARM_TOKENS_TIMEOUT', `the cluster record at ${keys.cluster} is not valid JSON`, { hint: 'restart the leader so it republishes the swarm record' });
+        throw swarmError('SWARM_TOKENS_TIMEOUT', `the cluster record at ${keys.cluster} is not valid JSON`, {
+          hint: 'restart the leader so it republishes the swarm record',
+        });
       }
     }
     if (signal?.aborted) throw swarmError('SWARM_TOKENS_TIMEOUT', 'waiting for swarm join tokens was cancelled');
@@ -207,7 +234,14 @@ async function waitForCluster(
         hint: 'check that the leader is up and its swarm step passed (`cluster-lab status` on the leader)',
       });
     }
-    onEvent({ type: 'log', level: 'info', message: `waiting for the leader to publish swarm join tokens (${Math.round((Date.now() - waitStarted) / 1000)} s)`, source: 'swarm' });
+    if (Date.now() - lastProgress < TOKEN_WAIT_PROGRESS_MS) continue;
+    lastProgress = Date.now();
+    onEvent({
+      type: 'log',
+      level: 'info',
+      message: `waiting for the leader to publish swarm join tokens (${Math.round((Date.now() - waitStarted) / 1000)} s)`,
+      source: 'swarm',
+    });
   }
 }
 
@@ -225,9 +259,13 @@ async function waitWhilePending(docker: DockerClient, deadline: number): Promise
     const info = await inspectEngine(docker);
     if (info.Swarm.LocalNodeState !== 'pending') return info;
     if (Date.now() >= deadline) {
-      throw swarmError('SWARM_JOIN_TIMEOUT', `${info.Name} stayed "pending" (cannot reach a manager)${info.Swarm.Error ? `: ${info.Swarm.Error}` : ''}`, {
-        hint: 'check the managers are up and reachable on TCP 2377 over the cluster link',
-      });
+      throw swarmError(
+        'SWARM_JOIN_TIMEOUT',
+        `${info.Name} stayed "pending" (cannot reach a manager)${info.Swarm.Error ? `: ${info.Swarm.Error}` : ''}`,
+        {
+          hint: 'check the managers are up and reachable on TCP 2377 over the cluster link',
+        },
+      );
     }
     await sleep(LOCAL_STATE_POLL_MS);
   }
@@ -255,7 +293,10 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
   const { store, keys, hostname } = input;
   let lock: StoreLock;
   try {
-    lock = await store.lock(keys.slotsLock, { timeoutMs: Math.max(1, input.deadline - Date.now()), ...(input.signal ? { signal: input.signal } : {}) });
+    lock = await store.lock(keys.slotsLock, {
+      timeoutMs: Math.max(1, input.deadline - Date.now()),
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
   } catch (error) {
     throw swarmError('SWARM_LOCK_TIMEOUT', `could not take the manager-slot lock ${keys.slotsLock}: ${describeError(error)}`, {
       hint: 'another node holds it; check the cluster store is healthy and retry',
@@ -279,7 +320,9 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
     }
     const token = await store.get(decision.role === 'manager' ? keys.managerToken : keys.workerToken);
     if (!token) {
-      throw swarmError('SWARM_TOKENS_TIMEOUT', `the ${decision.role} join token is missing from the cluster store`, { hint: 'restart the leader so it republishes the tokens' });
+      throw swarmError('SWARM_TOKENS_TIMEOUT', `the ${decision.role} join token is missing from the cluster store`, {
+        hint: 'restart the leader so it republishes the tokens',
+      });
     }
     try {
       await joinSwarm(input, token.value, decision.role);
@@ -302,7 +345,9 @@ async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager
   for (let attempt = 0; ; attempt++) {
     const managers = (await readJson<ManagerAddress[]>(store, keys.managers))?.value ?? [];
     if (managers.length === 0) {
-      throw swarmError('SWARM_TOKENS_TIMEOUT', `no manager addresses at ${keys.managers}`, { hint: 'restart the leader so it republishes the swarm record' });
+      throw swarmError('SWARM_TOKENS_TIMEOUT', `no manager addresses at ${keys.managers}`, {
+        hint: 'restart the leader so it republishes the swarm record',
+      });
     }
     // Docker uses only the first RemoteAddr, so rotate through managers across attempts.
     const remote = managers[attempt % managers.length] as ManagerAddress;
@@ -314,7 +359,12 @@ async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager
         RemoteAddrs: [remote.addr],
         JoinToken: token,
       });
-      input.onEvent({ type: 'log', level: 'info', message: `${input.hostname} joined as ${role} via ${remote.hostname} (${remote.addr})`, source: 'swarm' });
+      input.onEvent({
+        type: 'log',
+        level: 'info',
+        message: `${input.hostname} joined as ${role} via ${remote.hostname} (${remote.addr})`,
+        source: 'swarm',
+      });
       return;
     } catch (error) {
       const mapped = toSwarmError(error, `join the swarm as ${role} via ${remote.addr}`);
@@ -328,7 +378,12 @@ async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager
         }
       }
       if (!isTransientSwarmError(mapped) || Date.now() + JOIN_RETRY_MS >= input.deadline) throw mapped;
-      input.onEvent({ type: 'log', level: 'info', message: `swarm join attempt ${attempt + 1} failed, retrying: ${mapped.message}`, source: 'swarm' });
+      input.onEvent({
+        type: 'log',
+        level: 'info',
+        message: `swarm join attempt ${attempt + 1} failed, retrying: ${mapped.message}`,
+        source: 'swarm',
+      });
       await sleep(JOIN_RETRY_MS);
     }
   }
@@ -344,8 +399,8 @@ async function waitForLabels(
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const remaining = deadline - Date.now();
-    const stored = await store.waitFor(keys.applied(hostname), { timeoutMs: Math.max(0, remaining), ...(signal ? { signal } : {}) });
+    const slice = Math.max(0, Math.min(deadline - Date.now(), STORE_WAIT_SLICE_MS));
+    const stored = await store.waitFor(keys.applied(hostname), { timeoutMs: slice, ...(signal ? { signal } : {}) });
     if (stored) {
       try {
         if ((JSON.parse(stored.value) as AppliedRecord).nodeId === nodeId) return true;
@@ -355,7 +410,7 @@ async function waitForLabels(
     }
     if (Date.now() >= deadline || signal?.aborted) return false;
     // An ack for an older node ID: wait for the fresh one without spinning.
-    await sleep(LOCAL_STATE_POLL_MS);
+    if (stored) await sleep(LOCAL_STATE_POLL_MS);
   }
 }
 

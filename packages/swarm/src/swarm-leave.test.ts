@@ -1,10 +1,10 @@
 import { InMemoryClusterStore } from '@cluster-lab/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { swarmKeys } from './store-keys.js';
 import { join } from './swarm-join.js';
 import { leave } from './swarm-leave.js';
 import { initManager } from './swarm-manager.js';
 import { type Reconciler, reconcile, startReconciler } from './swarm-reconcile.js';
-import { swarmKeys } from './store-keys.js';
 import { FakeDockerCluster } from './testing/fake-docker-api.js';
 
 const keys = swarmKeys();
@@ -25,7 +25,9 @@ async function cluster(n: number) {
   await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1) });
   reconciler = startReconciler({ docker: fake.docker('node1'), store, intervalMs: 200 });
   const joined = await Promise.all(
-    Array.from({ length: n - 1 }, (_, i) => join({ docker: (fake as FakeDockerCluster).docker(`node${i + 2}`), store, advertiseAddr: addr(i + 2), labelTimeoutMs: 2_000 })),
+    Array.from({ length: n - 1 }, (_, i) =>
+      join({ docker: (fake as FakeDockerCluster).docker(`node${i + 2}`), store, advertiseAddr: addr(i + 2), labelTimeoutMs: 2_000 }),
+    ),
   );
   return { fake, store, joined };
 }
@@ -43,7 +45,9 @@ describe('leave', () => {
     if (!worker) throw new Error('expected a worker');
     const result = await leave({ docker: fake.docker(worker.hostname), store });
     expect(result).toMatchObject({ left: true, wasManager: false, demoted: false, forced: false });
-    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === worker.hostname).map((r) => r.query)).toEqual([{ force: 'false' }]);
+    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === worker.hostname).map((r) => r.query)).toEqual([
+      { force: 'false' },
+    ]);
     expect(fake.localState(worker.hostname)).toBe('inactive');
     expect(await store.get(keys.node(worker.hostname))).toBeUndefined();
     // The leader's next round removes the down entry because of the left/<id> marker.
@@ -56,12 +60,16 @@ describe('leave', () => {
     const { fake, store } = await cluster(3);
     const result = await leave({ docker: fake.docker('node2'), store });
     expect(result).toMatchObject({ left: true, wasManager: true, demoted: true, forced: false, lastManager: false });
-    const demote = fake.requests.findIndex((r) => r.hostname === 'node2' && r.path.endsWith('/update') && (r.body as { Role?: string }).Role === 'worker');
+    const demote = fake.requests.findIndex(
+      (r) => r.hostname === 'node2' && r.path.endsWith('/update') && (r.body as { Role?: string }).Role === 'worker',
+    );
     const leaveIndex = fake.requests.findIndex((r) => r.hostname === 'node2' && r.path === '/swarm/leave');
     expect(demote).toBeGreaterThan(-1);
     expect(demote).toBeLessThan(leaveIndex);
     expect(fake.requests[demote]?.query.version).toMatch(/^\d+$/);
-    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === 'node2').map((r) => r.query)).toEqual([{ force: 'false' }]);
+    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === 'node2').map((r) => r.query)).toEqual([
+      { force: 'false' },
+    ]);
     expect(Object.keys(JSON.parse((await store.get(keys.slots))?.value ?? '{}').holders)).not.toContain('node2');
   });
 
@@ -89,7 +97,9 @@ describe('leave', () => {
     await new Promise((r) => setTimeout(r, 100));
     await leave({ docker: fake.docker('node2'), store });
     await expect(leader).resolves.toMatchObject({ left: true, lastManager: true, forced: true });
-    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === 'node1').map((r) => r.query)).toEqual([{ force: 'true' }]);
+    expect(fake.requests.filter((r) => r.path === '/swarm/leave' && r.hostname === 'node1').map((r) => r.query)).toEqual([
+      { force: 'true' },
+    ]);
     // The swarm is gone: its keys are cleared so the next start begins fresh.
     expect((await store.list(`${keys.prefix}/`)).size).toBe(0);
   });

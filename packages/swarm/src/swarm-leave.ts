@@ -2,8 +2,8 @@ import { type ClusterStore, describeError, type EventSink, ignoreEvents } from '
 import { type DockerClient, type DockerInfo, inspectEngine, listSwarmNodes, type SwarmNodeObject, updateSwarmNode } from './docker-api.js';
 import { isTransientSwarmError, swarmError, toSwarmError } from './errors.js';
 import { canStepDown, emptySlots, type ManagerSlots, releaseManagerSlot } from './manager-count.js';
-import { SLOTS_LOCK_TIMEOUT_MS } from './swarm-reconcile.js';
 import { readJson, swarmKeys, writeJson } from './store-keys.js';
+import { SLOTS_LOCK_TIMEOUT_MS } from './swarm-reconcile.js';
 
 /** Poll period while waiting for a demotion to take effect or for other nodes to leave. */
 export const LEAVE_POLL_MS = 100;
@@ -108,7 +108,12 @@ export async function leave(options: LeaveOptions): Promise<LeaveResult> {
       }
     } catch (error) {
       // The node has left; stale store entries are corrected by the next reconcile/init.
-      onEvent({ type: 'log', level: 'warn', message: `left the swarm but could not update the cluster store: ${describeError(error)}`, source: 'swarm' });
+      onEvent({
+        type: 'log',
+        level: 'warn',
+        message: `left the swarm but could not update the cluster store: ${describeError(error)}`,
+        source: 'swarm',
+      });
     }
   }
   const done = finish();
@@ -132,7 +137,9 @@ async function leaveAsManager(options: LeaveOptions, info: DockerInfo, result: L
     // A worker that marked itself left is as good as gone: Swarm only reports it `down` after
     // its heartbeat expires (seconds), and a worker's leave needs no manager.
     const leftIds = async () =>
-      options.store ? new Set([...(await options.store.list(keys.leftPrefix)).keys()].map((k) => k.slice(keys.leftPrefix.length))) : new Set<string>();
+      options.store
+        ? new Set([...(await options.store.list(keys.leftPrefix)).keys()].map((k) => k.slice(keys.leftPrefix.length)))
+        : new Set<string>();
     let left = await leftIds();
     const othersUp = (list: SwarmNodeObject[]) =>
       list.filter((n) => n.ID !== info.Swarm.NodeID && n.Status.State !== 'down' && !(n.Spec.Role === 'worker' && left.has(n.ID)));
@@ -144,9 +151,13 @@ async function leaveAsManager(options: LeaveOptions, info: DockerInfo, result: L
     }
     const remaining = othersUp(nodes);
     if (remaining.length > 0 && !options.force) {
-      throw swarmError('SWARM_LAST_MANAGER', `${info.Name} is the last manager and ${remaining.map((n) => n.Description.Hostname).join(', ')} still ${remaining.length === 1 ? 'is' : 'are'} in the swarm`, {
-        hint: 'stop the other nodes first, or pass force (their swarm membership ends with this one)',
-      });
+      throw swarmError(
+        'SWARM_LAST_MANAGER',
+        `${info.Name} is the last manager and ${remaining.map((n) => n.Description.Hostname).join(', ')} still ${remaining.length === 1 ? 'is' : 'are'} in the swarm`,
+        {
+          hint: 'stop the other nodes first, or pass force (their swarm membership ends with this one)',
+        },
+      );
     }
     await swarmLeave(docker, true);
     result.forced = true;
@@ -156,9 +167,13 @@ async function leaveAsManager(options: LeaveOptions, info: DockerInfo, result: L
   const reachable = managers.filter((n) => n.ManagerStatus?.Reachability === 'reachable').length;
   if (!self || !canStepDown({ managers: managers.length, reachable })) {
     if (!options.force) {
-      throw swarmError('SWARM_QUORUM_AT_RISK', `${info.Name} cannot step down: only ${reachable} of ${managers.length} managers are reachable`, {
-        hint: 'bring the other managers back first, or pass force (the swarm may lose its quorum)',
-      });
+      throw swarmError(
+        'SWARM_QUORUM_AT_RISK',
+        `${info.Name} cannot step down: only ${reachable} of ${managers.length} managers are reachable`,
+        {
+          hint: 'bring the other managers back first, or pass force (the swarm may lose its quorum)',
+        },
+      );
     }
     await swarmLeave(docker, true);
     result.forced = true;

@@ -1,7 +1,7 @@
 import { InMemoryClusterStore, type ProgressEvent } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { initManager } from './swarm-manager.js';
 import { swarmKeys } from './store-keys.js';
+import { initManager } from './swarm-manager.js';
 import { FakeDockerCluster } from './testing/fake-docker-api.js';
 
 const keys = swarmKeys();
@@ -33,7 +33,13 @@ describe('initManager', () => {
   });
 
   it('uses distinct listen and data-path addresses when given', async () => {
-    await initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1', dataPathAddr: '192.168.200.2', listenAddr: '192.168.200.3' });
+    await initManager({
+      docker: fake.docker('node1'),
+      store,
+      advertiseAddr: '192.168.200.1',
+      dataPathAddr: '192.168.200.2',
+      listenAddr: '192.168.200.3',
+    });
     expect(fake.requests.find((r) => r.path === '/swarm/init')?.body).toEqual({
       ListenAddr: '192.168.200.3:2377',
       AdvertiseAddr: '192.168.200.1:2377',
@@ -58,7 +64,11 @@ describe('initManager', () => {
     expect(text).not.toContain(manager);
     expect(text).not.toContain('SWMTKN');
     expect(events[0]).toEqual({ type: 'step-started', step: 'swarm-init', title: 'initialise Docker Swarm' });
-    expect(events.at(-1)).toMatchObject({ type: 'step-finished', step: 'swarm-init', detail: `swarm ${fake.clusterId} created on 192.168.200.1` });
+    expect(events.at(-1)).toMatchObject({
+      type: 'step-finished',
+      step: 'swarm-init',
+      detail: `swarm ${fake.clusterId} created on 192.168.200.1`,
+    });
   });
 
   it('labels the leader with role, arch and user labels', async () => {
@@ -86,7 +96,9 @@ describe('initManager', () => {
 
   it('refuses a swarm with another cluster ID', async () => {
     await initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1' });
-    await expect(initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1', clusterId: 'someotherid' })).rejects.toMatchObject({
+    await expect(
+      initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1', clusterId: 'someotherid' }),
+    ).rejects.toMatchObject({
       code: 'SWARM_OTHER_CLUSTER',
       message: `node1 manages swarm ${fake.clusterId}, not this cluster's swarm someotherid`,
       hint: expect.stringContaining('docker swarm leave --force'),
@@ -104,7 +116,9 @@ describe('initManager', () => {
 
   it('refuses to lead from a worker', async () => {
     fake.joinForeignSwarm('node1', false);
-    await expect(initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1' })).rejects.toMatchObject({ code: 'SWARM_NOT_MANAGER' });
+    await expect(initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1' })).rejects.toMatchObject({
+      code: 'SWARM_NOT_MANAGER',
+    });
   });
 
   it('validates addresses and the manager count before touching Docker', async () => {

@@ -3,8 +3,8 @@ import { type DockerClient, type DockerInfo, inspectEngine, inspectSwarm, manage
 import { swarmError, toSwarmError } from './errors.js';
 import { assertUserLabels } from './labels.js';
 import { assertManagerCount, DEFAULT_MANAGERS, emptySlots, type ManagerSlots } from './manager-count.js';
-import { reconcile, SLOTS_LOCK_TIMEOUT_MS } from './swarm-reconcile.js';
 import { type ClusterRecord, type NodeRecord, readJson, swarmKeys, writeJson } from './store-keys.js';
+import { reconcile, SLOTS_LOCK_TIMEOUT_MS } from './swarm-reconcile.js';
 
 /** Options of {@link initManager}. */
 export interface InitManagerOptions {
@@ -102,15 +102,24 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
         hint: 'unlock it with `docker swarm unlock`, or leave it with `docker swarm leave --force`',
       });
     default:
-      throw swarmError('SWARM_NOT_MANAGER', `this node's swarm state is "${info.Swarm.LocalNodeState}"${info.Swarm.Error ? `: ${info.Swarm.Error}` : ''}`, {
-        hint: 'wait for the node to reconnect, or reset it with `docker swarm leave --force`',
-      });
+      throw swarmError(
+        'SWARM_NOT_MANAGER',
+        `this node's swarm state is "${info.Swarm.LocalNodeState}"${info.Swarm.Error ? `: ${info.Swarm.Error}` : ''}`,
+        {
+          hint: 'wait for the node to reconnect, or reset it with `docker swarm leave --force`',
+        },
+      );
   }
 
   const swarm = await inspectSwarm(docker);
   const self = await inspectEngine(docker);
   if (created && recorded && recorded !== swarm.ID) {
-    onEvent({ type: 'log', level: 'warn', message: `replacing swarm ${recorded} recorded in the cluster store with new swarm ${swarm.ID}`, source: 'swarm' });
+    onEvent({
+      type: 'log',
+      level: 'warn',
+      message: `replacing swarm ${recorded} recorded in the cluster store with new swarm ${swarm.ID}`,
+      source: 'swarm',
+    });
   }
   // Order matters: tokens and addresses first, the cluster record last — joiners wait for it.
   await store.put(keys.workerToken, swarm.JoinTokens.Worker);
@@ -126,7 +135,8 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
   } satisfies NodeRecord);
   const lock = await store.lock(keys.slotsLock, { timeoutMs: SLOTS_LOCK_TIMEOUT_MS });
   try {
-    const slots = created || recorded !== swarm.ID ? emptySlots() : ((await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots());
+    const slots =
+      created || recorded !== swarm.ID ? emptySlots() : ((await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots());
     slots.holders[self.Name] = { nodeId: self.Swarm.NodeID, since: Date.now() };
     await writeJson(store, keys.slots, slots);
   } finally {

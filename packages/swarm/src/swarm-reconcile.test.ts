@@ -1,9 +1,9 @@
 import { InMemoryClusterStore, type ProgressEvent } from '@cluster-lab/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { swarmKeys } from './store-keys.js';
 import { join } from './swarm-join.js';
 import { initManager } from './swarm-manager.js';
 import { managerAddresses, reconcile, startReconciler } from './swarm-reconcile.js';
-import { swarmKeys } from './store-keys.js';
 import { FakeDockerCluster } from './testing/fake-docker-api.js';
 
 const keys = swarmKeys();
@@ -21,7 +21,9 @@ describe('reconcile', () => {
     const store = new InMemoryClusterStore();
     await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1), managers: 1 });
     await join({ docker: fake.docker('node2'), store, advertiseAddr: addr(2), labelTimeoutMs: 0 });
-    await expect(reconcile({ docker: fake.docker('node2'), store })).resolves.toMatchObject({ skipped: 'this node is not a swarm manager' });
+    await expect(reconcile({ docker: fake.docker('node2'), store })).resolves.toMatchObject({
+      skipped: 'this node is not a swarm manager',
+    });
   });
 
   it('promotes workers when managers are missing, and refreshes join addresses', async () => {
@@ -29,7 +31,9 @@ describe('reconcile', () => {
     const store = new InMemoryClusterStore();
     // Recorded with 1 manager: both followers join as workers.
     await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1), managers: 1 });
-    await Promise.all([2, 3].map((i) => join({ docker: (fake as FakeDockerCluster).docker(`node${i}`), store, advertiseAddr: addr(i), labelTimeoutMs: 0 })));
+    await Promise.all(
+      [2, 3].map((i) => join({ docker: (fake as FakeDockerCluster).docker(`node${i}`), store, advertiseAddr: addr(i), labelTimeoutMs: 0 })),
+    );
     const events: ProgressEvent[] = [];
     const result = await reconcile({ docker: fake.docker('node1'), store, managers: 3, onEvent: (e) => events.push(e) });
     expect(result.promoted.sort()).toEqual(['node2', 'node3']);
@@ -43,7 +47,12 @@ describe('reconcile', () => {
   it('retries a label write that raced another writer (version conflict)', async () => {
     fake = await FakeDockerCluster.create({ hostnames: ['node1'] });
     const store = new InMemoryClusterStore();
-    fake.failNext({ method: 'POST', path: /^\/nodes\/.+\/update$/, status: 500, message: 'rpc error: code = Unknown desc = update out of sequence' });
+    fake.failNext({
+      method: 'POST',
+      path: /^\/nodes\/.+\/update$/,
+      status: 500,
+      message: 'rpc error: code = Unknown desc = update out of sequence',
+    });
     await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1), labels: { zone: 'a' } });
     expect(fake.nodes()[0]?.Spec.Labels).toMatchObject({ zone: 'a', 'cluster-lab.role': 'leader' });
     expect(fake.requests.filter((r) => r.path.endsWith('/update'))).toHaveLength(2);
@@ -54,7 +63,9 @@ describe('reconcile', () => {
     const store = new InMemoryClusterStore();
     await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1), managers: 1 });
     const token = (await store.get(keys.workerToken))?.value ?? '';
-    await fake.docker('node2').swarmJoin({ RemoteAddrs: [`${addr(1)}:2377`], JoinToken: token, AdvertiseAddr: `${addr(2)}:2377`, ListenAddr: `${addr(2)}:2377` });
+    await fake
+      .docker('node2')
+      .swarmJoin({ RemoteAddrs: [`${addr(1)}:2377`], JoinToken: token, AdvertiseAddr: `${addr(2)}:2377`, ListenAddr: `${addr(2)}:2377` });
     const result = await reconcile({ docker: fake.docker('node1'), store, managers: 3 });
     expect(result).toMatchObject({ labelled: [], promoted: [], removed: [] });
     expect(fake.nodes().find((n) => n.Description.Hostname === 'node2')?.Spec.Labels).toEqual({});
@@ -69,7 +80,9 @@ describe('reconcile', () => {
       Status: { State: 'ready' as const },
       ManagerStatus: { Leader: leader, Reachability: reach, Addr: `${id}:2377` },
     });
-    expect(managerAddresses([n('a', false, 'reachable'), n('b', true, 'reachable'), n('c', false, 'unreachable')]).map((m) => m.hostname)).toEqual(['b', 'a']);
+    expect(
+      managerAddresses([n('a', false, 'reachable'), n('b', true, 'reachable'), n('c', false, 'unreachable')]).map((m) => m.hostname),
+    ).toEqual(['b', 'a']);
   });
 });
 

@@ -2,7 +2,14 @@ import { type ClusterStore, describeError, type EventSink, ignoreEvents } from '
 import { type DockerClient, inspectEngine, listSwarmNodes, removeSwarmNode, type SwarmNodeObject, updateSwarmNode } from './docker-api.js';
 import { isTransientSwarmError, toSwarmError } from './errors.js';
 import { desiredLabels, mergeLabels } from './labels.js';
-import { DEFAULT_MANAGERS, emptySlots, type ManagerSlots, type PlannerNode, planManagerCount, SLOT_RESERVATION_TTL_MS } from './manager-count.js';
+import {
+  DEFAULT_MANAGERS,
+  emptySlots,
+  type ManagerSlots,
+  type PlannerNode,
+  planManagerCount,
+  SLOT_RESERVATION_TTL_MS,
+} from './manager-count.js';
 import {
   type AppliedRecord,
   type ClusterRecord,
@@ -22,6 +29,12 @@ export const SLOTS_LOCK_TIMEOUT_MS = 30_000;
  * blocking store wait; the period only catches changes nobody announced (a node going Down).
  */
 export const RECONCILE_INTERVAL_MS = 10_000;
+/**
+ * Longest single blocking store wait. Wake-ups come from the store's change notification; this
+ * bound only limits the damage of a store that misses one (a notification racing the re-check):
+ * the waiter re-reads the key at least this often. One cheap read per second per node.
+ */
+export const STORE_WAIT_SLICE_MS = 1_000;
 /** Attempts for a node update that races another writer (Swarm's optimistic `version`). */
 const UPDATE_ATTEMPTS = 4;
 
@@ -108,16 +121,23 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       const hostname = node.Description.Hostname;
       const recorded = records.get(hostname)?.nodeId;
       const duplicate = nodes.some(
-        (other) => other.ID !== node.ID && other.Description.Hostname === hostname && (other.Status.State !== 'down' || other.ID === recorded),
+        (other) =>
+          other.ID !== node.ID && other.Description.Hostname === hostname && (other.Status.State !== 'down' || other.ID === recorded),
       );
       if (!leftIds.has(node.ID) && !duplicate) continue;
       try {
-        if (node.Spec.Role === 'manager') await withFreshNode(docker, node, (n) => updateSwarmNode(docker, n, { ...n.Spec, Role: 'worker' }));
+        if (node.Spec.Role === 'manager')
+          await withFreshNode(docker, node, (n) => updateSwarmNode(docker, n, { ...n.Spec, Role: 'worker' }));
         await removeSwarmNode(docker, node, true);
         result.removed.push({ id: node.ID, hostname });
         onEvent({ type: 'log', level: 'info', message: `removed stale swarm node ${hostname} (${node.ID})`, source: 'swarm' });
       } catch (error) {
-        onEvent({ type: 'log', level: 'warn', message: `could not remove stale swarm node ${hostname}: ${describeError(error)}`, source: 'swarm' });
+        onEvent({
+          type: 'log',
+          level: 'warn',
+          message: `could not remove stale swarm node ${hostname}: ${describeError(error)}`,
+          source: 'swarm',
+        });
       }
     }
     const removedIds = new Set(result.removed.map((r) => r.id));
@@ -140,12 +160,18 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
           });
           result.labelled.push(hostname);
         } catch (error) {
-          onEvent({ type: 'log', level: 'warn', message: `could not label swarm node ${hostname}: ${describeError(error)}`, source: 'swarm' });
+          onEvent({
+            type: 'log',
+            level: 'warn',
+            message: `could not label swarm node ${hostname}: ${describeError(error)}`,
+            source: 'swarm',
+          });
           continue;
         }
       }
       const applied = await readJson<AppliedRecord>(store, keys.applied(hostname));
-      if (applied?.value.nodeId !== node.ID) await writeJson(store, keys.applied(hostname), { nodeId: node.ID, at: new Date(now()).toISOString() });
+      if (applied?.value.nodeId !== node.ID)
+        await writeJson(store, keys.applied(hostname), { nodeId: node.ID, at: new Date(now()).toISOString() });
     }
 
     // 3. manager count + slots
@@ -155,7 +181,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     try {
       const slots = (await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots();
       const managerHosts = new Set(nodes.filter((n) => n.Spec.Role === 'manager').map((n) => n.Description.Hostname));
-      const reservations = Object.entries(slots.holders).filter(([host, h]) => !managerHosts.has(host) && now() - h.since < SLOT_RESERVATION_TTL_MS);
+      const reservations = Object.entries(slots.holders).filter(
+        ([host, h]) => !managerHosts.has(host) && now() - h.since < SLOT_RESERVATION_TTL_MS,
+      );
       const plannerNodes: PlannerNode[] = nodes.map((n) => {
         const record = records.get(n.Description.Hostname);
         const ready = n.Status.State === 'ready';
@@ -164,7 +192,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
           hostname: n.Description.Hostname,
           role: n.Spec.Role,
           healthy: ready && (n.Spec.Role === 'worker' || n.ManagerStatus?.Reachability === 'reachable'),
-          promotable: ready && n.Spec.Role === 'worker' && n.Spec.Availability === 'active' && record?.nodeId === n.ID && !leftIds.has(n.ID),
+          promotable:
+            ready && n.Spec.Role === 'worker' && n.Spec.Availability === 'active' && record?.nodeId === n.ID && !leftIds.has(n.ID),
           protected: n.ID === info.Swarm.NodeID || Boolean(n.ManagerStatus?.Leader),
         };
       });
@@ -179,16 +208,31 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
           try {
             await withFreshNode(docker, node, (n) => updateSwarmNode(docker, n, { ...n.Spec, Role: role }));
             list.push(node.Description.Hostname);
-            onEvent({ type: 'log', level: 'info', message: `${role === 'manager' ? 'promoted' : 'demoted'} ${node.Description.Hostname} to keep ${desired} managers`, source: 'swarm' });
+            onEvent({
+              type: 'log',
+              level: 'info',
+              message: `${role === 'manager' ? 'promoted' : 'demoted'} ${node.Description.Hostname} to keep ${desired} managers`,
+              source: 'swarm',
+            });
           } catch (error) {
-            onEvent({ type: 'log', level: 'warn', message: `could not change role of ${node.Description.Hostname}: ${describeError(error)}`, source: 'swarm' });
+            onEvent({
+              type: 'log',
+              level: 'warn',
+              message: `could not change role of ${node.Description.Hostname}: ${describeError(error)}`,
+              source: 'swarm',
+            });
           }
         }
       }
       const holders: ManagerSlots['holders'] = Object.fromEntries(reservations);
       for (const n of nodes) {
-        const role = result.promoted.includes(n.Description.Hostname) ? 'manager' : result.demoted.includes(n.Description.Hostname) ? 'worker' : n.Spec.Role;
-        if (role === 'manager') holders[n.Description.Hostname] = { nodeId: n.ID, since: slots.holders[n.Description.Hostname]?.since ?? now() };
+        const role = result.promoted.includes(n.Description.Hostname)
+          ? 'manager'
+          : result.demoted.includes(n.Description.Hostname)
+            ? 'worker'
+            : n.Spec.Role;
+        if (role === 'manager')
+          holders[n.Description.Hostname] = { nodeId: n.ID, since: slots.holders[n.Description.Hostname]?.since ?? now() };
       }
       if (JSON.stringify(holders) !== JSON.stringify(slots.holders)) await writeJson(store, keys.slots, { holders });
     } finally {
@@ -196,7 +240,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     }
 
     // 4. join addresses (re-read: promotions and demotions changed the manager set)
-    if (result.promoted.length > 0 || result.demoted.length > 0) nodes = (await listSwarmNodes(docker)).filter((n) => !removedIds.has(n.ID));
+    if (result.promoted.length > 0 || result.demoted.length > 0)
+      nodes = (await listSwarmNodes(docker)).filter((n) => !removedIds.has(n.ID));
     result.managers = managerAddresses(nodes);
     const published = await store.get(keys.managers);
     if (result.managers.length > 0 && published?.value !== JSON.stringify(result.managers)) {
@@ -212,7 +257,11 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
 export function managerAddresses(nodes: readonly SwarmNodeObject[]): ManagerAddress[] {
   return nodes
     .filter((n) => n.Spec.Role === 'manager' && n.ManagerStatus?.Addr && n.ManagerStatus.Reachability !== 'unreachable')
-    .sort((a, b) => Number(Boolean(b.ManagerStatus?.Leader)) - Number(Boolean(a.ManagerStatus?.Leader)) || a.Description.Hostname.localeCompare(b.Description.Hostname))
+    .sort(
+      (a, b) =>
+        Number(Boolean(b.ManagerStatus?.Leader)) - Number(Boolean(a.ManagerStatus?.Leader)) ||
+        a.Description.Hostname.localeCompare(b.Description.Hostname),
+    )
     .map((n) => ({ nodeId: n.ID, hostname: n.Description.Hostname, addr: n.ManagerStatus?.Addr ?? '' }));
 }
 
@@ -293,7 +342,12 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
           await sleep(intervalMs);
           continue;
         }
-        const request = await Promise.race([options.store.waitFor(keys.reconcileRequest, { timeoutMs: intervalMs, signal: abort.signal }), aborted]);
+        const roundDue = Date.now() + intervalMs;
+        let request: Awaited<ReturnType<ClusterStore['waitFor']>>;
+        do {
+          const slice = Math.max(0, Math.min(STORE_WAIT_SLICE_MS, roundDue - Date.now()));
+          request = await Promise.race([options.store.waitFor(keys.reconcileRequest, { timeoutMs: slice, signal: abort.signal }), aborted]);
+        } while (!request && !abort.signal.aborted && Date.now() < roundDue);
         if (abort.signal.aborted) break;
         // Delete before reconciling: a request written after this point triggers another round,
         // one written before it is covered by the round below (records are written first).

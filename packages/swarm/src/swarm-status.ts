@@ -1,5 +1,5 @@
 import { type Check, fail, pass, skip, warn } from '@cluster-lab/core';
-import { type DockerClient, inspectEngine, listSwarmNodes, type LocalNodeState } from './docker-api.js';
+import { type DockerClient, inspectEngine, type LocalNodeState, listSwarmNodes } from './docker-api.js';
 import { quorumOf } from './manager-count.js';
 
 /** One swarm node as reported by {@link status}. */
@@ -130,7 +130,10 @@ export function swarmChecks(options: { docker: DockerClient }): Check[] {
       run: async () => {
         const s = await get();
         if (s.local.state === 'active') return pass(`${s.local.hostname} is a ${s.local.role} (${s.local.address})`);
-        return fail(`swarm state is "${s.local.state}"${s.local.error ? `: ${s.local.error}` : ''}`, 'run `cluster-lab start`; check the managers are reachable on TCP 2377');
+        return fail(
+          `swarm state is "${s.local.state}"${s.local.error ? `: ${s.local.error}` : ''}`,
+          'run `cluster-lab start`; check the managers are reachable on TCP 2377',
+        );
       },
     },
     {
@@ -154,7 +157,10 @@ export function swarmChecks(options: { docker: DockerClient }): Check[] {
         if (!s.nodes) return skip('only managers can list nodes');
         const notReady = s.nodes.filter((n) => n.state !== 'ready');
         if (notReady.length === 0) return pass(`${s.nodes.length} nodes Ready`);
-        return fail(`not Ready: ${notReady.map((n) => `${n.hostname} (${n.state})`).join(', ')}`, 'check those nodes are up and `cluster-lab start` passed there');
+        return fail(
+          `not Ready: ${notReady.map((n) => `${n.hostname} (${n.state})`).join(', ')}`,
+          'check those nodes are up and `cluster-lab start` passed there',
+        );
       },
     },
   ];

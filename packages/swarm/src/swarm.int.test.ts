@@ -10,7 +10,8 @@ import { type Reconciler, startReconciler } from './swarm-reconcile.js';
 import { status } from './swarm-status.js';
 
 /** `docker …` against a node's own dockerd (the CLI, as a user would check). */
-const docker = (node: LabNode, args: string[], timeoutMs = 60_000) => node.exec('docker', ['-H', `unix://${node.dockerSocket}`, ...args], { timeoutMs });
+const docker = (node: LabNode, args: string[], timeoutMs = 60_000) =>
+  node.exec('docker', ['-H', `unix://${node.dockerSocket}`, ...args], { timeoutMs });
 
 async function swarmState(node: LabNode): Promise<string> {
   return (await docker(node, ['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim();
@@ -21,7 +22,9 @@ async function form(lab: Lab, store: InMemoryClusterStore): Promise<Reconciler> 
   const [leader, ...followers] = lab.nodes as [LabNode, ...LabNode[]];
   const leaderJoin = initManager({ docker: leader.docker(), store, advertiseAddr: leader.lanAddress as string, labels: { zone: 'lab' } });
   // Followers start before the leader has finished: they block on the store until tokens appear.
-  const joins = followers.map((n) => join({ docker: n.docker(), store, advertiseAddr: n.lanAddress as string, labels: { zone: 'lab' }, timeoutMs: 60_000 }));
+  const joins = followers.map((n) =>
+    join({ docker: n.docker(), store, advertiseAddr: n.lanAddress as string, labels: { zone: 'lab' }, timeoutMs: 60_000 }),
+  );
   await leaderJoin;
   const reconciler = startReconciler({ docker: leader.docker(), store });
   const results = await Promise.all(joins);
@@ -67,28 +70,50 @@ describe.skipIf(skipUnlessRoot())('swarm on a 3-node lab (real dockerd per node)
     expect(listening).not.toMatch(/:237[56]\b/);
   }, 120_000);
 
-  it("Use Case 1: busybox httpd on node2 fetched by name from a container on node3 over an attachable overlay", async () => {
+  it('Use Case 1: busybox httpd on node2 fetched by name from a container on node3 over an attachable overlay', async () => {
     const [n1, , n3] = lab.nodes as [LabNode, LabNode, LabNode];
     await docker(n1, ['network', 'create', '--driver', 'overlay', '--attachable', 'uc1']);
     await docker(n1, [
-      'service', 'create', '--detach', '--name', 'web', '--network', 'uc1', '--endpoint-mode', 'dnsrr',
-      '--constraint', 'node.hostname==node2', '--no-resolve-image', BUSYBOX_IMAGE,
-      'sh', '-c', 'mkdir -p /www && echo "hello from $(hostname) on node2" > /www/index.html && exec httpd -f -p 80 -h /www',
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      'web',
+      '--network',
+      'uc1',
+      '--endpoint-mode',
+      'dnsrr',
+      '--constraint',
+      'node.hostname==node2',
+      '--no-resolve-image',
+      BUSYBOX_IMAGE,
+      'sh',
+      '-c',
+      'mkdir -p /www && echo "hello from $(hostname) on node2" > /www/index.html && exec httpd -f -p 80 -h /www',
     ]);
     await expect
-      .poll(async () => (await docker(n1, ['service', 'ps', 'web', '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}'])).stdout, {
-        timeout: 60_000,
-        interval: 500,
-      })
+      .poll(
+        async () =>
+          (await docker(n1, ['service', 'ps', 'web', '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}']))
+            .stdout,
+        {
+          timeout: 60_000,
+          interval: 500,
+        },
+      )
       .toMatch(/^node2 Running/);
     let page = '';
     await expect
       .poll(
         async () => {
-          const r = await n3.exec('docker', ['-H', `unix://${n3.dockerSocket}`, 'run', '--rm', '--network', 'uc1', BUSYBOX_IMAGE, 'wget', '-q', '-O-', 'http://web:80/'], {
-            timeoutMs: 30_000,
-            reject: false,
-          });
+          const r = await n3.exec(
+            'docker',
+            ['-H', `unix://${n3.dockerSocket}`, 'run', '--rm', '--network', 'uc1', BUSYBOX_IMAGE, 'wget', '-q', '-O-', 'http://web:80/'],
+            {
+              timeoutMs: 30_000,
+              reject: false,
+            },
+          );
           page = r.stdout;
           return r.exitCode;
         },
@@ -115,10 +140,19 @@ describe.skipIf(skipUnlessRoot())('swarm on a 3-node lab (real dockerd per node)
     // pid with kill(0), believes it alive and times out waiting for it — so drop the pid file.
     await rm(`${n3.dir}/x/containerd/containerd.pid`, { force: true });
     await startDockerd(n3.runner, dockerdPaths(n3.dir, lab.id, n3.name));
-    const again = await join({ docker: n3.docker(), store, advertiseAddr: n3.lanAddress as string, labels: { zone: 'lab' }, timeoutMs: 60_000 });
+    const again = await join({
+      docker: n3.docker(),
+      store,
+      advertiseAddr: n3.lanAddress as string,
+      labels: { zone: 'lab' },
+      timeoutMs: 60_000,
+    });
     expect(again).toMatchObject({ alreadyMember: true, nodeId: before?.id });
     await expect
-      .poll(async () => (await status({ docker: n1.docker() })).nodes?.filter((n) => n.hostname === 'node3').map((n) => [n.id, n.state]), { timeout: 60_000, interval: 500 })
+      .poll(async () => (await status({ docker: n1.docker() })).nodes?.filter((n) => n.hostname === 'node3').map((n) => [n.id, n.state]), {
+        timeout: 60_000,
+        interval: 500,
+      })
       .toEqual([[before?.id, 'ready']]);
     expect((await status({ docker: n1.docker() })).nodes).toHaveLength(3);
   }, 120_000);
@@ -162,7 +196,10 @@ describe.skipIf(skipUnlessRoot())('swarm on a 5-node lab', () => {
     const again = await join({ docker: node.docker(), store, advertiseAddr: node.lanAddress as string, labels: { zone: 'lab' } });
     expect(again.nodeId).not.toBe(worker?.id);
     await expect
-      .poll(async () => (await status({ docker: n1.docker() })).nodes?.filter((n) => n.hostname === node.hostname).map((n) => n.id), { timeout: 30_000, interval: 300 })
+      .poll(async () => (await status({ docker: n1.docker() })).nodes?.filter((n) => n.hostname === node.hostname).map((n) => n.id), {
+        timeout: 30_000,
+        interval: 300,
+      })
       .toEqual([again.nodeId]);
   }, 120_000);
 

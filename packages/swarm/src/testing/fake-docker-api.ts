@@ -60,7 +60,8 @@ export interface FakeDockerClusterOptions {
 
 const NOT_MANAGER =
   "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
-const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+const NOT_IN_SWARM =
+  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
 /**
  * An in-process fake of the Docker Engine swarm API for several nodes: one small HTTP server
@@ -94,7 +95,16 @@ export class FakeDockerCluster {
     const cluster = new FakeDockerCluster(dir, options.joinLatencyMs ?? 5);
     for (const hostname of options.hostnames) {
       const socketPath = join(dir, `${hostname}.sock`);
-      const engine: Engine = { hostname, arch: options.arch ?? 'x86_64', socketPath, server: createServer(), state: 'inactive', nodeId: '', addr: '', error: '' };
+      const engine: Engine = {
+        hostname,
+        arch: options.arch ?? 'x86_64',
+        socketPath,
+        server: createServer(),
+        state: 'inactive',
+        nodeId: '',
+        addr: '',
+        error: '',
+      };
       engine.server.on('request', (req, res) => void cluster.handle(engine, req, res));
       await new Promise<void>((resolve, reject) => {
         engine.server.once('error', reject);
@@ -220,7 +230,10 @@ export class FakeDockerCluster {
       res.end(text);
     };
     const failure = this.failures.find(
-      (f) => f.method === method && (f.hostname === undefined || f.hostname === engine.hostname) && (typeof f.path === 'string' ? f.path === path : f.path.test(path)),
+      (f) =>
+        f.method === method &&
+        (f.hostname === undefined || f.hostname === engine.hostname) &&
+        (typeof f.path === 'string' ? f.path === path : f.path.test(path)),
     );
     if (failure) {
       failure.times = (failure.times ?? 1) - 1;
@@ -235,7 +248,13 @@ export class FakeDockerCluster {
     }
   }
 
-  private async route(engine: Engine, method: string, path: string, query: Record<string, string>, body: Record<string, unknown> | undefined): Promise<[number, unknown?]> {
+  private async route(
+    engine: Engine,
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    body: Record<string, unknown> | undefined,
+  ): Promise<[number, unknown?]> {
     const nodeMatch = /^\/nodes\/([^/]+)(\/update)?$/.exec(path);
     if (method === 'GET' && path === '/info') return [200, this.info(engine)];
     if (method === 'POST' && path === '/swarm/init') return this.init(engine, body ?? {});
@@ -262,7 +281,9 @@ export class FakeDockerCluster {
     const manager = this.isManager(engine);
     const managers = foreign
       ? [{ NodeID: randomId(), Addr: `${engine.addr}:2377` }]
-      : [...(this.swarm?.nodes.values() ?? [])].filter((n) => n.Spec.Role === 'manager').map((n) => ({ NodeID: n.ID, Addr: n.ManagerStatus?.Addr ?? '' }));
+      : [...(this.swarm?.nodes.values() ?? [])]
+          .filter((n) => n.Spec.Role === 'manager')
+          .map((n) => ({ NodeID: n.ID, Addr: n.ManagerStatus?.Addr ?? '' }));
     return {
       Name: engine.hostname,
       Architecture: engine.arch,
@@ -291,7 +312,8 @@ export class FakeDockerCluster {
   }
 
   private async init(engine: Engine, body: Record<string, unknown>): Promise<[number, unknown?]> {
-    if (engine.state !== 'inactive') return [503, { message: 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.' }];
+    if (engine.state !== 'inactive')
+      return [503, { message: 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.' }];
     const advertise = String(body.AdvertiseAddr ?? '');
     if (!/^\d+\.\d+\.\d+\.\d+:\d+$/.test(advertise)) return [400, { message: `invalid AdvertiseAddr "${advertise}"` }];
     await sleep(this.joinLatencyMs);
@@ -310,11 +332,20 @@ export class FakeDockerCluster {
   }
 
   private async join(engine: Engine, body: Record<string, unknown>): Promise<[number, unknown?]> {
-    if (engine.state !== 'inactive') return [503, { message: 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.' }];
+    if (engine.state !== 'inactive')
+      return [503, { message: 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.' }];
     const remote = (body.RemoteAddrs as string[] | undefined)?.[0] ?? '';
     const swarm = this.swarm;
-    const target = [...this.engines.values()].find((e) => e !== engine && this.isManager(e) && `${e.addr}:2377` === remote && this.ownNode(e.hostname)?.Status.State === 'ready');
-    if (!swarm || !target) return [500, { message: `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial tcp ${remote}: connect: connection refused"` }];
+    const target = [...this.engines.values()].find(
+      (e) => e !== engine && this.isManager(e) && `${e.addr}:2377` === remote && this.ownNode(e.hostname)?.Status.State === 'ready',
+    );
+    if (!swarm || !target)
+      return [
+        500,
+        {
+          message: `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial tcp ${remote}: connect: connection refused"`,
+        },
+      ];
     const token = String(body.JoinToken ?? '');
     const role = token === swarm.managerToken ? 'manager' : token === swarm.workerToken ? 'worker' : undefined;
     if (!role) return [400, { message: 'rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster' }];
@@ -343,7 +374,10 @@ export class FakeDockerCluster {
     if (node) {
       node.Status.State = 'down';
       if (node.ManagerStatus) node.ManagerStatus.Reachability = 'unreachable';
-      if (node.Spec.Role === 'manager' && ![...(this.swarm?.nodes.values() ?? [])].some((n) => n.Spec.Role === 'manager' && n.Status.State === 'ready')) {
+      if (
+        node.Spec.Role === 'manager' &&
+        ![...(this.swarm?.nodes.values() ?? [])].some((n) => n.Spec.Role === 'manager' && n.Status.State === 'ready')
+      ) {
         this.swarm = undefined; // the last manager is gone: so is the swarm
       }
     }
@@ -355,20 +389,28 @@ export class FakeDockerCluster {
   }
 
   private updateNode(node: SwarmNodeObject, version: number, spec: SwarmNodeObject['Spec'] | undefined): [number, unknown?] {
-    if (!spec || !spec.Role) return [400, { message: 'invalid node spec' }];
+    if (!spec?.Role) return [400, { message: 'invalid node spec' }];
     if (version !== node.Version.Index) return [500, { message: 'rpc error: code = Unknown desc = update out of sequence' }];
     const managers = [...(this.swarm?.nodes.values() ?? [])].filter((n) => n.Spec.Role === 'manager');
     if (node.Spec.Role === 'manager' && spec.Role === 'worker') {
-      if (managers.length === 1) return [400, { message: 'rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm' }];
+      if (managers.length === 1)
+        return [400, { message: 'rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm' }];
       const reachableAfter = managers.filter((m) => m.ID !== node.ID && m.ManagerStatus?.Reachability === 'reachable').length;
       if (reachableAfter < Math.floor((managers.length - 1) / 2) + 1) {
-        return [500, { message: `rpc error: code = FailedPrecondition desc = can't remove member ${node.ID}: this would result in a loss of quorum` }];
+        return [
+          500,
+          { message: `rpc error: code = FailedPrecondition desc = can't remove member ${node.ID}: this would result in a loss of quorum` },
+        ];
       }
     }
     node.Spec = structuredClone(spec);
     node.Version.Index = ++this.version;
     if (spec.Role === 'manager' && !node.ManagerStatus) {
-      node.ManagerStatus = { Leader: false, Reachability: node.Status.State === 'ready' ? 'reachable' : 'unreachable', Addr: `${node.Status.Addr}:2377` };
+      node.ManagerStatus = {
+        Leader: false,
+        Reachability: node.Status.State === 'ready' ? 'reachable' : 'unreachable',
+        Addr: `${node.Status.Addr}:2377`,
+      };
     }
     if (spec.Role === 'worker' && node.ManagerStatus) {
       const wasLeader = node.ManagerStatus.Leader;
@@ -383,7 +425,12 @@ export class FakeDockerCluster {
 
   private removeNode(node: SwarmNodeObject, force: boolean): [number, unknown?] {
     if (node.Spec.Role === 'manager') {
-      return [400, { message: `rpc error: code = FailedPrecondition desc = node ${node.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal` }];
+      return [
+        400,
+        {
+          message: `rpc error: code = FailedPrecondition desc = node ${node.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`,
+        },
+      ];
     }
     if (node.Status.State !== 'down' && !force) {
       return [400, { message: `rpc error: code = FailedPrecondition desc = node ${node.ID} is not down and can't be removed` }];
