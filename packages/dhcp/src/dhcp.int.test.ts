@@ -133,6 +133,9 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     expect(renewal.started).toBe(true);
     expect((await client.renewed())?.ip).toBe(applied.lease.ip);
     expect(await client.startRenewal()).toMatchObject({ pid: renewal.pid, started: false });
+    // obtain() again while the renewal runs (a re-run of `start`) keeps the lease, starts nothing.
+    expect((await client.obtain()).ip).toBe(applied.lease.ip);
+    expect(await client.renewalPid()).toBe(renewal.pid);
     expect(await client.renewalPid()).toBe(renewal.pid);
     expect(await client.release()).toBe(true);
     expect(await client.release()).toBe(false);

@@ -60,6 +60,8 @@ export abstract class HookDhcpClient implements DhcpClient {
   async obtain(options: ObtainOptions = {}): Promise<Lease> {
     const timeoutSeconds = Math.max(1, Math.ceil((options.timeoutMs ?? this.config.dhcp.timeoutSeconds * 1000) / 1000));
     const link = await this.network.requireLink(this.link);
+    const held = await this.heldLease();
+    if (held) return held;
     await mkdir(this.paths.dir, { recursive: true });
     await writeHookScript(this.paths.hookScript);
     await rm(this.paths.eventsFile, { force: true });
@@ -84,6 +86,20 @@ export abstract class HookDhcpClient implements DhcpClient {
     const applied: AppliedLease = { kind: this.kind, link: this.link, lease, cidr, added };
     await writeFileAtomic(this.paths.stateFile, `${JSON.stringify({ ...applied, lease: leaseToJson(lease) }, null, 2)}\n`, 0o644);
     return lease;
+  }
+
+  /**
+   * The lease to keep when `obtain` runs again (`cluster-lab start` re-run): a renewal process of
+   * ours still runs and the applied address is still on the link. Running a second client beside
+   * it would only fight over the lease.
+   */
+  private async heldLease(): Promise<Lease | undefined> {
+    const applied = await this.current();
+    if (!applied || (await this.renewalPid()) === undefined) return undefined;
+    const onLink = (await this.network.listAddresses(this.link)).some((a) => a.cidr === applied.cidr);
+    if (!onLink) return undefined;
+    const renewed = await this.renewed();
+    return renewed && renewed.ip === applied.lease.ip ? renewed : applied.lease;
   }
 
   /**
@@ -123,8 +139,13 @@ export abstract class HookDhcpClient implements DhcpClient {
     } catch {
       return undefined;
     }
-    const raw = JSON.parse(text) as AppliedLease & { lease: Record<string, unknown> };
-    return { ...raw, lease: leaseFromJson(raw.lease) };
+    try {
+      const raw = JSON.parse(text) as AppliedLease & { lease: Record<string, unknown> };
+      return { ...raw, lease: leaseFromJson(raw.lease) };
+    } catch {
+      // Written atomically, so only a hand-edited file gets here: treat it as no lease.
+      return undefined;
+    }
   }
 
   async renewalPid(): Promise<number | undefined> {
