@@ -4,6 +4,15 @@ export interface AddressOwner {
   mac: string;
 }
 
+/** Options of {@link AddressProber.probe}. */
+export interface ProbeOptions {
+  /**
+   * Return as soon as one host answered. Enough to know the address is taken (the election's
+   * probes); leave unset to list every holder (duplicate detection).
+   */
+  stopAtFirst?: boolean;
+}
+
 /**
  * Looks for other holders of an IPv4 address on a link and announces our own claim —
  * the two halves of RFC 5227 address conflict detection. The real one is {@link ArpingProber};
@@ -15,7 +24,7 @@ export interface AddressProber {
    * every other host that answered — this host never answers its own probes. An empty list means
    * nobody else holds the address.
    */
-  probe(address: string, link: string): Promise<AddressOwner[]>;
+  probe(address: string, link: string, options?: ProbeOptions): Promise<AddressOwner[]>;
   /** Broadcasts a gratuitous ARP for `address` (which this host now holds) so neighbours update their caches. */
   announce(address: string, link: string): Promise<void>;
 }

@@ -55,11 +55,11 @@ describe('ArpingProber', () => {
       .once('arping', { prefix: ['-0'] }, { stdout: HABETS_REPLY })
       .once('arping', { prefix: ['-0'] }, { stdout: HABETS_SILENT, exitCode: 1 });
     const prober = new ArpingProber({ runner });
-    expect(await prober.probe('192.168.200.1', 'eth0.200')).toEqual([]);
+    expect(await prober.probe('192.168.200.1', 'eth0.200', { stopAtFirst: true })).toEqual([]);
     expect(await prober.probe('192.168.200.1', 'eth0.200')).toHaveLength(2);
     expect(runner.commands()).toEqual([
       'arping -V',
-      'arping -0 -c 3 -W 0.1 -w 0.35 -i eth0.200 192.168.200.1',
+      'arping -0 -c 3 -W 0.1 -w 0.35 -C 1 -i eth0.200 192.168.200.1',
       'arping -0 -c 3 -W 0.1 -w 0.35 -i eth0.200 192.168.200.1',
     ]);
   });
@@ -75,10 +75,12 @@ describe('ArpingProber', () => {
       );
     const prober = new ArpingProber({ runner });
     expect(await prober.probe('192.168.200.1', 'eth0')).toEqual([{ mac: '56:54:3b:33:68:a7' }]);
+    expect(await prober.probe('192.168.200.1', 'eth0', { stopAtFirst: true })).toEqual([{ mac: '56:54:3b:33:68:a7' }]);
     await prober.announce('192.168.200.1', 'eth0');
     expect(runner.commands()).toEqual([
       'arping -V',
       'arping -D -c 3 -w 1 -I eth0 192.168.200.1',
+      'arping -D -f -c 3 -w 1 -I eth0 192.168.200.1',
       'arping -U -c 1 -I eth0 -s 192.168.200.1 192.168.200.1',
     ]);
   });

@@ -1,7 +1,7 @@
 import type { CommandResult, CommandRunner } from '../command/command-runner.js';
 import { ClusterLabError } from '../errors/cluster-lab-error.js';
 import { assertInterfaceName, assertIpv4 } from '../net/validate.js';
-import type { AddressOwner, AddressProber } from './address-prober.js';
+import type { AddressOwner, AddressProber, ProbeOptions } from './address-prober.js';
 
 /**
  * Number of ARP probes per {@link ArpingProber.probe}. RFC 5227 §2.1.1 sends PROBE_NUM = 3
@@ -111,7 +111,7 @@ export class ArpingProber implements AddressProber {
     return flavour;
   }
 
-  async probe(address: string, link: string): Promise<AddressOwner[]> {
+  async probe(address: string, link: string, options: ProbeOptions = {}): Promise<AddressOwner[]> {
     assertIpv4(address);
     assertInterfaceName(link);
     const flavour = await this.detectFlavour();
@@ -125,12 +125,24 @@ export class ArpingProber implements AddressProber {
             seconds(ARP_PROBE_INTERVAL_MS),
             '-w',
             seconds(ARP_PROBE_DEADLINE_MS),
+            // -C 1: exit at the first reply instead of waiting out the deadline.
+            ...(options.stopAtFirst ? ['-C', '1'] : []),
             '-i',
             link,
             address,
           ]
-        : // iputils -D: sender IP 0.0.0.0; -w takes whole seconds on older builds, so round up.
-          ['-D', '-c', String(ARP_PROBE_COUNT), '-w', String(Math.ceil(ARP_PROBE_DEADLINE_MS / 1000)), '-I', link, address];
+        : // iputils -D: sender IP 0.0.0.0; -w takes whole seconds on older builds, so round up; -f: quit on first reply.
+          [
+            '-D',
+            ...(options.stopAtFirst ? ['-f'] : []),
+            '-c',
+            String(ARP_PROBE_COUNT),
+            '-w',
+            String(Math.ceil(ARP_PROBE_DEADLINE_MS / 1000)),
+            '-I',
+            link,
+            address,
+          ];
     const result = await this.exec(args);
     this.assertRan(result, flavour, link);
     return parseArpingReplies(result.stdout, address);

@@ -36,7 +36,8 @@ export const CLAIM_WAIT_MS = 2_500;
 /** A deferred node re-probes this long after each probe while waiting for the claim. */
 export const DEFER_POLL_MS = 50;
 /**
- * Before a repeated round a node waits a random time in [0, this): RFC 5227's "randomised back-off".
+ * Before a repeated round a node waits a random time in [0, this × 2^(round − 1)), capped at 8×:
+ * RFC 5227's "randomised back-off", made exponential.
  * Two nodes that claimed together without hearing each other (lost datagrams) both yield; without
  * jitter they would collide again in lock-step, with it one claims first and the other's probe sees it.
  */
@@ -207,7 +208,7 @@ class Election {
     this.checkAborted();
     if (role === 'follower') {
       // A pinned follower takes no part: it only reports who leads, if anybody does yet.
-      const owners = await this.o.prober.probe(leaderAddress, link);
+      const owners = await this.o.prober.probe(leaderAddress, link, { stopAtFirst: true });
       return this.result({ kind: 'follower', ...leaderOf(owners) }, 1);
     }
     const resumed = await this.resume();
@@ -248,7 +249,7 @@ class Election {
     const { network, link, leaderAddress } = this.o;
     const held = (await network.listAddresses(link)).some((a) => a.local === leaderAddress);
     if (!held) return undefined;
-    const others = await this.probe();
+    const others = await this.probe(true);
     if (others.length === 0) {
       this.rounds = 1;
       this.log('info', `leader: ${leaderAddress} was already on ${link} and nobody else holds it; keeping it`);
@@ -264,7 +265,9 @@ class Election {
       this.rounds++;
       const outcome = await this.round();
       if (outcome.kind !== 'rerun') return outcome;
-      const backoff = Math.floor((this.o.random ?? Math.random)() * this.timing.rerunBackoffMs);
+      // Exponential, like Ethernet's: every further collision doubles the range (capped at 8×).
+      const range = this.timing.rerunBackoffMs * 2 ** Math.min(this.rounds - 1, 3);
+      const backoff = Math.floor((this.o.random ?? Math.random)() * range);
       this.log('info', `round ${this.rounds} ended without a leader; electing again in ${backoff} ms`);
       // Not `pause`: datagrams from rivals must not cut the back-off short.
       await this.clock.sleep(backoff, this.o.signal);
@@ -323,7 +326,7 @@ class Election {
     this.setState('leader');
     // Verify while announcing: the claim of a simultaneous winner (possible only when candidacy
     // datagrams were lost) overlaps this probe, because each of us probed right before claiming.
-    const [owners] = await Promise.all([this.probe(), prober.announce(leaderAddress, link)]);
+    const [owners] = await Promise.all([this.probe(true), prober.announce(leaderAddress, link)]);
     this.checkAborted();
     const rivals = new Set(owners.map((o) => o.mac));
     for (const [mac, h] of this.heard) if (h.at >= this.roundStart && h.message.state === 'leader') rivals.add(mac);
@@ -355,7 +358,7 @@ class Election {
     const owners = await this.probe();
     if (owners.length) throw this.pinnedConflict(owners.map((o) => o.mac));
     this.addedAddress = await network.addAddress(link, this.cidr);
-    const [others] = await Promise.all([this.probe(), prober.announce(leaderAddress, link)]);
+    const [others] = await Promise.all([this.probe(true), prober.announce(leaderAddress, link)]);
     const after = others.map((o) => o.mac);
     if (after.length) {
       await this.release();
@@ -458,9 +461,12 @@ class Election {
     }
   }
 
-  private probe(): Promise<AddressOwner[]> {
+  /** ARP-probes the leader address; `all` lists every holder (verify), otherwise the first answer is enough. */
+  private probe(all = false): Promise<AddressOwner[]> {
     this.checkAborted();
-    return this.o.prober.probe(this.o.leaderAddress, this.o.link).then((owners) => owners.filter((o) => o.mac !== this.self.mac));
+    return this.o.prober
+      .probe(this.o.leaderAddress, this.o.link, all ? {} : { stopAtFirst: true })
+      .then((owners) => owners.filter((o) => o.mac !== this.self.mac));
   }
 
   /** Sleeps up to `ms`, returning early when a message arrives or a probe finishes. */

@@ -1,5 +1,5 @@
 import type { Network } from '../net/types.js';
-import type { AddressOwner, AddressProber } from './address-prober.js';
+import type { AddressOwner, AddressProber, ProbeOptions } from './address-prober.js';
 import { ARP_PROBE_COUNT, ARP_PROBE_DEADLINE_MS, ARP_PROBE_INTERVAL_MS } from './arping-prober.js';
 import { type CandidacyMessage, LINK_LOCAL_PREFIX, linkLocalAddressFor, normaliseMac } from './candidate.js';
 import type { Clock } from './clock.js';
@@ -134,24 +134,30 @@ export class FakeSegment {
 
   private proberFor(station: Station): AddressProber {
     return {
-      probe: async (address: string): Promise<AddressOwner[]> => {
+      probe: async (address: string, _link: string, probeOptions: ProbeOptions = {}): Promise<AddressOwner[]> => {
         const count = this.options.probeCount ?? ARP_PROBE_COUNT;
         const spacing = this.options.probeIntervalMs ?? ARP_PROBE_INTERVAL_MS;
         const duration = this.options.probeDurationMs ?? ARP_PROBE_DEADLINE_MS;
         const start = this.clock.now();
         const owners = new Set<string>();
+        let firstReplyAt = Number.POSITIVE_INFINITY;
         for (let i = 0; i < count; i++) {
           const sendAt = start + i * spacing;
-          if (sendAt > start + duration) break;
+          if (sendAt > start + duration || sendAt >= firstReplyAt) break;
           await this.clock.sleep(sendAt - this.clock.now());
           this.stats.probes++;
           // A holder answers according to its state when the probe arrives; the reply must arrive before the deadline.
           for (const mac of await this.holders(address)) {
             if (mac === station.mac || this.random() < (this.options.arpLoss ?? 0)) continue;
-            if (sendAt + this.delay(this.options.arpDelayMs ?? [0, 2]) <= start + duration) owners.add(mac);
+            const replyAt = sendAt + this.delay(this.options.arpDelayMs ?? [0, 2]);
+            if (replyAt > start + duration) continue;
+            owners.add(mac);
+            firstReplyAt = Math.min(firstReplyAt, replyAt);
           }
+          if (probeOptions.stopAtFirst && owners.size > 0) break;
         }
-        await this.clock.sleep(start + duration - this.clock.now());
+        const end = probeOptions.stopAtFirst && owners.size > 0 ? firstReplyAt : start + duration;
+        await this.clock.sleep(end - this.clock.now());
         return [...owners].map((mac) => ({ mac }));
       },
       announce: async () => {
