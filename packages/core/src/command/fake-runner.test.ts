@@ -80,6 +80,21 @@ describe('FakeRunner', () => {
     expect(error.message).toBe('`arping -c 1` failed (timed out after 1500 ms)');
   });
 
+  it('answers after delayMs, times out when timeoutMs is shorter, and is canceled by its signal', async () => {
+    const runner = new FakeRunner().on('arping', { prefix: [] }, { stdout: 'reply', delayMs: 40 });
+    const ok = await runner.run('arping', ['-c', '1']);
+    expect(ok).toMatchObject({ stdout: 'reply', durationMs: 40 });
+    const timedOut = (await runner.run('arping', ['-c', '1'], { timeoutMs: 10, reject: false }).catch((e: unknown) => e)) as CommandError;
+    expect(timedOut).toMatchObject({ timedOut: true, code: 'COMMAND_TIMEOUT', durationMs: 10 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 5);
+    const canceled = (await runner.run('arping', ['-c', '1'], { signal: controller.signal }).catch((e: unknown) => e)) as CommandError;
+    expect(canceled).toMatchObject({ isCanceled: true, code: 'COMMAND_CANCELED' });
+    const aborted = AbortSignal.abort();
+    await expect(runner.run('arping', ['-c', '2'], { signal: aborted })).rejects.toMatchObject({ isCanceled: true });
+    expect(runner.commands()).toHaveLength(4);
+  });
+
   it('spawns scripted processes with distinct pids that exit when killed', async () => {
     const runner = new FakeRunner().onSpawn('dnsmasq', { prefix: ['--keep-in-foreground'] });
     const a = await runner.spawn('dnsmasq', ['--keep-in-foreground', '-i', 'eth0'], { detached: true, logFile: '/tmp/x.log' });

@@ -17,6 +17,11 @@ export interface FakeReply {
   notFound?: boolean;
   /** Simulate a command killed by its timeout (always throws, like the real runner). */
   timedOut?: boolean;
+  /**
+   * Take this long to answer. A call whose `timeoutMs` is shorter times out, and one whose
+   * `signal` aborts meanwhile is canceled — as with the real runner.
+   */
+  delayMs?: number;
 }
 
 /** How a process started by {@link FakeRunner.spawn} behaves. */
@@ -100,25 +105,41 @@ export class FakeRunner implements CommandRunner {
     const call = this.record('run', file, args, options);
     const script = this.find('run', file, args);
     const reply = typeof script.reply === 'function' ? await script.reply(call) : script.reply;
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const waited = await wait(reply.delayMs ?? 0, timeoutMs, options.signal);
+    const failure = (why: 'timedOut' | 'isCanceled', durationMs: number) =>
+      new CommandError({
+        command: call.command,
+        file,
+        exitCode: undefined,
+        stdout: '',
+        stderr: '',
+        timedOut: why === 'timedOut',
+        isCanceled: why === 'isCanceled',
+        notFound: false,
+        durationMs,
+        ...(why === 'timedOut' ? { signal: 'SIGTERM' } : {}),
+      });
+    if (waited !== 'done') throw failure(waited, waited === 'timedOut' ? timeoutMs : 0);
     const result: CommandResult = {
       command: call.command,
       exitCode: reply.exitCode ?? 0,
       stdout: reply.stdout ?? '',
       stderr: reply.stderr ?? '',
-      durationMs: 0,
+      durationMs: reply.delayMs ?? 0,
     };
-    if (reply.notFound || reply.timedOut || (result.exitCode !== 0 && options.reject !== false)) {
-      const timeoutMs = options.timeoutMs ?? 30_000;
+    if (reply.timedOut) throw failure('timedOut', timeoutMs);
+    if (reply.notFound || (result.exitCode !== 0 && options.reject !== false)) {
       throw new CommandError({
         command: call.command,
         file,
-        exitCode: reply.notFound || reply.timedOut ? undefined : result.exitCode,
+        exitCode: reply.notFound ? undefined : result.exitCode,
         stdout: result.stdout,
         stderr: reply.notFound ? `${file}: command not found` : result.stderr,
-        timedOut: Boolean(reply.timedOut),
+        timedOut: false,
         isCanceled: false,
         notFound: Boolean(reply.notFound),
-        durationMs: reply.timedOut ? timeoutMs : 0,
+        durationMs: result.durationMs,
       });
     }
     return result;
@@ -172,4 +193,20 @@ function describeMatcher(matcher: ArgsMatcher): string {
   if (typeof matcher === 'function') return '(predicate)';
   if ('prefix' in matcher) return `${matcher.prefix.join(' ')} …`;
   return matcher.join(' ');
+}
+
+/** Waits `delayMs`, unless the timeout comes first or the signal aborts (also before the start). */
+function wait(delayMs: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<'done' | 'timedOut' | 'isCanceled'> {
+  if (signal?.aborted) return Promise.resolve('isCanceled');
+  if (delayMs <= 0) return Promise.resolve('done');
+  return new Promise((resolve) => {
+    const finish = (outcome: 'done' | 'timedOut' | 'isCanceled') => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    const onAbort = () => finish('isCanceled');
+    const timer = setTimeout(() => finish(delayMs >= timeoutMs ? 'timedOut' : 'done'), Math.min(delayMs, timeoutMs));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
