@@ -43,14 +43,18 @@ describe('daemon helpers', () => {
     expect(await stopDaemon(spec.pidFile)).toBe(false);
   });
 
-  it('waits for readiness, polling until ready() says yes', async () => {
+  it('waits for readiness, polling until ready() says yes (a throwing probe means not yet)', async () => {
     let polls = 0;
     const spec = {
       file: node,
       args: ['-e', 'setInterval(() => {}, 1000)'],
       ...paths('ready'),
       pollMs: 10,
-      ready: async () => ++polls >= 3,
+      // A probe that throws (connection refused) counts as "not yet".
+      ready: async () => {
+        if (++polls < 3) throw new Error('ECONNREFUSED');
+        return true;
+      },
     };
     const handle = await startDaemon(runner, spec);
     started.push(handle.pid);

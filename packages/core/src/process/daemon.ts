@@ -122,12 +122,7 @@ export async function startDaemon(runner: CommandRunner, spec: DaemonSpec): Prom
         hint: `see ${spec.logFile}`,
       });
     }
-    if (
-      await Promise.resolve()
-        .then(spec.ready)
-        .catch(() => false)
-    )
-      return handle;
+    if (await isReady(spec.ready)) return handle;
     if (Date.now() >= deadline) {
       await stopDaemon(spec.pidFile, { timeoutMs: 3000 });
       throw new ClusterLabError(
@@ -177,6 +172,15 @@ export async function killAndWait(pid: number, timeoutMs: number, signal: NodeJS
       return;
     }
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A readiness probe that throws (connection refused, …) just means "not yet". */
+async function isReady(ready: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await ready();
+  } catch {
+    return false;
   }
 }
 
