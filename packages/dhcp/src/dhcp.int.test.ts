@@ -6,7 +6,6 @@ import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { createLab, type Lab, type LabNode as TestNode } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDhcpClient, type DhcpClient } from './client/dhcp-client.js';
-import type { Lease } from './client/lease.js';
 import { DhcpErrorCode } from './dhcp-errors.js';
 import { type DhcpServerHandle, dnsmasqServer } from './server/dnsmasq-server.js';
 import { probeForDhcpServer } from './server/rogue-probe.js';
@@ -181,5 +180,3 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
     expect(await processesMentioning(stateDir)).toEqual([]);
   });
 });
-
-export type { Lease };
