@@ -1,4 +1,4 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type ClusterConfig, type ClusterStore, type EventSink, ignoreEvents, writeFileAtomic } from '@cluster-lab/core';
 import { ConsulClient, DEFAULT_LEADER_TIMEOUT_MS } from './api/consul-client.js';
@@ -133,6 +133,8 @@ export async function stopConsulAgent(runtime: ConsulRuntime, changes: ConsulAge
   if (changes.startedAgent) await runtime.stop();
   if (changes.createdConfigFile) await rm(changes.configFile, { force: true });
   if (changes.createdDataDir) await rm(changes.dataDir, { recursive: true, force: true });
+  // The directories start made for them go too, when nothing else is left in them.
+  for (const dir of new Set([dirname(changes.configFile), dirname(changes.dataDir)])) await rmdir(dir).catch(() => {});
 }
 
 /**
