@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { FakeRunner } from '@cluster-lab/core';
+import { FakeRunner, type RunOptions } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanupStale } from './cleanup-stale.js';
 import { currentOwner, isOwnerAlive, type LabState, processStartTime, writeLabState } from './lab-state.js';
@@ -42,16 +42,15 @@ describe('cleanupStale', () => {
     const runner = new FakeRunner().on('ip', () => true, {}).on('umount', () => true, {});
     const removed = await cleanupStale({ runner, stateRoot: root });
     expect(removed.sort()).toEqual(['dead-ccccc', 'reused-bbbbb']);
-    expect(
-      runner
-        .commands()
-        .filter((c) => c.startsWith('ip netns del'))
-        .sort(),
-    ).toEqual([
-      'ip netns del cl-dead-ccccc-n1',
-      'ip netns del cl-dead-ccccc-sw',
-      'ip netns del cl-reused-bbbbb-n1',
-      'ip netns del cl-reused-bbbbb-sw',
+    const deleted = runner.calls
+      .filter((c) => c.command === 'ip -force -batch -')
+      .flatMap((c) => ((c.options as RunOptions).input ?? '').trimEnd().split('\n'))
+      .sort();
+    expect(deleted).toEqual([
+      'netns del cl-dead-ccccc-n1',
+      'netns del cl-dead-ccccc-sw',
+      'netns del cl-reused-bbbbb-n1',
+      'netns del cl-reused-bbbbb-sw',
     ]);
     expect(runner.commands()).toContain(`umount ${dead.utsFiles[0]}`);
     expect(runner.commands().some((c) => c.includes('live-aaaaa'))).toBe(false);
@@ -78,11 +77,12 @@ describe('cleanupStale', () => {
     const runner = new FakeRunner()
       .on('ip', () => true, {})
       .on('umount', () => true, {})
-      .on('ip', ['netns', 'del', 'cl-stuck-aaaaa-n1'], { exitCode: 1, stderr: 'Device or resource busy' });
+      .on('umount', [`${root}/stuck-aaaaa/node1/uts`], { exitCode: 32, stderr: 'umount: target is busy.' })
+      .on('umount', ['--lazy', `${root}/stuck-aaaaa/node1/uts`], { exitCode: 32, stderr: 'umount: permission denied' });
     const error = await cleanupStale({ runner, stateRoot: root }).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'LAB_CLEANUP_FAILED',
-      message: expect.stringMatching(/removed \[fine-bbbbb\].*cl-stuck-aaaaa-n1/s),
+      message: expect.stringMatching(/removed \[fine-bbbbb\].*stuck-aaaaa.*permission denied/s),
     });
     expect(existsSync(`${root}/fine-bbbbb`)).toBe(false);
   });

@@ -1,27 +1,23 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { FakeRunner } from '@cluster-lab/core';
+import { FakeRunner, type RunOptions } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLab } from './create-lab.js';
 import type { LabState } from './lab-state.js';
 
-const MACS: Record<string, string> = { eth0: '02:00:00:00:00:0a', eth1: '02:00:00:00:00:0b' };
-
 function fakeHost(): FakeRunner {
   return new FakeRunner()
     .on('ip', () => true, {})
-    .on(
-      'ip',
-      (args) => args.includes('show') && args.includes('dev'),
-      (call) => {
-        const dev = call.args[call.args.length - 1] as string;
-        return { stdout: JSON.stringify([{ ifindex: 2, ifname: dev, mtu: 1500, address: MACS[dev], flags: ['UP'] }]) };
-      },
-    )
-    .on('ip', (args) => args.includes('address') && args.includes('show'), { stdout: '[]' })
     .on('unshare', () => true, {})
     .on('umount', () => true, {});
+}
+
+/** The `ip … -batch -` calls so far: command line and the commands fed on stdin. */
+function batches(runner: FakeRunner): { command: string; lines: string[] }[] {
+  return runner.calls
+    .filter((c) => c.file === 'ip' && c.args.includes('-batch'))
+    .map((c) => ({ command: c.command, lines: ((c.options as RunOptions).input ?? '').trimEnd().split('\n') }));
 }
 
 describe('createLab (fake runner)', () => {
@@ -33,33 +29,43 @@ describe('createLab (fake runner)', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('creates namespaces, the switch bridge and each node with the exact ip/unshare commands', async () => {
+  it('creates namespaces, the switch and each node with three ip batches plus one per node', async () => {
     const runner = fakeHost();
     const lab = await createLab({ name: 'unit', nodes: 2, runner, stateRoot: root, suffix: 'abcde' });
     const sub = lab.lan?.subnet.replace(/\.0\/24$/, '') ?? '';
-    const cmds = runner.commands();
-    expect(cmds.slice(0, 3)).toEqual(['ip netns add cl-unit-abcde-sw', 'ip netns add cl-unit-abcde-n1', 'ip netns add cl-unit-abcde-n2']);
-    expect(cmds.slice(3, 5)).toEqual(['ip -n cl-unit-abcde-sw link add br0 type bridge', 'ip -n cl-unit-abcde-sw link set dev br0 up']);
-    for (const i of [1, 2]) {
-      const ns = `cl-unit-abcde-n${i}`;
-      // The hostname (unshare) is set concurrently with the links: only its presence is fixed.
-      expect(cmds).toContain(`unshare --uts=${root}/unit-abcde/node${i}/uts hostname node${i}`);
-      const mine = cmds.slice(5).filter((c) => c.startsWith('ip ') && (c.includes(ns) || c.includes(` e${i} `) || c.endsWith(` e${i}`)));
-      expect(mine).toEqual([
-        `ip -n ${ns} link set dev lo up`,
-        `ip -n cl-unit-abcde-sw link add e${i} type veth peer name eth0 netns ${ns}`,
-        `ip -n cl-unit-abcde-sw link set dev e${i} master br0`,
-        `ip -n cl-unit-abcde-sw link set dev e${i} up`,
-        `ip -n ${ns} link set dev eth0 up`,
-        `ip -n ${ns} -j -d link show dev eth0`,
-        `ip -n ${ns} -j address show dev eth0`,
-        `ip -n ${ns} address add ${sub}.${10 + i}/24 dev eth0`,
-      ]);
-    }
-    expect(cmds).toHaveLength(5 + 2 * 9);
-    expect(lab.nodes.map((n) => [n.name, n.hostname, n.netns, n.mac, n.lanAddress])).toEqual([
-      ['node1', 'node1', 'cl-unit-abcde-n1', MACS.eth0, `${sub}.11`],
-      ['node2', 'node2', 'cl-unit-abcde-n2', MACS.eth0, `${sub}.12`],
+    const [n1, n2] = lab.nodes;
+    expect(n1?.mac).toMatch(/^02:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:00:01$/);
+    expect(n2?.mac).toBe(`${n1?.mac.slice(0, 11)}:00:02`);
+    expect(batches(runner)).toEqual([
+      { command: 'ip -batch -', lines: ['netns add cl-unit-abcde-sw', 'netns add cl-unit-abcde-n1', 'netns add cl-unit-abcde-n2'] },
+      {
+        command: 'ip -n cl-unit-abcde-sw -batch -',
+        lines: [
+          'link add br0 type bridge',
+          'link set dev br0 up',
+          `link add e1 type veth peer name eth0 address ${n1?.mac} netns cl-unit-abcde-n1`,
+          'link set dev e1 master br0 up',
+          `link add e2 type veth peer name eth0 address ${n2?.mac} netns cl-unit-abcde-n2`,
+          'link set dev e2 master br0 up',
+        ],
+      },
+      {
+        command: 'ip -n cl-unit-abcde-n1 -batch -',
+        lines: ['link set dev lo up', 'link set dev eth0 up', `address add ${sub}.11/24 dev eth0`],
+      },
+      {
+        command: 'ip -n cl-unit-abcde-n2 -batch -',
+        lines: ['link set dev lo up', 'link set dev eth0 up', `address add ${sub}.12/24 dev eth0`],
+      },
+    ]);
+    expect(runner.commands().filter((c) => c.startsWith('unshare'))).toEqual([
+      `unshare --uts=${root}/unit-abcde/node1/uts hostname node1`,
+      `unshare --uts=${root}/unit-abcde/node2/uts hostname node2`,
+    ]);
+    expect(runner.calls).toHaveLength(6);
+    expect(lab.nodes.map((n) => [n.name, n.hostname, n.netns, n.lanAddress])).toEqual([
+      ['node1', 'node1', 'cl-unit-abcde-n1', `${sub}.11`],
+      ['node2', 'node2', 'cl-unit-abcde-n2', `${sub}.12`],
     ]);
     expect(lab.lan?.subnet).toMatch(/^10\.\d+\.\d+\.0\/24$/);
     expect(lab.router).toBeUndefined();
@@ -69,7 +75,7 @@ describe('createLab (fake runner)', () => {
   it('writes the full plan to the state file before creating anything', async () => {
     const runner = fakeHost();
     let planned: LabState | undefined;
-    runner.on('ip', ['netns', 'add', 'cl-plan-abcde-sw'], async () => {
+    runner.on('ip', ['-batch', '-'], async () => {
       planned = JSON.parse(await readFile(`${root}/plan-abcde/state.json`, 'utf8')) as LabState;
       return {};
     });
@@ -102,17 +108,36 @@ describe('createLab (fake runner)', () => {
   it('adds eth1 on the cluster bridge and a router holding .1', async () => {
     const runner = fakeHost();
     const lab = await createLab({ name: 'nic', nodes: 1, router: true, clusterNic: true, runner, stateRoot: root, suffix: 'abcde' });
-    const cmds = runner.commands();
-    expect(cmds).toContain('ip netns add cl-nic-abcde-rt');
-    expect(cmds).toContain('ip -n cl-nic-abcde-sw link add br1 type bridge');
-    expect(cmds).toContain('ip -n cl-nic-abcde-sw link add c1 type veth peer name eth1 netns cl-nic-abcde-n1');
-    expect(cmds).toContain('ip -n cl-nic-abcde-sw link set dev c1 master br1');
-    expect(cmds).toContain('ip -n cl-nic-abcde-sw link add r0 type veth peer name eth0 netns cl-nic-abcde-rt');
-    expect(cmds).toContain(`ip -n cl-nic-abcde-rt address add ${lab.lan?.routerAddress}/24 dev eth0`);
-    expect(cmds).toContain(`unshare --uts=${root}/nic-abcde/router/uts hostname router`);
-    expect(cmds.filter((c) => c.includes('cl-nic-abcde-rt') && c.includes('eth1'))).toEqual([]);
-    expect(lab.nodes[0]?.clusterNicMac).toBe(MACS.eth1);
+    const n1 = lab.node('node1');
+    const [netns, sw, node, router] = batches(runner);
+    expect(netns?.lines).toEqual(['netns add cl-nic-abcde-sw', 'netns add cl-nic-abcde-n1', 'netns add cl-nic-abcde-rt']);
+    expect(sw?.lines).toEqual([
+      'link add br0 type bridge',
+      'link set dev br0 up',
+      'link add br1 type bridge',
+      'link set dev br1 up',
+      `link add e1 type veth peer name eth0 address ${n1.mac} netns cl-nic-abcde-n1`,
+      'link set dev e1 master br0 up',
+      `link add c1 type veth peer name eth1 address ${n1.clusterNicMac} netns cl-nic-abcde-n1`,
+      'link set dev c1 master br1 up',
+      `link add r0 type veth peer name eth0 address ${lab.router?.mac} netns cl-nic-abcde-rt`,
+      'link set dev r0 master br0 up',
+    ]);
+    expect(node?.lines).toEqual([
+      'link set dev lo up',
+      'link set dev eth0 up',
+      `address add ${n1.lanAddress}/24 dev eth0`,
+      'link set dev eth1 up',
+    ]);
+    expect(router).toEqual({
+      command: 'ip -n cl-nic-abcde-rt -batch -',
+      lines: ['link set dev lo up', 'link set dev eth0 up', `address add ${lab.lan?.routerAddress}/24 dev eth0`],
+    });
+    expect(runner.commands()).toContain(`unshare --uts=${root}/nic-abcde/router/uts hostname router`);
+    expect(n1.clusterNicMac).toBe(`${n1.mac.slice(0, 11)}:01:01`);
+    expect(lab.router?.mac).toBe(`${n1.mac.slice(0, 11)}:00:02`);
     expect(lab.router?.address).toBe(lab.lan?.routerAddress);
+    expect(lab.router?.hostname).toBe('router');
     expect(lab.router?.netns).toBe('cl-nic-abcde-rt');
     await lab.destroy();
   });
@@ -120,7 +145,11 @@ describe('createLab (fake runner)', () => {
   it('leaves eth0 without an address when lan is false', async () => {
     const runner = fakeHost();
     const lab = await createLab({ name: 'nolan', nodes: 1, lan: false, runner, stateRoot: root, suffix: 'abcde' });
-    expect(runner.commands().filter((c) => c.includes('address add'))).toEqual([]);
+    expect(
+      batches(runner)
+        .flatMap((b) => b.lines)
+        .filter((l) => l.startsWith('address')),
+    ).toEqual([]);
     expect(lab.lan).toBeUndefined();
     expect(lab.nodes[0]?.lanAddress).toBeUndefined();
     await lab.destroy();
@@ -138,20 +167,19 @@ describe('createLab (fake runner)', () => {
     await lab.destroy();
   });
 
-  it('destroys in order: processes, mounts, namespaces, state dir — and a second destroy does nothing', async () => {
+  it('destroys with one umount and one namespace batch, and a second destroy does nothing', async () => {
     const runner = fakeHost();
     const lab = await createLab({ name: 'down', nodes: 2, runner, stateRoot: root, suffix: 'abcde' });
     const before = runner.calls.length;
     await lab.destroy();
     expect(runner.commands().slice(before)).toEqual([
-      'ip netns pids cl-down-abcde-sw',
-      'ip netns pids cl-down-abcde-n1',
-      'ip netns pids cl-down-abcde-n2',
-      `umount ${root}/down-abcde/node1/uts`,
-      `umount ${root}/down-abcde/node2/uts`,
-      'ip netns del cl-down-abcde-sw',
-      'ip netns del cl-down-abcde-n1',
-      'ip netns del cl-down-abcde-n2',
+      `umount ${root}/down-abcde/node1/uts ${root}/down-abcde/node2/uts`,
+      'ip -force -batch -',
+    ]);
+    expect(batches(runner).at(-1)?.lines).toEqual([
+      'netns del cl-down-abcde-sw',
+      'netns del cl-down-abcde-n1',
+      'netns del cl-down-abcde-n2',
     ]);
     expect(existsSync(`${root}/down-abcde`)).toBe(false);
     const after = runner.calls.length;
@@ -161,18 +189,17 @@ describe('createLab (fake runner)', () => {
   });
 
   it('removes what it created when a step fails half-way, and says which lab failed', async () => {
-    const runner = fakeHost().on(
-      'ip',
-      { prefix: ['-n', 'cl-fail-abcde-sw', 'link', 'add', 'e2'] },
-      { exitCode: 2, stderr: 'RTNETLINK answers: Operation not permitted' },
-    );
+    const runner = fakeHost().on('ip', ['-n', 'cl-fail-abcde-sw', '-batch', '-'], {
+      exitCode: 2,
+      stderr: 'RTNETLINK answers: Operation not permitted\nCommand failed -:5',
+    });
     const error = await createLab({ name: 'fail', nodes: 2, runner, stateRoot: root, suffix: 'abcde' }).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'LAB_CREATE_FAILED',
       message: expect.stringMatching(/lab "fail-abcde".*Operation not permitted/s),
     });
-    expect(runner.commands()).toContain('ip netns del cl-fail-abcde-n2');
-    expect(runner.commands()).toContain(`umount ${root}/fail-abcde/node1/uts`);
+    expect(batches(runner).at(-1)?.lines).toContain('netns del cl-fail-abcde-n2');
+    expect(runner.commands().at(-2)).toContain(`${root}/fail-abcde/node1/uts`);
     expect(existsSync(`${root}/fail-abcde`)).toBe(false);
   });
 
@@ -180,34 +207,25 @@ describe('createLab (fake runner)', () => {
     const runner = fakeHost();
     const lab = await createLab({ name: 'gone', nodes: 1, runner, stateRoot: root, suffix: 'abcde' });
     runner
-      .on(
-        'ip',
-        { prefix: ['netns', 'del'] },
-        { exitCode: 1, stderr: 'Cannot remove namespace file "/run/netns/x": No such file or directory' },
-      )
-      .on('ip', { prefix: ['netns', 'pids'] }, { exitCode: 1, stderr: 'Cannot open network namespace' })
+      .on('ip', ['-force', '-batch', '-'], {
+        exitCode: 1,
+        stderr: 'Cannot remove namespace file "/run/netns/x": No such file or directory',
+      })
       .on('umount', () => true, { exitCode: 32, stderr: 'umount: /x: not mounted.' });
     await expect(lab.destroy()).resolves.toBeUndefined();
   });
 
-  it('reports a namespace it cannot delete', async () => {
+  it('reports what it could not remove, after trying everything else', async () => {
     const runner = fakeHost();
     const lab = await createLab({ name: 'stuck', nodes: 1, runner, stateRoot: root, suffix: 'abcde' });
-    runner.on('ip', ['netns', 'del', 'cl-stuck-abcde-n1'], { exitCode: 1, stderr: 'Device or resource busy' });
+    runner
+      .on('umount', () => true, { exitCode: 32, stderr: 'umount: target is busy.' })
+      .on('umount', { prefix: ['--lazy'] }, { exitCode: 32, stderr: 'umount: permission denied' });
     await expect(lab.destroy()).rejects.toMatchObject({
       code: 'LAB_DESTROY_FAILED',
-      message: expect.stringContaining('delete netns cl-stuck-abcde-n1'),
+      message: expect.stringMatching(/lab "stuck-abcde".*unmount.*permission denied/s),
     });
-  });
-
-  it('removes its state dir again when the planned socket path is too long', async () => {
-    const deep = `${root}/${'d'.repeat(80)}`;
-    const runner = new FakeRunner();
-    await expect(createLab({ name: 'deep', nodes: 1, docker: true, runner, stateRoot: deep, suffix: 'abcde' })).rejects.toMatchObject({
-      code: 'LAB_SOCKET_PATH_TOO_LONG',
-    });
-    expect(runner.calls).toEqual([]);
-    expect(existsSync(`${deep}/deep-abcde`)).toBe(false);
+    expect(runner.commands().at(-1)).toBe('ip -force -batch -');
   });
 
   it.each([

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { ClusterLabError, type CommandRunner, describeError, ExecaRunner, IpRoute2, isClusterLabError } from '@cluster-lab/core';
+import { ClusterLabError, type CommandRunner, describeError, ExecaRunner, isClusterLabError } from '@cluster-lab/core';
 import { importBusyboxImage } from './busybox-image.js';
 import { destroyLabState } from './destroy-lab.js';
 import { type DockerdPaths, dockerdPaths, startDockerd } from './dockerd.js';
+import { addressAdd, ipBatch, linkUp, vethIntoNetns } from './ip-batch.js';
 import { type Lab, labFromState } from './lab.js';
 import type { LabNodeInit } from './lab-node.js';
 import { assertLabName, LAB_STATE_ROOT, labNames } from './lab-paths.js';
@@ -54,7 +55,8 @@ export const FIRST_NODE_HOST = 11;
 const MAX_NODES = 200;
 const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-interface Member {
+/** What createLab plans for one node or the router before creating it. */
+export interface LabMemberPlan {
   name: string;
   netns: string;
   dir: string;
@@ -96,8 +98,9 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     image: Boolean(options.image),
   };
   const subnet = lan ? pickSubnet() : undefined;
-  let members: Member[];
-  let router: Member | undefined;
+  const macPrefix = pickMacPrefix();
+  let members: LabMemberPlan[];
+  let router: LabMemberPlan | undefined;
   try {
     members = [];
     for (let i = 1; i <= options.nodes; i++) {
@@ -118,17 +121,21 @@ export async function createLab(options: LabOptions): Promise<Lab> {
   await writeLabState(state);
 
   try {
-    const host = new IpRoute2(runner);
-    await Promise.all(state.netns.map((ns) => runner.run('ip', ['netns', 'add', ns], { timeoutMs: 10_000 })));
-    const sw = host.in(names.switchNetns);
-    const bridges = options.clusterNic ? [LAN_BRIDGE, CLUSTER_BRIDGE] : [LAN_BRIDGE];
-    await Promise.all(
-      bridges.map(async (br) => {
-        await sw.addLink({ kind: 'bridge', name: br });
-        await sw.setUp(br);
-      }),
+    await ipBatch(
+      runner,
+      state.netns.map((ns) => ['netns', 'add', ns]),
     );
-    const macs = await Promise.all(all.map((m) => plug(runner, host, names.switchNetns, m)));
+    const macs = all.map((m, i) => ({ eth0: labMac(macPrefix, 0, i), eth1: m.clusterPort ? labMac(macPrefix, 1, i) : undefined }));
+    await Promise.all([
+      ...all.map((m) => hostname(runner, m)),
+      (async () => {
+        // Switch side in one batch; veths are created inside the switch namespace with the peer
+        // born in the node as `eth0`: no name ever appears in the host namespace, so parallel
+        // labs cannot collide.
+        await ipBatch(runner, switchCommands(all, macs, Boolean(options.clusterNic)), { netns: names.switchNetns });
+        await Promise.all(all.map((m) => ipBatch(runner, nodeCommands(m), { netns: m.netns })));
+      })(),
+    ]);
     const inits = all.map(
       (m, i): LabNodeInit => ({
         name: m.name,
@@ -247,7 +254,7 @@ function member(
   subnet: string | undefined,
   host: number,
   docker: boolean | undefined,
-): Member {
+): LabMemberPlan {
   const dir = `${state.stateDir}/${name}`;
   return {
     name,
@@ -261,34 +268,49 @@ function member(
   };
 }
 
-/** Gives a member its hostname and plugs its NIC(s) into the switch; returns the MACs. */
-async function plug(runner: CommandRunner, host: IpRoute2, switchNetns: string, m: Member): Promise<{ eth0: string; eth1?: string }> {
-  const sw = host.in(switchNetns);
-  const inside = host.in(m.netns);
-  const nic = async (port: string, ifname: string, bridge: string): Promise<string> => {
-    // Created inside the switch namespace with the peer born in the node as `eth0`: no name
-    // ever appears in the host namespace, so parallel labs cannot collide.
-    await sw.addLink({ kind: 'veth', name: port, peer: ifname, peerNetns: m.netns });
-    await sw.setMaster(port, bridge);
-    await sw.setUp(port);
-    await inside.setUp(ifname);
-    return (await inside.requireLink(ifname)).mac;
-  };
-  const [, eth0, eth1] = await Promise.all([
-    hostname(runner, m),
-    (async () => {
-      await inside.setUp('lo');
-      const mac = await nic(m.lanPort, 'eth0', LAN_BRIDGE);
-      if (m.lanAddress) await inside.addAddress('eth0', `${m.lanAddress}/24`);
-      return mac;
-    })(),
-    m.clusterPort ? nic(m.clusterPort, 'eth1', CLUSTER_BRIDGE) : Promise.resolve(undefined),
-  ]);
-  return eth1 === undefined ? { eth0 } : { eth0, eth1 };
+/** Switch-namespace commands: the bridge(s), then per member a veth whose peer is born in the member's namespace, enslaved and up. */
+export function switchCommands(
+  all: readonly LabMemberPlan[],
+  macs: readonly { eth0: string; eth1?: string | undefined }[],
+  clusterNic: boolean,
+): string[][] {
+  const bridges = clusterNic ? [LAN_BRIDGE, CLUSTER_BRIDGE] : [LAN_BRIDGE];
+  const commands = bridges.flatMap((br) => [['link', 'add', br, 'type', 'bridge'], linkUp(br)]);
+  all.forEach((m, i) => {
+    const mac = macs[i];
+    if (!mac) return;
+    commands.push(vethIntoNetns(m.lanPort, 'eth0', mac.eth0, m.netns), linkUp(m.lanPort, LAN_BRIDGE));
+    if (m.clusterPort && mac.eth1)
+      commands.push(vethIntoNetns(m.clusterPort, 'eth1', mac.eth1, m.netns), linkUp(m.clusterPort, CLUSTER_BRIDGE));
+  });
+  return commands;
+}
+
+/** Commands inside one member's namespace: loopback and NICs up, the LAN address on `eth0`. */
+export function nodeCommands(m: LabMemberPlan): string[][] {
+  return [
+    linkUp('lo'),
+    linkUp('eth0'),
+    ...(m.lanAddress ? [addressAdd(`${m.lanAddress}/24`, 'eth0')] : []),
+    ...(m.clusterPort ? [linkUp('eth1')] : []),
+  ];
+}
+
+/** Locally administered unicast MACs `02:xx:xx:xx:<nic>:<member>`; the random middle differs per lab. */
+function labMac(prefix: string, nic: number, member: number): string {
+  return `${prefix}:${hex(nic)}:${hex(member + 1)}`;
+}
+
+function pickMacPrefix(): string {
+  return `02:${hex(randomInt(256))}:${hex(randomInt(256))}:${hex(randomInt(256))}`;
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(2, '0');
 }
 
 /** A persistent UTS namespace bound to `m.utsFile`, with the member's hostname set inside it. */
-async function hostname(runner: CommandRunner, m: Member): Promise<void> {
+async function hostname(runner: CommandRunner, m: LabMemberPlan): Promise<void> {
   await mkdir(m.dir, { recursive: true });
   await writeFile(m.utsFile, '');
   await runner.run('unshare', [`--uts=${m.utsFile}`, 'hostname', m.name], { timeoutMs: 10_000 });

@@ -1,6 +1,8 @@
-import { readFile, rm } from 'node:fs/promises';
+import { access, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { ClusterLabError, type CommandRunner, describeError, killAndWait } from '@cluster-lab/core';
 import { stopDockerd } from './dockerd.js';
+import { ipBatch } from './ip-batch.js';
+import { NETNS_DIR } from './lab-paths.js';
 import type { LabState } from './lab-state.js';
 
 /** How long processes left in a lab namespace get after SIGTERM before SIGKILL. */
@@ -23,10 +25,10 @@ export async function destroyLabState(runner: CommandRunner, state: LabState): P
   };
 
   await Promise.all(state.dockerds.map((d) => attempt(`stop dockerd of ${d.node}`, () => stopDockerd(d))));
-  await Promise.all(state.netns.map((ns) => attempt(`stop processes in ${ns}`, () => killNetnsProcesses(runner, ns))));
+  await attempt('stop processes in the lab namespaces', () => killNetnsProcesses(state.netns));
   const mounts = [...new Set([...state.utsFiles, ...(await mountsBelow(state.stateDir))])].sort((a, b) => b.length - a.length);
-  for (const mount of mounts) await attempt(`unmount ${mount}`, () => unmount(runner, mount));
-  await Promise.all(state.netns.map((ns) => attempt(`delete netns ${ns}`, () => deleteNetns(runner, ns))));
+  await attempt('unmount', () => unmountAll(runner, mounts));
+  await attempt('delete namespaces', () => deleteNetns(runner, state.netns));
   await attempt(`remove ${state.stateDir}`, () => rm(state.stateDir, { recursive: true, force: true }));
 
   if (problems.length > 0) {
@@ -36,24 +38,53 @@ export async function destroyLabState(runner: CommandRunner, state: LabState): P
   }
 }
 
-/** Sends SIGTERM to every process in `netns` (escalating to SIGKILL) and waits for them. Absent netns is fine. */
-export async function killNetnsProcesses(runner: CommandRunner, netns: string): Promise<number[]> {
-  const result = await runner.run('ip', ['netns', 'pids', netns], { reject: false, timeoutMs: 10_000 });
-  if (result.exitCode !== 0) return [];
-  const pids = result.stdout
-    .split(/\s+/)
-    .map((p) => Number.parseInt(p, 10))
-    .filter((p) => Number.isInteger(p) && p > 1 && p !== process.pid);
+/**
+ * Sends SIGTERM to every process inside any of the namespaces `netns` (escalating to SIGKILL)
+ * and waits for them; returns their pids. Found by comparing `/proc/<pid>/ns/net` with the
+ * namespace files, in-process (one `ip netns pids` per namespace would cost a process each).
+ * Absent namespaces are fine; this process is never signalled.
+ */
+export async function killNetnsProcesses(netns: readonly string[], netnsDir = NETNS_DIR): Promise<number[]> {
+  const inodes = new Set<string>();
+  for (const ns of netns) {
+    const info = await stat(`${netnsDir}/${ns}`).catch(() => undefined);
+    if (info) inodes.add(`net:[${info.ino}]`);
+  }
+  if (inodes.size === 0) return [];
+  const candidates = (await readdir('/proc')).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  const pids: number[] = [];
+  await Promise.all(
+    candidates.map(async (pid) => {
+      const link = await readlink(`/proc/${pid}/ns/net`).catch(() => '');
+      if (inodes.has(link)) pids.push(Number(pid));
+    }),
+  );
   await Promise.all(pids.map((pid) => killAndWait(pid, NETNS_PROCESS_STOP_TIMEOUT_MS)));
   return pids;
 }
 
-/** `ip netns del <netns>`; a namespace that does not exist counts as deleted. */
-export async function deleteNetns(runner: CommandRunner, netns: string): Promise<void> {
-  const result = await runner.run('ip', ['netns', 'del', netns], { reject: false, timeoutMs: 10_000 });
-  if (result.exitCode !== 0 && !/No such file or directory/.test(result.stderr)) {
-    throw new Error(`\`ip netns del ${netns}\` failed: ${result.stderr.trim()}`);
-  }
+/**
+ * Deletes namespaces in one `ip -force -batch` run; a namespace that does not exist counts as
+ * deleted. Throws naming the namespaces that are still there afterwards.
+ */
+export async function deleteNetns(runner: CommandRunner, netns: readonly string[], netnsDir = NETNS_DIR): Promise<void> {
+  if (netns.length === 0) return;
+  const result = await ipBatch(
+    runner,
+    netns.map((ns) => ['netns', 'del', ns]),
+    { force: true, reject: false },
+  );
+  const left = [];
+  for (const ns of netns) if (await exists(`${netnsDir}/${ns}`)) left.push(ns);
+  if (left.length > 0) throw new Error(`namespaces ${left.join(', ')} are still there: ${result.stderr.trim()}`);
+}
+
+/** `umount <path>…` in one run; on failure each path again alone, lazily when busy. Paths that are not mounted are fine. */
+export async function unmountAll(runner: CommandRunner, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const result = await runner.run('umount', [...paths], { reject: false, timeoutMs: 10_000 });
+  if (result.exitCode === 0) return;
+  for (const path of paths) await unmount(runner, path);
 }
 
 /** `umount <path>`, lazily when busy; a path that is not mounted is fine. */
@@ -61,6 +92,15 @@ export async function unmount(runner: CommandRunner, path: string): Promise<void
   const result = await runner.run('umount', [path], { reject: false, timeoutMs: 10_000 });
   if (result.exitCode === 0 || /not mounted|no mount point|No such file or directory/.test(result.stderr)) return;
   await runner.run('umount', ['--lazy', path], { timeoutMs: 10_000 });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Mount points strictly below `dir`, from `/proc/self/mountinfo`. */

@@ -64,7 +64,10 @@ describe('persistent labs: openLab, listLabs, destroyLab', () => {
     expect((await readLabState(`${root}/keep-abcde`))?.owner).toBeNull();
     expect(await cleanupStale({ runner, stateRoot: root })).toEqual([]);
     expect(await destroyLab('keep', { runner, stateRoot: root })).toBe(true);
-    expect(runner.commands()).toContain('ip netns del cl-keep-abcde-n1');
+    expect(runner.calls.at(-1)).toMatchObject({
+      command: 'ip -force -batch -',
+      options: { input: expect.stringContaining('netns del cl-keep-abcde-n1\n') },
+    });
     expect(existsSync(`${root}/keep-abcde`)).toBe(false);
     expect(await destroyLab('keep', { runner, stateRoot: root })).toBe(false);
   });
