@@ -24,7 +24,11 @@ for (const script of scripts) {
   let output;
   let failed = false;
   try {
-    output = execFileSync(process.execPath, [join(here, script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
+    output = execFileSync(process.execPath, [join(here, script)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 900_000,
+    });
   } catch (error) {
     failed = true;
     output = `${error.stdout ?? ''}\nFAILED: ${error.message}`;
@@ -34,7 +38,9 @@ for (const script of scripts) {
     const m = /^BENCH (.+?) \| (.+?) \| (.+?) \| (.+)$/.exec(line.trim());
     if (m) rows.push({ script, metric: m[1], value: m[2], unit: m[3], target: m[4] });
   }
-  sections.push(`### ${script}${failed ? ' (FAILED)' : ''}\n\nTook ${((Date.now() - started) / 1000).toFixed(1)} s.\n\n\`\`\`\n${output.trim()}\n\`\`\`\n`);
+  sections.push(
+    `### ${script}${failed ? ' (FAILED)' : ''}\n\nTook ${((Date.now() - started) / 1000).toFixed(1)} s.\n\n\`\`\`\n${output.trim()}\n\`\`\`\n`,
+  );
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';

@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(docker.io dnsmasq-base udhcpc busybox-static iproute2 arping iptables iputils-ping util-linux procps)
+APT_PACKAGES=(docker.io dnsmasq-base udhcpc isc-dhcp-client dhcpcd-base busybox-static iproute2 arping iptables iputils-ping util-linux procps time)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,21 +9,37 @@ import { runCli } from './cli-process.js';
 /** What a failed start must leave untouched: links, addresses, routes of the host. */
 function hostSnapshot(): string {
   const ip = (...args: string[]) => execFileSync('ip', ['-j', ...args], { encoding: 'utf8' });
-  const links = (JSON.parse(ip('link', 'show')) as { ifname: string; operstate: string; flags: string[] }[]).map((l) => `${l.ifname} ${l.flags.join(',')}`);
+  const links = (JSON.parse(ip('link', 'show')) as { ifname: string; operstate: string; flags: string[] }[]).map(
+    (l) => `${l.ifname} ${l.flags.join(',')}`,
+  );
   const addrs = JSON.parse(ip('addr', 'show')) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
-  return JSON.stringify({ links: links.sort(), addrs: addrs.map((a) => `${a.ifname} ${a.addr_info.map((i) => `${i.local}/${i.prefixlen}`).join(' ')}`).sort(), routes: ip('route', 'show') });
+  return JSON.stringify({
+    links: links.sort(),
+    addrs: addrs.map((a) => `${a.ifname} ${a.addr_info.map((i) => `${i.local}/${i.prefixlen}`).join(' ')}`).sort(),
+    routes: ip('route', 'show'),
+  });
 }
 
 const CASES: { name: string; config: string; field: string; value: string }[] = [
   { name: 'interface with a slash', config: 'interface: "eth0/1"', field: 'interface', value: '"eth0/1"' },
-  { name: 'interface longer than 15 chars', config: 'interface: averyveryverylongname', field: 'interface', value: 'averyveryverylongname' },
+  {
+    name: 'interface longer than 15 chars',
+    config: 'interface: averyveryverylongname',
+    field: 'interface',
+    value: 'averyveryverylongname',
+  },
   { name: 'VLAN id 0', config: 'network:\n  vlanId: 0', field: 'network.vlanId', value: '0' },
   { name: 'VLAN id 4095', config: 'network:\n  vlanId: 4095', field: 'network.vlanId', value: '4095' },
   { name: 'VLAN id not a number', config: 'network:\n  vlanId: abc', field: 'network.vlanId', value: '"abc"' },
   { name: 'unknown backend', config: 'network:\n  backend: wifi', field: 'network.backend', value: '"wifi"' },
   { name: 'subnet typo', config: 'subnet: 192.168.200/24', field: 'subnet', value: '192.168.200/24' },
   { name: 'leader outside the subnet', config: 'leaderAddress: 10.0.0.1', field: 'leaderAddress', value: '10.0.0.1' },
-  { name: 'DHCP range containing the leader', config: 'dhcp:\n  rangeStart: 192.168.200.1', field: 'dhcp.rangeStart', value: '192.168.200.1' },
+  {
+    name: 'DHCP range containing the leader',
+    config: 'dhcp:\n  rangeStart: 192.168.200.1',
+    field: 'dhcp.rangeStart',
+    value: '192.168.200.1',
+  },
   { name: 'DHCP range outside the subnet', config: 'dhcp:\n  rangeEnd: 192.168.201.20', field: 'dhcp.rangeEnd', value: '192.168.201.20' },
   { name: 'lease time 0', config: 'dhcp:\n  leaseTime: 0', field: 'dhcp.leaseTime', value: '0' },
   { name: 'even manager count', config: 'swarm:\n  managers: 2', field: 'swarm.managers', value: '2' },

@@ -12,14 +12,22 @@ export interface CliRun {
 }
 
 /** Runs `node dist/bin.js …args` (optionally through a prefix like nsenter) and never throws. */
-export function runCli(args: string[], options: { prefix?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  options: { prefix?: string[]; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliRun> {
   const prefix = options.prefix ?? [];
   const [file, ...rest] = prefix.length ? [...prefix, process.execPath, CLI_BIN, ...args] : [process.execPath, CLI_BIN, ...args];
   return new Promise((resolve) => {
     execFile(
       file as string,
       rest,
-      { encoding: 'utf8', timeout: options.timeoutMs ?? 240_000, env: { ...process.env, NO_COLOR: '1', ...options.env }, maxBuffer: 32 * 1024 * 1024 },
+      {
+        encoding: 'utf8',
+        timeout: options.timeoutMs ?? 240_000,
+        env: { ...process.env, NO_COLOR: '1', ...options.env },
+        maxBuffer: 32 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });

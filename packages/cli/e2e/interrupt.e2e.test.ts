@@ -30,7 +30,14 @@ describe.skipIf(skipUnlessRoot())('Ctrl-C during start rolls back and leaves no 
     config = join(node.dir, 'config.yaml');
     await writeFile(
       config,
-      stringify({ interface: 'eth0', network: { backend: 'vxlan' }, hostname: node.name, stateDir, docker: { socket: node.dockerSocket }, consul: { runtime: 'binary', binary: FAKE_CONSUL_BIN } }),
+      stringify({
+        interface: 'eth0',
+        network: { backend: 'vxlan' },
+        hostname: node.name,
+        stateDir,
+        docker: { socket: node.dockerSocket },
+        consul: { runtime: 'binary', binary: FAKE_CONSUL_BIN },
+      }),
     );
   });
   afterAll(async () => {
@@ -40,10 +47,14 @@ describe.skipIf(skipUnlessRoot())('Ctrl-C during start rolls back and leaves no 
   it('SIGINT after the DHCP server step undoes everything', async () => {
     const node = lab.nodes[0]!;
     const before = await node.ip.listLinks();
-    const child = spawn('nsenter', [`--net=/run/netns/${node.netns}`, `--uts=${node.utsFile}`, '--', process.execPath, CLI_BIN, 'start', '--config', config, '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const child = spawn(
+      'nsenter',
+      [`--net=/run/netns/${node.netns}`, `--uts=${node.utsFile}`, '--', process.execPath, CLI_BIN, 'start', '--config', config, '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     let out = '';
     let signalled = false;
     child.stdout.on('data', (chunk: Buffer) => {
@@ -63,12 +74,18 @@ describe.skipIf(skipUnlessRoot())('Ctrl-C during start rolls back and leaves no 
     const addrs = await node.ip.listAddresses();
     expect(addrs.filter((a) => a.local.startsWith('192.168.200.') || a.local.startsWith('169.254.'))).toEqual([]);
     expect(await processesMentioning(stateDir)).toEqual([]);
-    await expect(import('node:fs/promises').then((fs) => fs.readFile(join(stateDir, 'journal.json')))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(import('node:fs/promises').then((fs) => fs.readFile(join(stateDir, 'journal.json')))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     // and a normal start afterwards works
-    const again = await runCli(['start', '--config', config], { prefix: ['nsenter', `--net=/run/netns/${node.netns}`, `--uts=${node.utsFile}`, '--'] });
+    const again = await runCli(['start', '--config', config], {
+      prefix: ['nsenter', `--net=/run/netns/${node.netns}`, `--uts=${node.utsFile}`, '--'],
+    });
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
-    const stop = await runCli(['stop', '--config', config], { prefix: ['nsenter', `--net=/run/netns/${node.netns}`, `--uts=${node.utsFile}`, '--'] });
+    const stop = await runCli(['stop', '--config', config], {
+      prefix: ['nsenter', `--net=/run/netns/${node.netns}`, `--uts=${node.utsFile}`, '--'],
+    });
     expect(stop.code).toBe(0);
     expect(await processesMentioning(stateDir)).toEqual([]);
   });

@@ -2,22 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  type ClusterConfig,
-  type CommandRunner,
-  ConfigError,
-  ClusterLabError,
-  createRealElectionDeps,
-  electLeader,
-  ExecaRunner,
-  IpRoute2,
-  type Network,
-} from '@cluster-lab/core';
-import {
   BinaryRuntime,
-  ConsulClient,
-  ConsulStore,
   type ConsulAgentChanges,
+  ConsulClient,
   type ConsulRuntime,
+  ConsulStore,
   ContainerRuntime,
   chooseConsulRuntime,
   claimServerSlot,
@@ -26,7 +15,26 @@ import {
   nodeIdFromMachineId,
   stopConsulAgent,
 } from '@cluster-lab/consul';
-import { clientPaths, createDhcpClient, dnsmasqPaths, dnsmasqServer, type ProbeAnswer, probeForDhcpServer, RogueDhcpServerError } from '@cluster-lab/dhcp';
+import {
+  type ClusterConfig,
+  ClusterLabError,
+  type CommandRunner,
+  ConfigError,
+  createRealElectionDeps,
+  ExecaRunner,
+  electLeader,
+  IpRoute2,
+  type Network,
+} from '@cluster-lab/core';
+import {
+  clientPaths,
+  createDhcpClient,
+  dnsmasqPaths,
+  dnsmasqServer,
+  type ProbeAnswer,
+  probeForDhcpServer,
+  RogueDhcpServerError,
+} from '@cluster-lab/dhcp';
 import { initManager, join as joinSwarm, leave as leaveSwarm } from '@cluster-lab/swarm';
 import { createBackend, type NetworkBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';
@@ -84,7 +92,8 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
   const backend: NetworkBackend = createBackend(config, { network, runner });
   const docker = new Dockerode({ socketPath: config.docker.socket });
   const token = config.consul.aclToken;
-  const localStore = () => new ConsulStore(new ConsulClient({ address: `127.0.0.1:${config.consul.httpPort}`, ...(token ? { token } : {}) }));
+  const localStore = () =>
+    new ConsulStore(new ConsulClient({ address: `127.0.0.1:${config.consul.httpPort}`, ...(token ? { token } : {}) }));
   const prefix = Number(config.subnet.split('/')[1]);
   const uplink = config.network.backend === 'native' ? undefined : config.interface;
 
@@ -161,7 +170,14 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
     async startDhcpServer(_ctx, link) {
       const answer = dhcpProbe ? await dhcpProbe : undefined;
       if (answer) throw new RogueDhcpServerError(link.name, answer.serverId);
-      const handle = await dnsmasqServer({ runner, network, config, link: link.name, probe: dhcpProbe === undefined, ...(uplink ? { uplink } : {}) }).start();
+      const handle = await dnsmasqServer({
+        runner,
+        network,
+        config,
+        link: link.name,
+        probe: dhcpProbe === undefined,
+        ...(uplink ? { uplink } : {}),
+      }).start();
       return { pidFile: handle.pidFile, started: handle.started, link: link.name };
     },
 
@@ -176,8 +192,17 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
       if (!onLink) await client.obtain({ signal: ctx.signal });
       const renewal = await client.startRenewal();
       const applied = await client.current();
-      if (!applied) throw new ClusterLabError('DHCP_LEASE_LOST', `the lease on ${link.name} vanished right after it was applied`, { hint: 'run start again' });
-      return { cidr: applied.cidr, ip: applied.lease.ip, serverId: applied.lease.serverId, added: !onLink && applied.added, renewalPidFile: renewal.pidFile };
+      if (!applied)
+        throw new ClusterLabError('DHCP_LEASE_LOST', `the lease on ${link.name} vanished right after it was applied`, {
+          hint: 'run start again',
+        });
+      return {
+        cidr: applied.cidr,
+        ip: applied.lease.ip,
+        serverId: applied.lease.serverId,
+        added: !onLink && applied.added,
+        renewalPidFile: renewal.pidFile,
+      };
     },
 
     async releaseLease(ctx, link) {
@@ -190,7 +215,10 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
       let server = true;
       if (role === 'follower') {
         // The first `consul.servers` nodes run servers: slots are claimed in the leader's KV.
-        const leaderClient = new ConsulClient({ address: `${config.leaderAddress}:${config.consul.httpPort}`, ...(token ? { token } : {}) });
+        const leaderClient = new ConsulClient({
+          address: `${config.leaderAddress}:${config.consul.httpPort}`,
+          ...(token ? { token } : {}),
+        });
         try {
           await leaderClient.waitForLeader({ timeoutMs: LEADER_CONSUL_TIMEOUT_MS, signal: ctx.signal });
           server = await claimServerSlot(new ConsulStore(leaderClient), ctx.hostname, config.consul.servers);
@@ -214,13 +242,26 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
 
     async stopConsul(ctx, outcome) {
       const changes = outcome.ref as unknown as ConsulAgentChanges;
-      await stopConsulAgent(consulRuntimeFor(changes.runtime, ctx), changes);
+      const runtime = consulRuntimeFor(changes.runtime, ctx);
+      await stopConsulAgent(runtime, changes);
+      // The agent's log is a file start created; the runtime keeps it for post-mortems, stop does not.
+      if (runtime instanceof BinaryRuntime && changes.startedAgent) {
+        await rm(runtime.logFile, { force: true });
+        await rmdir(consulRunDir(config)).catch(() => {});
+      }
     },
 
     async joinSwarm(ctx, { role, address }) {
       const store = localStore();
       try {
-        const common = { docker, store, advertiseAddr: address, managers: config.swarm.managers, labels: config.swarm.labels, onEvent: ctx.onEvent };
+        const common = {
+          docker,
+          store,
+          advertiseAddr: address,
+          managers: config.swarm.managers,
+          labels: config.swarm.labels,
+          onEvent: ctx.onEvent,
+        };
         if (role === 'leader') {
           const r = await initManager(common);
           return { role: 'manager', nodeId: r.nodeId, joined: r.created };
@@ -235,13 +276,27 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
     async leaveSwarm(ctx, outcome) {
       const store = localStore();
       try {
-        const lead = outcome.role === 'manager' && (await network.getLink(backend.linkName).then(async (l) => l !== undefined && (await network.listAddresses(l.name)).some((a) => a.local === config.leaderAddress)));
+        const lead =
+          outcome.role === 'manager' &&
+          (await network
+            .getLink(backend.linkName)
+            .then(async (l) => l !== undefined && (await network.listAddresses(l.name)).some((a) => a.local === config.leaderAddress)));
         try {
-          await leaveSwarm({ docker, store, ...(lead ? { waitForOthersMs: LAST_MANAGER_WAIT_MS, force: true } : {}), onEvent: ctx.onEvent });
+          await leaveSwarm({
+            docker,
+            store,
+            ...(lead ? { waitForOthersMs: LAST_MANAGER_WAIT_MS, force: true } : {}),
+            onEvent: ctx.onEvent,
+          });
         } catch (error) {
           // On a simultaneous stop the other managers may leave between our quorum check and our
           // demotion, making this node the last manager; leaving is what stop asked for, so finish it.
-          ctx.onEvent({ type: 'log', level: 'warn', message: `graceful swarm leave failed (${(error as Error).message}); leaving with force`, source: 'swarm' });
+          ctx.onEvent({
+            type: 'log',
+            level: 'warn',
+            message: `graceful swarm leave failed (${(error as Error).message}); leaving with force`,
+            source: 'swarm',
+          });
           await leaveSwarm({ docker, store, force: true, onEvent: ctx.onEvent });
         }
       } finally {
@@ -270,9 +325,16 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
       await attempt('swarm membership', async () => (await leaveSwarm({ docker, force: true, onEvent: ctx.onEvent })).left);
       await attempt('consul agent (binary)', () => consulRuntimeFor('binary', ctx).stop());
       await attempt('consul agent (container)', () => consulRuntimeFor('container', ctx).stop());
-      await attempt('DHCP server', () => dnsmasqServer({ runner, network, config, link: backend.linkName, ...(uplink ? { uplink } : {}) }).stop());
+      await attempt('DHCP server', () =>
+        dnsmasqServer({ runner, network, config, link: backend.linkName, ...(uplink ? { uplink } : {}) }).stop(),
+      );
       await attempt('DHCP lease', async () => (await createDhcpClient({ runner, network, config, link: backend.linkName })).release());
-      await attempt('leader address', async () => (await network.getLink(backend.linkName)) !== undefined && network.delAddress(backend.linkName, `${config.leaderAddress}/${prefix}`));
+      await attempt(
+        'leader address',
+        async () =>
+          (await network.getLink(backend.linkName)) !== undefined &&
+          network.delAddress(backend.linkName, `${config.leaderAddress}/${prefix}`),
+      );
       await attempt(`cluster link ${backend.linkName}`, () => backend.teardown({ created: backend.kind !== 'native', broughtUp: false }));
       return removed;
     },

@@ -37,7 +37,8 @@ export interface StartNodeResult {
  */
 export function nestedEvents(sink: EventSink): EventSink {
   return (event) => {
-    if (event.type === 'step-finished') sink({ type: 'log', level: 'debug', message: `${event.title}: ${event.detail ?? 'done'} (${event.durationMs} ms)` });
+    if (event.type === 'step-finished')
+      sink({ type: 'log', level: 'debug', message: `${event.title}: ${event.detail ?? 'done'} (${event.durationMs} ms)` });
     else if (event.type === 'step-failed') sink({ type: 'log', level: 'debug', message: `${event.title} failed: ${event.error.message}` });
     else if (event.type !== 'step-started' && event.type !== 'step-skipped') sink(event);
   };
@@ -67,147 +68,150 @@ export async function startNode(config: ClusterConfig, options: StartNodeOptions
   const { services } = options;
   const signal = options.signal ?? new AbortController().signal;
   const onEvent = options.onEvent ?? (() => {});
-  const ctx: ServiceContext = { config, hostname: options.hostname ?? config.hostname ?? osHostname(), signal, onEvent: nestedEvents(onEvent) };
+  const ctx: ServiceContext = {
+    config,
+    hostname: options.hostname ?? config.hostname ?? osHostname(),
+    signal,
+    onEvent: nestedEvents(onEvent),
+  };
   const journal = await Journal.open(journalPath(config));
   const wasRunning = journal.exists && journal.status === 'running';
   const before = journal.entries.length;
   let changed = false;
 
   const steps = new StepRunner({ journal, undo: undoHandlers(services, ctx), onEvent, signal });
-  const result = await steps.run(async () => {
-    await steps.step('preflight', 'Check configuration and dependencies', () => services.preflight(ctx));
-    if (!wasRunning) await journal.setStatus('starting');
+  const result = await steps
+    .run(async () => {
+      await steps.step('preflight', 'Check configuration and dependencies', () => services.preflight(ctx));
+      if (!wasRunning) await journal.setStatus('starting');
 
-    const link = await steps.step(
-      'network',
-      `Cluster link (${config.network.backend})`,
-      async (step) => {
-        const change = await services.ensureLink(ctx);
-        if (change.created || change.broughtUp) {
-          changed = true;
-          await step.record(JOURNAL_KINDS.link, change.name, { ...change });
+      const link = await steps.step(
+        'network',
+        `Cluster link (${config.network.backend})`,
+        async (step) => {
+          const change = await services.ensureLink(ctx);
+          if (change.created || change.broughtUp) {
+            changed = true;
+            await step.record(JOURNAL_KINDS.link, change.name, { ...change });
+          }
+          return change;
+        },
+        (l) => `${l.name} mtu ${l.mtu}${l.created ? ' (created)' : ''}`,
+      );
+      const linkInfo: LinkInfo = { name: link.name, mac: link.mac, mtu: link.mtu };
+      const prefix = Number(config.subnet.split('/')[1]);
+
+      const election = await steps.step(
+        'election',
+        'Leader election',
+        async (step) => {
+          const outcome = await services.elect(ctx, linkInfo);
+          if (outcome.claimed) {
+            changed = true;
+            const cidr = `${config.leaderAddress}/${prefix}`;
+            await step.record(JOURNAL_KINDS.leaderAddress, cidr, { link: link.name, cidr });
+          }
+          return outcome;
+        },
+        (o) => `${o.role}${o.candidates > 1 ? ` among ${o.candidates} candidates` : ''}`,
+      );
+
+      let address = config.leaderAddress;
+      if (election.role === 'leader') {
+        if (config.dhcp.enabled) {
+          await steps.step(
+            'dhcp-server',
+            'DHCP server on the cluster link',
+            async (step) => {
+              const ref = await services.startDhcpServer(ctx, linkInfo);
+              if (ref.started) {
+                changed = true;
+                await step.record(JOURNAL_KINDS.dhcpServer, ref.pidFile, { ...ref });
+              }
+              return ref;
+            },
+            () => `${config.dhcp.rangeStart}-${config.dhcp.rangeEnd} on ${link.name} only`,
+          );
         }
-        return change;
-      },
-      (l) => `${l.name} mtu ${l.mtu}${l.created ? ' (created)' : ''}`,
-    );
-    const linkInfo: LinkInfo = { name: link.name, mac: link.mac, mtu: link.mtu };
-    const prefix = Number(config.subnet.split('/')[1]);
-
-    const election = await steps.step(
-      'election',
-      'Leader election',
-      async (step) => {
-        const outcome = await services.elect(ctx, linkInfo);
-        if (outcome.claimed) {
-          changed = true;
-          const cidr = `${config.leaderAddress}/${prefix}`;
-          await step.record(JOURNAL_KINDS.leaderAddress, cidr, { link: link.name, cidr });
+      } else {
+        if (!config.dhcp.enabled) {
+          throw new ClusterLabError(
+            'FOLLOWER_NEEDS_DHCP',
+            'this node is a follower but dhcp.enabled is false, so it has no way to get a cluster address',
+            {
+              hint: 'set dhcp.enabled: true (the leader serves addresses on the cluster link)',
+              errorClass: 'config',
+            },
+          );
         }
-        return outcome;
-      },
-      (o) => `${o.role}${o.candidates > 1 ? ` among ${o.candidates} candidates` : ''}`,
-    );
-
-    let address = config.leaderAddress;
-    if (election.role === 'leader') {
-      if (config.dhcp.enabled) {
-        await steps.step(
-          'dhcp-server',
-          'DHCP server on the cluster link',
+        const lease = await steps.step(
+          'dhcp-lease',
+          'DHCP lease from the leader',
           async (step) => {
-            const ref = await services.startDhcpServer(ctx, linkInfo);
-            if (ref.started) {
-              changed = true;
-              await step.record(JOURNAL_KINDS.dhcpServer, ref.pidFile, { ...ref });
+            const outcome = await services.obtainLease(ctx, linkInfo);
+            if (outcome.added || outcome.renewalPidFile) {
+              changed ||= outcome.added;
+              await step.record(JOURNAL_KINDS.dhcpLease, link.name, { link: link.name, lease: { ...outcome } });
             }
-            return ref;
+            return outcome;
           },
-          () => `${config.dhcp.rangeStart}-${config.dhcp.rangeEnd} on ${link.name} only`,
+          (l) => `${l.cidr} from ${l.serverId}`,
         );
+        address = lease.ip;
       }
-    } else {
-      if (!config.dhcp.enabled) {
-        throw new ClusterLabError(
-          'FOLLOWER_NEEDS_DHCP',
-          'this node is a follower but dhcp.enabled is false, so it has no way to get a cluster address',
-          {
-            hint: 'set dhcp.enabled: true (the leader serves addresses on the cluster link)',
-            errorClass: 'config',
+
+      let consulServer: boolean | undefined;
+      if (config.consul.enabled) {
+        const consul = await steps.step(
+          'consul',
+          'Consul agent',
+          async (step) => {
+            const outcome = await services.startConsul(ctx, { role: election.role, address });
+            if (outcome.started) {
+              changed = true;
+              await step.record(JOURNAL_KINDS.consul, 'agent', { ...outcome });
+            }
+            return outcome;
           },
+          (o) => `${o.server ? 'server' : 'client'} on ${address}`,
         );
+        consulServer = consul.server;
       }
-      const lease = await steps.step(
-        'dhcp-lease',
-        'DHCP lease from the leader',
-        async (step) => {
-          const outcome = await services.obtainLease(ctx, linkInfo);
-          if (outcome.added || outcome.renewalPidFile) {
-            changed ||= outcome.added;
-            await step.record(JOURNAL_KINDS.dhcpLease, link.name, { link: link.name, lease: { ...outcome } });
-          }
-          return outcome;
-        },
-        (l) => `${l.cidr} from ${l.serverId}`,
-      );
-      address = lease.ip;
-    }
 
-    let consulServer: boolean | undefined;
-    if (config.consul.enabled) {
-      const consul = await steps.step(
-        'consul',
-        'Consul agent',
-        async (step) => {
-          const outcome = await services.startConsul(ctx, { role: election.role, address });
-          if (outcome.started) {
-            changed = true;
-            await step.record(JOURNAL_KINDS.consul, 'agent', { ...outcome });
-          }
-          return outcome;
-        },
-        (o) => `${o.server ? 'server' : 'client'} on ${address}`,
-      );
-      consulServer = consul.server;
-    }
-
-    let swarmRole: 'manager' | 'worker' | undefined;
-    if (config.swarm.enabled) {
-      const swarm = await steps.step(
-        'swarm',
-        election.role === 'leader' ? 'Swarm init' : 'Swarm join',
-        async (step) => {
-          const outcome = await services.joinSwarm(ctx, { role: election.role, address });
-          if (outcome.joined) {
-            changed = true;
-            await step.record(JOURNAL_KINDS.swarm, outcome.nodeId, { ...outcome });
-          }
-          return outcome;
-        },
-        (o) => `${o.role} ${o.nodeId.slice(0, 12)}`,
-      );
-      swarmRole = swarm.role;
-      await steps.step(
-        'supervisor',
-        'Supervisor (swarm reconcile, leadership watch)',
-        async (step) => {
+      let swarmRole: 'manager' | 'worker' | undefined;
+      if (config.swarm.enabled) {
+        const swarm = await steps.step(
+          'swarm',
+          election.role === 'leader' ? 'Swarm init' : 'Swarm join',
+          async (step) => {
+            const outcome = await services.joinSwarm(ctx, { role: election.role, address });
+            if (outcome.joined) {
+              changed = true;
+              await step.record(JOURNAL_KINDS.swarm, outcome.nodeId, { ...outcome });
+            }
+            return outcome;
+          },
+          (o) => `${o.role} ${o.nodeId.slice(0, 12)}`,
+        );
+        swarmRole = swarm.role;
+        await steps.step('supervisor', 'Supervisor (swarm reconcile, leadership watch)', async (step) => {
           const ref = await services.startSupervisor(ctx);
           if (ref.started) {
             changed = true;
             await step.record(JOURNAL_KINDS.supervisor, ref.pidFile, { ...ref });
           }
           return ref;
-        },
-      );
-    }
+        });
+      }
 
-    return { role: election.role, address, link: link.name, swarmRole, consulServer };
-  }).catch(async (error: unknown) => {
-    // Rolled back completely: leave no journal behind either (a failed start leaves no trace).
-    if (journal.entries.length === 0) await journal.delete();
-    else await journal.setStatus('failed');
-    throw error;
-  });
+      return { role: election.role, address, link: link.name, swarmRole, consulServer };
+    })
+    .catch(async (error: unknown) => {
+      // Rolled back completely: leave no journal behind either (a failed start leaves no trace).
+      if (journal.entries.length === 0) await journal.delete();
+      else await journal.setStatus('failed');
+      throw error;
+    });
 
   await journal.setFacts({
     role: result.role,

@@ -13,8 +13,13 @@ export async function run(...args: unknown[]): Promise<void> {
   const runner = new ExecaRunner();
   const journal = await Journal.open(journalPath(config));
   const doc = journal.exists ? { status: journal.status, facts: journal.facts } : undefined;
-  const report = await runChecks(nodeChecks({ config, runner, network: new IpRoute2(runner), journal: doc }), { onResult: (r) => out.check(r) });
+  const report = await runChecks(nodeChecks({ config, runner, network: new IpRoute2(runner), journal: doc }), {
+    onResult: (r) => out.check(r),
+  });
   if (out.options.json) out.json({ type: 'health', ok: report.ok, counts: report.counts });
-  else out.line(`\n${report.counts.PASS} passed, ${report.counts.WARN} warnings, ${report.counts.FAIL} failed${report.counts.SKIP ? `, ${report.counts.SKIP} skipped` : ''}`);
+  else
+    out.line(
+      `\n${report.counts.PASS} passed, ${report.counts.WARN} warnings, ${report.counts.FAIL} failed${report.counts.SKIP ? `, ${report.counts.SKIP} skipped` : ''}`,
+    );
   if (!report.ok) process.exitCode = 1;
 }

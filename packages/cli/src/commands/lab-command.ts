@@ -31,7 +31,10 @@ async function consulBinary(out: Output): Promise<string> {
 async function requireLab(): Promise<Lab> {
   const lab = await openLab(CLI_LAB_NAME);
   if (!lab) {
-    throw new ClusterLabError('LAB_NOT_FOUND', 'no virtual lab is running', { hint: 'create one with: sudo cluster-lab lab up', errorClass: 'usage' });
+    throw new ClusterLabError('LAB_NOT_FOUND', 'no virtual lab is running', {
+      hint: 'create one with: sudo cluster-lab lab up',
+      errorClass: 'usage',
+    });
   }
   return lab;
 }
@@ -52,7 +55,10 @@ export async function runUp(...args: unknown[]): Promise<void> {
   const out = makeOutput(flags);
   const count = Number(flags.nodes);
   if (!Number.isInteger(count) || count < 2 || count > 12) {
-    throw new ClusterLabError('INVALID_ARGUMENT', `--nodes ${JSON.stringify(flags.nodes)} must be a whole number from 2 to 12`, { hint: 'e.g. --nodes 3', errorClass: 'usage' });
+    throw new ClusterLabError('INVALID_ARGUMENT', `--nodes ${JSON.stringify(flags.nodes)} must be a whole number from 2 to 12`, {
+      hint: 'e.g. --nodes 3',
+      errorClass: 'usage',
+    });
   }
   requireRoot('lab up');
   const existing = await openLab(CLI_LAB_NAME);
@@ -64,12 +70,27 @@ export async function runUp(...args: unknown[]): Promise<void> {
   const binary = await consulBinary(out);
   const t0 = performance.now();
   out.line(`creating ${count} nodes (network namespaces, switch, one dockerd each)…`);
-  const lab = await createLab({ name: CLI_LAB_NAME, nodes: count, docker: true, image: true, lan: true, router: true, clusterNic: flags.backend === 'native', persistent: true });
+  const lab = await createLab({
+    name: CLI_LAB_NAME,
+    nodes: count,
+    docker: true,
+    image: true,
+    lan: true,
+    router: true,
+    clusterNic: flags.backend === 'native',
+    persistent: true,
+  });
   out.line(`lab ready in ${((performance.now() - t0) / 1000).toFixed(2)} s; starting \`cluster-lab start\` on all ${count} nodes at once`);
   let ok = false;
   try {
     for (const node of lab.nodes) {
-      const config = labNodeConfig({ nodeName: node.name, nodeDir: node.dir, backend: flags.backend, dockerSocket: node.dockerSocket as string, consulBinary: binary });
+      const config = labNodeConfig({
+        nodeName: node.name,
+        nodeDir: node.dir,
+        backend: flags.backend,
+        dockerSocket: node.dockerSocket as string,
+        consulBinary: binary,
+      });
       await writeFile(nodeConfigPath(node), stringify(config));
     }
     const t1 = performance.now();
@@ -81,10 +102,18 @@ export async function runUp(...args: unknown[]): Promise<void> {
       }),
     );
     const failed = runs.filter((r) => r.exitCode !== 0).length;
-    if (failed > 0) throw new ClusterLabError('LAB_START_FAILED', `${failed} of ${count} node(s) failed to start`, { hint: 'see the lines above; rerun with --keep to inspect the nodes' });
-    out.line(`cluster formed in ${((performance.now() - t1) / 1000).toFixed(2)} s (total ${((performance.now() - t0) / 1000).toFixed(2)} s)\n`);
+    if (failed > 0)
+      throw new ClusterLabError('LAB_START_FAILED', `${failed} of ${count} node(s) failed to start`, {
+        hint: 'see the lines above; rerun with --keep to inspect the nodes',
+      });
+    out.line(
+      `cluster formed in ${((performance.now() - t1) / 1000).toFixed(2)} s (total ${((performance.now() - t0) / 1000).toFixed(2)} s)\n`,
+    );
     const healthy = await printStatus(lab, out);
-    if (!healthy) throw new ClusterLabError('LAB_UNHEALTHY', 'the cluster came up but health checks fail', { hint: 'run: cluster-lab lab exec node1 -- cluster-lab health' });
+    if (!healthy)
+      throw new ClusterLabError('LAB_UNHEALTHY', 'the cluster came up but health checks fail', {
+        hint: 'run: cluster-lab lab exec node1 -- cluster-lab health',
+      });
     ok = true;
     out.line(`\nTry it:
   cluster-lab lab exec node1 -- docker node ls
@@ -156,10 +185,17 @@ export async function runExec(...args: unknown[]): Promise<void> {
   const lab = await requireLab();
   const node = lab.nodes.find((n) => n.name === nodeName);
   if (!node) {
-    throw new ClusterLabError('INVALID_ARGUMENT', `lab has no node "${nodeName}"`, { hint: `use one of: ${lab.nodes.map((n) => n.name).join(', ')}`, errorClass: 'usage' });
+    throw new ClusterLabError('INVALID_ARGUMENT', `lab has no node "${nodeName}"`, {
+      hint: `use one of: ${lab.nodes.map((n) => n.name).join(', ')}`,
+      errorClass: 'usage',
+    });
   }
   const [file, ...rest] = argv;
-  if (!file) throw new ClusterLabError('INVALID_ARGUMENT', 'no command given', { hint: 'e.g. cluster-lab lab exec node1 -- docker node ls', errorClass: 'usage' });
+  if (!file)
+    throw new ClusterLabError('INVALID_ARGUMENT', 'no command given', {
+      hint: 'e.g. cluster-lab lab exec node1 -- docker node ls',
+      errorClass: 'usage',
+    });
   // `cluster-lab` inside a node means this very build, with the node's own config.
   const isSelf = file === 'cluster-lab';
   const program = isSelf ? process.execPath : file;
@@ -191,7 +227,8 @@ export async function runDown(...args: unknown[]): Promise<void> {
   }
   const runs = await stopAll(lab);
   runs.forEach((run, i) => {
-    if (run.exitCode !== 0) out.warn(`${lab.nodes[i]?.name}: stop failed (${run.stderr.trim().split('\n').at(-1) ?? ''}); removing the node anyway`);
+    if (run.exitCode !== 0)
+      out.warn(`${lab.nodes[i]?.name}: stop failed (${run.stderr.trim().split('\n').at(-1) ?? ''}); removing the node anyway`);
   });
   await lab.destroy();
   out.line(`lab removed (${lab.nodes.length} nodes)`);

@@ -19,20 +19,37 @@ export async function run(...args: unknown[]): Promise<void> {
     return;
   }
   if (!s.running) {
-    out.line(`not running${journal.exists ? ` (journal status: ${journal.status})` : ''}; cluster link ${s.backend.name}: ${s.backend.exists ? (s.backend.up ? 'up' : 'down') : 'absent'}`);
+    out.line(
+      `not running${journal.exists ? ` (journal status: ${journal.status})` : ''}; cluster link ${s.backend.name}: ${s.backend.exists ? (s.backend.up ? 'up' : 'down') : 'absent'}`,
+    );
     return;
   }
   out.line(`${out.paint('bold', s.role ?? '?')} ${s.address} on ${s.link} (${s.backend.kind}); leader ${s.leaderAddress}`);
   if (s.leases) {
     out.line(`\nDHCP leases (${s.leases.length}):`);
-    out.table(['IP', 'MAC', 'HOSTNAME', 'EXPIRES'], s.leases.map((l) => [l.ip, l.mac, l.hostname ?? '', l.expiresAt ?? 'never']));
+    out.table(
+      ['IP', 'MAC', 'HOSTNAME', 'EXPIRES'],
+      s.leases.map((l) => [l.ip, l.mac, l.hostname ?? '', l.expiresAt ?? 'never']),
+    );
   }
   if (s.consul) {
-    out.line(`\nConsul: ${s.consul.error ? out.paint('red', s.consul.error) : `${s.consul.server ? 'server' : 'client'}, leader ${s.consul.leader ?? 'none'}`}`);
-    if (s.consul.members.length) out.table(['MEMBER', 'ADDRESS', 'STATUS'], s.consul.members.map((m) => [m.name, m.address, m.status]));
+    out.line(
+      `\nConsul: ${s.consul.error ? out.paint('red', s.consul.error) : `${s.consul.server ? 'server' : 'client'}, leader ${s.consul.leader ?? 'none'}`}`,
+    );
+    if (s.consul.members.length)
+      out.table(
+        ['MEMBER', 'ADDRESS', 'STATUS'],
+        s.consul.members.map((m) => [m.name, m.address, m.status]),
+      );
   }
   if (s.swarm) {
-    out.line(`\nSwarm: ${s.swarm.error ? out.paint('red', s.swarm.error) : `${s.swarm.role ?? ''} (${s.swarm.state})${s.swarm.managers ? `, ${s.swarm.managers} managers` : ''}`}`);
-    if (s.swarm.nodes) out.table(['NODE', 'ROLE', 'STATE', 'AVAILABILITY', 'ADDRESS'], s.swarm.nodes.map((n) => [n.hostname, n.role, n.state, n.availability, n.address]));
+    out.line(
+      `\nSwarm: ${s.swarm.error ? out.paint('red', s.swarm.error) : `${s.swarm.role ?? ''} (${s.swarm.state})${s.swarm.managers ? `, ${s.swarm.managers} managers` : ''}`}`,
+    );
+    if (s.swarm.nodes)
+      out.table(
+        ['NODE', 'ROLE', 'STATE', 'AVAILABILITY', 'ADDRESS'],
+        s.swarm.nodes.map((n) => [n.hostname, n.role, n.state, n.availability, n.address]),
+      );
   }
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ConsulClient } from '@cluster-lab/consul';
 import {
   ArpingProber,
   type Check,
@@ -15,7 +16,6 @@ import {
   skip,
   warn,
 } from '@cluster-lab/core';
-import { ConsulClient } from '@cluster-lab/consul';
 import { clientPaths, dnsmasqPaths } from '@cluster-lab/dhcp';
 import { swarmChecks } from '@cluster-lab/swarm';
 import { createBackend } from '@cluster-lab/vlan';
@@ -59,14 +59,19 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
       id: 'started',
       title: 'node started',
       run: async () =>
-        running ? pass(`${facts.role} ${facts.address} on ${link}`) : journal ? fail(`journal status is "${journal.status}"`, 'run `cluster-lab start` (or `stop` to clean up)') : notStarted(),
+        running
+          ? pass(`${facts.role} ${facts.address} on ${link}`)
+          : journal
+            ? fail(`journal status is "${journal.status}"`, 'run `cluster-lab start` (or `stop` to clean up)')
+            : notStarted(),
     },
     {
       id: 'cluster-link',
       title: `cluster link (${config.network.backend})`,
       run: async () => {
         const d = await backend.describe();
-        if (d.ok) return pass(`${d.name} up, mtu ${d.mtu}${d.vlanId ? `, VLAN ${d.vlanId}` : ''}${d.vni ? `, VNI ${d.vni} port ${d.port}` : ''}`);
+        if (d.ok)
+          return pass(`${d.name} up, mtu ${d.mtu}${d.vlanId ? `, VLAN ${d.vlanId}` : ''}${d.vni ? `, VNI ${d.vni} port ${d.port}` : ''}`);
         const first = d.problems[0];
         return fail(d.problems.map((p) => p.message).join('; '), first?.hint);
       },
@@ -78,8 +83,13 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
         if (!running) return notStarted();
         const addrs = (await network.listAddresses(link)).filter((a) => a.family === 'inet');
         const expected = facts.role === 'leader' ? `${config.leaderAddress}/${prefix}` : `${facts.address}/${prefix}`;
-        if (!addrs.some((a) => a.cidr === expected)) return fail(`${expected} is not on ${link} (has: ${addrs.map((a) => a.cidr).join(', ') || 'none'})`, 'run `cluster-lab start` again');
-        if (!cidrContains(config.subnet, facts.address ?? '')) return fail(`${facts.address} is outside ${config.subnet}`, 'check the DHCP range');
+        if (!addrs.some((a) => a.cidr === expected))
+          return fail(
+            `${expected} is not on ${link} (has: ${addrs.map((a) => a.cidr).join(', ') || 'none'})`,
+            'run `cluster-lab start` again',
+          );
+        if (!cidrContains(config.subnet, facts.address ?? ''))
+          return fail(`${facts.address} is outside ${config.subnet}`, 'check the DHCP range');
         return pass(`${expected} on ${link}`);
       },
     },
@@ -90,15 +100,31 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
         if (!running) return notStarted();
         if (facts.role === 'leader') {
           const mac = (await network.requireLink(link)).mac;
-          const verdict = await detectDuplicateLeader({ link, mac, priority: config.priority, leaderAddress: config.leaderAddress, prober });
+          const verdict = await detectDuplicateLeader({
+            link,
+            mac,
+            priority: config.priority,
+            leaderAddress: config.leaderAddress,
+            prober,
+          });
           return verdict.duplicate
-            ? fail(`another host (${verdict.owners.map((o) => o.mac).join(', ')}) also answers for ${config.leaderAddress}`, 'two leaders: stop one node, then start it again to re-elect')
+            ? fail(
+                `another host (${verdict.owners.map((o) => o.mac).join(', ')}) also answers for ${config.leaderAddress}`,
+                'two leaders: stop one node, then start it again to re-elect',
+              )
             : pass(`this node holds ${config.leaderAddress}, nobody else answers`);
         }
         const owners = await prober.probe(config.leaderAddress, link);
         if (owners.length === 1) return pass(`leader ${config.leaderAddress} is ${owners[0]?.mac}`);
-        if (owners.length === 0) return fail(`nobody answers for the leader address ${config.leaderAddress}`, 'is the leader up? does the switch pass the cluster link (VLAN tags)? try `cluster-lab probe`');
-        return fail(`${owners.length} hosts answer for ${config.leaderAddress}: ${owners.map((o) => o.mac).join(', ')}`, 'split brain: stop the extra leader and start it again');
+        if (owners.length === 0)
+          return fail(
+            `nobody answers for the leader address ${config.leaderAddress}`,
+            'is the leader up? does the switch pass the cluster link (VLAN tags)? try `cluster-lab probe`',
+          );
+        return fail(
+          `${owners.length} hosts answer for ${config.leaderAddress}: ${owners.map((o) => o.mac).join(', ')}`,
+          'split brain: stop the extra leader and start it again',
+        );
       },
     },
     facts.role === 'follower'
@@ -109,7 +135,9 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             if (!running) return notStarted();
             const paths = clientPaths(config.stateDir, link);
             const pid = await readPidFile(paths.renewalPidFile);
-            return pid ? pass(`renewal client pid ${pid}`) : fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
+            return pid
+              ? pass(`renewal client pid ${pid}`)
+              : fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
           },
         }
       : {
@@ -124,7 +152,10 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             const conf = await readFile(paths.confFile, 'utf8');
             const interfaces = [...conf.matchAll(/^interface=(.+)$/gm)].map((m) => m[1]);
             if (interfaces.length !== 1 || interfaces[0] !== link || !/^bind-interfaces$/m.test(conf)) {
-              return fail(`dnsmasq serves ${interfaces.join(', ') || 'every interface'}`, `it must serve ${link} only: run \`cluster-lab stop\` and \`start\``);
+              return fail(
+                `dnsmasq serves ${interfaces.join(', ') || 'every interface'}`,
+                `it must serve ${link} only: run \`cluster-lab stop\` and \`start\``,
+              );
             }
             return pass(`dnsmasq pid ${pid} bound to ${link} only`);
           },
@@ -158,7 +189,8 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             if (!h.leader) return fail('no Consul leader', 'is the leader node up? servers need a majority');
             const members = await c.members();
             const self = members.find((m) => m.name === h.nodeName);
-            if (self?.status !== 'alive') return fail(`this node is "${self?.status ?? 'missing'}" in the member list`, 'restart the agent: `cluster-lab start`');
+            if (self?.status !== 'alive')
+              return fail(`this node is "${self?.status ?? 'missing'}" in the member list`, 'restart the agent: `cluster-lab start`');
             return pass(`leader ${h.leader}, ${h.membersAlive}/${h.membersTotal} members alive`);
           } finally {
             c.close();

@@ -36,7 +36,11 @@ export function parseJsonLines(text: string): Record<string, unknown>[] {
  */
 export async function runCliJson(runner: CommandRunner, args: string[], timeoutMs: number): Promise<JsonRun> {
   const started = performance.now();
-  const result = await runner.run(process.execPath, [cliBinPath(), ...args, '--json'], { timeoutMs, reject: false, env: { NO_COLOR: '1' } });
+  const result = await runner.run(process.execPath, [cliBinPath(), ...args, '--json'], {
+    timeoutMs,
+    reject: false,
+    env: { NO_COLOR: '1' },
+  });
   const events = parseJsonLines(result.stdout);
   const final = [...events].reverse().find((e) => e.type === 'result' || e.type === 'error' || e.type === 'status' || e.type === 'health');
   return { exitCode: result.exitCode, events, final, stderr: result.stderr, durationMs: Math.round(performance.now() - started) };

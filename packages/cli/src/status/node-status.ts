@@ -1,5 +1,5 @@
-import { type ClusterConfig, type CommandRunner, describeError, type Network } from '@cluster-lab/core';
 import { ConsulClient } from '@cluster-lab/consul';
+import { type ClusterConfig, type CommandRunner, describeError, type Network } from '@cluster-lab/core';
 import { dnsmasqServer } from '@cluster-lab/dhcp';
 import { status as swarmStatus } from '@cluster-lab/swarm';
 import { createBackend } from '@cluster-lab/vlan';
@@ -18,11 +18,22 @@ export interface NodeStatus {
   /** Leader only: the DHCP leases handed out. */
   leases?: { mac: string; ip: string; hostname?: string; expiresAt?: string }[];
   consul?: { server?: boolean; leader?: string; members: { name: string; address: string; status: string }[]; error?: string };
-  swarm?: { role?: string; state: string; nodes?: { hostname: string; role: string; state: string; availability: string; address: string }[]; managers?: number; error?: string };
+  swarm?: {
+    role?: string;
+    state: string;
+    nodes?: { hostname: string; role: string; state: string; availability: string; address: string }[];
+    managers?: number;
+    error?: string;
+  };
 }
 
 /** Collects {@link NodeStatus}; parts that cannot be read carry an `error` instead of failing the whole. */
-export async function collectStatus(config: ClusterConfig, runner: CommandRunner, network: Network, journal: JournalView | undefined): Promise<NodeStatus> {
+export async function collectStatus(
+  config: ClusterConfig,
+  runner: CommandRunner,
+  network: Network,
+  journal: JournalView | undefined,
+): Promise<NodeStatus> {
   const facts = (journal?.facts ?? {}) as { role?: 'leader' | 'follower'; address?: string; link?: string };
   const backend = createBackend(config, { network, runner });
   const d = await backend.describe();
@@ -51,7 +62,11 @@ export async function collectStatus(config: ClusterConfig, runner: CommandRunner
     const client = new ConsulClient({ address: `127.0.0.1:${config.consul.httpPort}`, timeoutMs: 3000, ...(token ? { token } : {}) });
     try {
       const [health, members] = await Promise.all([client.agentHealth(), client.members()]);
-      out.consul = { server: health.server, ...(health.leader ? { leader: health.leader } : {}), members: members.map((m) => ({ name: m.name, address: m.address, status: m.status })) };
+      out.consul = {
+        server: health.server,
+        ...(health.leader ? { leader: health.leader } : {}),
+        members: members.map((m) => ({ name: m.name, address: m.address, status: m.status })),
+      };
     } catch (error) {
       out.consul = { members: [], error: describeError(error) };
     } finally {
@@ -65,7 +80,15 @@ export async function collectStatus(config: ClusterConfig, runner: CommandRunner
         role: s.local.role,
         state: s.local.state,
         ...(s.nodes
-          ? { nodes: s.nodes.map((n) => ({ hostname: n.hostname, role: n.role, state: n.state, availability: n.availability, address: n.address })) }
+          ? {
+              nodes: s.nodes.map((n) => ({
+                hostname: n.hostname,
+                role: n.role,
+                state: n.state,
+                availability: n.availability,
+                address: n.address,
+              })),
+            }
           : {}),
         ...(s.quorum ? { managers: s.quorum.managers } : {}),
       };

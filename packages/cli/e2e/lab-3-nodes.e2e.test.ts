@@ -1,0 +1,173 @@
+import { readdir } from 'node:fs/promises';
+import { skipUnlessRoot } from '@cluster-lab/core/testing';
+import { type Lab, openLab } from '@cluster-lab/lab';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli-process.js';
+import { eventually, labExec, nodeStatus, pidIn, swarmNodes } from './lab-helpers.js';
+
+const NODES = ['node1', 'node2', 'node3'];
+
+describe.skipIf(skipUnlessRoot())('3-node lab: simultaneous start through the built CLI', () => {
+  let lab: Lab;
+  let upOutput = '';
+  beforeAll(async () => {
+    await runCli(['lab', 'down']);
+    const up = await runCli(['lab', 'up', '--nodes', '3'], { timeoutMs: 300_000 });
+    upOutput = up.stdout + up.stderr;
+    expect(up.code, upOutput).toBe(0);
+    lab = (await openLab('cluster-lab')) as Lab;
+    expect(lab).toBeDefined();
+  });
+  afterAll(async () => {
+    const down = await runCli(['lab', 'down'], { timeoutMs: 300_000 });
+    expect(down.code, down.stderr).toBe(0);
+    expect(await openLab('cluster-lab')).toBeUndefined();
+  });
+
+  it('prints a status table, the fake-Consul banner and how to use the lab', () => {
+    expect(upOutput).toMatch(/NODE\s+ROLE\s+ADDRESS/);
+    expect(upOutput).toContain('TEST DOUBLE');
+    expect(upOutput).toContain('cluster-lab lab exec node1 -- docker node ls');
+  });
+
+  it('elects exactly one leader; followers lease addresses in the DHCP range', async () => {
+    const statuses = await Promise.all(NODES.map((n) => nodeStatus(n)));
+    expect(statuses.filter((s) => s.role === 'leader')).toHaveLength(1);
+    const leader = statuses.find((s) => s.role === 'leader');
+    expect(leader?.address).toBe('192.168.200.1');
+    const followers = statuses.filter((s) => s.role === 'follower').map((s) => String(s.address));
+    expect(followers).toHaveLength(2);
+    for (const ip of followers) {
+      const host = Number(ip.split('.')[3]);
+      expect(ip.startsWith('192.168.200.')).toBe(true);
+      expect(host).toBeGreaterThanOrEqual(101);
+      expect(host).toBeLessThanOrEqual(200);
+    }
+    expect(new Set(followers).size).toBe(2);
+  });
+
+  it('Consul has 3 alive members and a leader', async () => {
+    const s = await nodeStatus('node2');
+    const consul = s.consul as { leader?: string; members: { status: string }[] };
+    expect(consul.leader).toBe('192.168.200.1:8300');
+    expect(consul.members.filter((m) => m.status === 'alive')).toHaveLength(3);
+  });
+
+  it('docker node ls shows 3 Ready nodes and 3 managers', async () => {
+    const nodes = await swarmNodes('node1');
+    expect(nodes.map((n) => n.hostname).sort()).toEqual(NODES);
+    expect(nodes.every((n) => n.status === 'Ready')).toBe(true);
+    expect(nodes.filter((n) => n.manager !== '')).toHaveLength(3);
+  });
+
+  it('health passes on every node', async () => {
+    for (const n of NODES) {
+      const run = await labExec(n, ['cluster-lab', 'health']);
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.stdout).not.toContain('FAIL');
+    }
+  });
+
+  it("runs the seed's Use Case 1: a web service on node2 fetched by name from node3", async () => {
+    const net = await labExec('node1', ['docker', 'network', 'create', '--driver', 'overlay', '--attachable', 'my-net']);
+    expect(net.code, net.stderr).toBe(0);
+    const svc = await labExec('node1', [
+      'docker',
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      'web',
+      '--network',
+      'my-net',
+      '--endpoint-mode',
+      'dnsrr',
+      '--constraint',
+      'node.hostname==node2',
+      'cluster-lab/busybox:latest',
+      'sh',
+      '-c',
+      'mkdir -p /www && echo hello-from-node2 > /www/index.html && httpd -f -p 80 -h /www',
+    ]);
+    expect(svc.code, svc.stderr).toBe(0);
+    await eventually(
+      async () => (await labExec('node2', ['docker', 'ps', '--filter', 'name=web', '--format', '{{.Status}}'])).stdout.startsWith('Up'),
+      60_000,
+      'web on node2',
+    );
+    let body = '';
+    await eventually(
+      async () => {
+        const r = await labExec('node3', [
+          'docker',
+          'run',
+          '--rm',
+          '--network',
+          'my-net',
+          'cluster-lab/busybox:latest',
+          'wget',
+          '-q',
+          '-O-',
+          'http://web/',
+        ]);
+        body = r.stdout;
+        return body.includes('hello-from-node2');
+      },
+      60_000,
+      'page from node3',
+    );
+    expect(body).toContain('hello-from-node2');
+    await labExec('node1', ['docker', 'service', 'rm', 'web']);
+    await eventually(async () => (await labExec('node1', ['docker', 'network', 'rm', 'my-net'])).code === 0, 30_000, 'network removed');
+  });
+
+  it('a second start changes nothing', async () => {
+    const run = await labExec('node1', ['cluster-lab', 'start']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('already running');
+  });
+
+  it('a killed Consul agent on a follower is restarted by start, with no duplicate member', async () => {
+    const node = lab.node('node3');
+    const pid = await pidIn(node.dir, 'consul', 'consul.pid');
+    process.kill(pid, 'SIGKILL');
+    const run = await labExec('node3', ['cluster-lab', 'start']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('already running');
+    const s = await nodeStatus('node1');
+    const members = (s.consul as { members: { name: string; status: string }[] }).members;
+    expect(members.filter((m) => m.name === 'node3')).toHaveLength(1);
+    await eventually(async () => (await labExec('node3', ['cluster-lab', 'health'])).code === 0, 30_000, 'node3 healthy');
+  });
+
+  it('stop then start again on a follower works, without a duplicate swarm node', async () => {
+    const stop = await labExec('node2', ['cluster-lab', 'stop']);
+    expect(stop.code, stop.stdout + stop.stderr).toBe(0);
+    const start = await labExec('node2', ['cluster-lab', 'start']);
+    expect(start.code, start.stdout + start.stderr).toBe(0);
+    await eventually(
+      async () => {
+        const nodes = await swarmNodes('node1');
+        return nodes.length === 3 && nodes.every((n) => n.status === 'Ready');
+      },
+      60_000,
+      'three Ready nodes without duplicates',
+    );
+  });
+
+  it('stop on every node leaves nothing that start created', async () => {
+    const runs = await Promise.all(NODES.map((n) => labExec(n, ['cluster-lab', 'stop'])));
+    for (const r of runs) expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const node of lab.nodes) {
+      const links = (await node.ip.listLinks()).map((l) => l.name);
+      expect(links).not.toContain('vx200');
+      const addrs = (await node.ip.listAddresses()).map((a) => a.local);
+      expect(addrs.filter((a) => a.startsWith('192.168.200.') || a.startsWith('169.254.'))).toEqual([]);
+      const info = await labExec(node.name, ['docker', 'info', '--format', '{{.Swarm.LocalNodeState}}']);
+      expect(info.stdout.trim()).toBe('inactive');
+      const left = await readdir(`${node.dir}/cluster-lab`, { recursive: true }).catch(() => [] as string[]);
+      // Only the DHCP lease database is kept on purpose (stable addresses across restarts).
+      expect(left.filter((f) => !/^dhcp(\/dnsmasq\.leases)?$/.test(String(f)))).toEqual([]);
+    }
+  });
+});
