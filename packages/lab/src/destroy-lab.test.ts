@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { FakeRunner } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -36,6 +36,13 @@ describe('destroy helpers', () => {
       .on('umount', ['--lazy', '/m'], {});
     await unmount(runner, '/m');
     expect(runner.commands()).toEqual(['umount /m', 'umount --lazy /m']);
+  });
+
+  it('never signals the processes of its own namespace, even if a lab names it', async () => {
+    // A symlink to our own namespace stands in for a lab namespace file that points at it.
+    await mkdir(`${dir}/netns`);
+    await symlink('/proc/self/ns/net', `${dir}/netns/own`);
+    expect(await killNetnsProcesses(['own'], `${dir}/netns`)).toEqual([]);
   });
 
   it('signals nothing when none of the namespaces exists', async () => {

@@ -1,4 +1,4 @@
-import { access, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { access, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { ClusterLabError, type CommandRunner, describeError, killAndWait } from '@cluster-lab/core';
 import { stopDockerd } from './dockerd.js';
 import { ipBatch } from './ip-batch.js';
@@ -41,22 +41,27 @@ export async function destroyLabState(runner: CommandRunner, state: LabState): P
 /**
  * Sends SIGTERM to every process inside any of the namespaces `netns` (escalating to SIGKILL)
  * and waits for them; returns their pids. Found by comparing `/proc/<pid>/ns/net` with the
- * namespace files, in-process (one `ip netns pids` per namespace would cost a process each).
+ * namespace files (device and inode), in-process (one `ip netns pids` per namespace would cost a process each).
  * Absent namespaces are fine; this process is never signalled.
  */
 export async function killNetnsProcesses(netns: readonly string[], netnsDir = NETNS_DIR): Promise<number[]> {
-  const inodes = new Set<string>();
+  // Device and inode together: a namespace file whose bind mount is gone is a plain file on
+  // another file system and must never match a live namespace.
+  const ids = new Set<string>();
   for (const ns of netns) {
     const info = await stat(`${netnsDir}/${ns}`).catch(() => undefined);
-    if (info) inodes.add(`net:[${info.ino}]`);
+    if (info) ids.add(`${info.dev}:${info.ino}`);
   }
-  if (inodes.size === 0) return [];
+  // Insurance: never the namespace this process runs in (that would signal the whole host).
+  const own = await stat('/proc/self/ns/net');
+  ids.delete(`${own.dev}:${own.ino}`);
+  if (ids.size === 0) return [];
   const candidates = (await readdir('/proc')).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
   const pids: number[] = [];
   await Promise.all(
     candidates.map(async (pid) => {
-      const link = await readlink(`/proc/${pid}/ns/net`).catch(() => '');
-      if (inodes.has(link)) pids.push(Number(pid));
+      const info = await stat(`/proc/${pid}/ns/net`).catch(() => undefined);
+      if (info && ids.has(`${info.dev}:${info.ino}`)) pids.push(Number(pid));
     }),
   );
   await Promise.all(pids.map((pid) => killAndWait(pid, NETNS_PROCESS_STOP_TIMEOUT_MS)));

@@ -1,4 +1,4 @@
-import { ExecaRunner } from '@cluster-lab/core';
+import { ExecaRunner, type SpawnedProcess } from '@cluster-lab/core';
 import { skipUnlessRoot, uniqueSuffix } from '@cluster-lab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE } from './busybox-image.js';
@@ -32,12 +32,15 @@ describe.skipIf(skipUnlessRoot())('destroy leaves the host as it found it', () =
   it('after a test body that throws midway (await using)', async () => {
     const name = `snap${uniqueSuffix()}`;
     const before = await snapshotHost(runner, name);
+    let leftover: SpawnedProcess | undefined;
     const body = async (): Promise<void> => {
       await using lab = await createLab({ name, nodes: 2, docker: true });
-      await lab.nodes[0]?.spawn('sleep', ['300']);
+      // A process the test "forgot" inside a node: destroy must stop it too.
+      leftover = await lab.nodes[0]?.spawn('sleep', ['300']);
       throw new Error('boom in the middle of a test');
     };
     await expect(body()).rejects.toThrow('boom in the middle of a test');
+    expect(await leftover?.exited).toMatchObject({ signal: 'SIGTERM' });
     expect(await snapshotHost(runner, name)).toEqual(before);
   });
 
