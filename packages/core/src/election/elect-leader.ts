@@ -247,7 +247,7 @@ class Election {
    */
   private async resume(): Promise<RoundOutcome | undefined> {
     const { network, link, leaderAddress } = this.o;
-    const held = (await network.listAddresses(link)).some((a) => a.local === leaderAddress);
+    const held = (await network.listAddresses(link)).find((a) => a.local === leaderAddress);
     if (!held) return undefined;
     const others = await this.probe(true);
     if (others.length === 0) {
@@ -256,7 +256,7 @@ class Election {
       return { kind: 'leader', claimed: false };
     }
     this.log('warn', `${leaderAddress} is on ${link} but also held by ${others.map((o) => o.mac).join(', ')}; removing it here`);
-    await network.delAddress(link, this.cidr);
+    await network.delAddress(link, held.cidr); // whatever prefix it was added with
     return undefined;
   }
 
