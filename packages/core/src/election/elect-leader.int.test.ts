@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessRoot } from '../testing/root.js';
 import { ArpingProber } from './arping-prober.js';
 import { bundleElectionNode, NetnsSegment, runRealElectionRound } from './netns-segment.js';
-import { detectDuplicateLeader } from './watch-leadership.js';
+import { detectDuplicateLeader, watchLeadership } from './watch-leadership.js';
 
 const LEADER = '192.168.200.1';
 
@@ -65,6 +65,32 @@ describe.skipIf(skipUnlessRoot())('real election between 5 namespace nodes (UDP 
       expect(await segment.holdersOf(LEADER)).toEqual([top.name]);
     } finally {
       await top.network.delAddress('eth0', `${LEADER}/24`);
+    }
+  });
+
+  it('watchLeadership on a real node yields when a higher-priority holder appears', async () => {
+    const [n1, n2] = segment.nodes as [NetnsSegment['nodes'][0], NetnsSegment['nodes'][0]];
+    await n2.network.addAddress('eth0', `${LEADER}/24`);
+    try {
+      const watch = watchLeadership({
+        link: 'eth0',
+        mac: n2.mac,
+        priority: 100,
+        leaderAddress: LEADER,
+        prefix: 24,
+        network: n2.network,
+        prober: new ArpingProber({ runner: n2.runner }),
+        peers: [{ nodeId: n1.name, mac: n1.mac, priority: 200 }],
+        intervalMs: 200,
+      });
+      // A higher-priority node takes the address too (e.g. after a healed partition).
+      await n1.network.addAddress('eth0', `${LEADER}/24`);
+      const loss = await watch.done;
+      expect(loss).toMatchObject({ reason: 'duplicate', yieldTo: [n1.mac] });
+      expect(await segment.holdersOf(LEADER)).toEqual([n1.name]);
+    } finally {
+      await n1.network.delAddress('eth0', `${LEADER}/24`);
+      await n2.network.delAddress('eth0', `${LEADER}/24`);
     }
   });
 
