@@ -58,10 +58,13 @@ describe('createLab (fake runner)', () => {
         lines: ['link set dev lo up', 'link set dev eth0 up', `address add ${sub}.12/24 dev eth0`],
       },
     ]);
-    expect(runner.commands().filter((c) => c.startsWith('unshare'))).toEqual([
-      `unshare --uts=${root}/unit-abcde/node1/uts hostname node1`,
-      `unshare --uts=${root}/unit-abcde/node2/uts hostname node2`,
-    ]);
+    // Hostnames are set in parallel (after a file write each): their order is not fixed.
+    expect(
+      runner
+        .commands()
+        .filter((c) => c.startsWith('unshare'))
+        .sort(),
+    ).toEqual([`unshare --uts=${root}/unit-abcde/node1/uts hostname node1`, `unshare --uts=${root}/unit-abcde/node2/uts hostname node2`]);
     expect(runner.calls).toHaveLength(6);
     expect(lab.nodes.map((n) => [n.name, n.hostname, n.netns, n.lanAddress])).toEqual([
       ['node1', 'node1', 'cl-unit-abcde-n1', `${sub}.11`],
