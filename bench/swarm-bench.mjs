@@ -57,6 +57,9 @@ async function clusterLabRound(lab) {
   const store = new InMemoryClusterStore();
   const t0 = now();
   const joins = followers.map((f) => join({ docker: f.docker(), store, advertiseAddr: f.lanAddress }).then(() => now() - t0));
+  // Awaited below; until then a failure must not become an unhandled rejection (which would
+  // kill the process before `lab.destroy()` runs).
+  for (const j of joins) j.catch(() => {});
   const init = await initManager({ docker: leader.docker(), store, advertiseAddr: leader.lanAddress });
   const reconciler = startReconciler({ docker: leader.docker(), store });
   await waitAllReady(leader, lab.nodes.length);

@@ -64,13 +64,31 @@ export async function inspectEngine(docker: DockerClient): Promise<DockerInfo> {
   }
 }
 
-/** Lists swarm nodes (`GET /nodes`); managers only. */
+/**
+ * Lists swarm nodes (`GET /nodes`); managers only. A node that has just joined may not have
+ * reported its description yet: missing fields are filled (empty hostname, no labels) so callers
+ * never trip over them.
+ */
 export async function listSwarmNodes(docker: DockerClient): Promise<SwarmNodeObject[]> {
+  let nodes: Array<Partial<SwarmNodeObject>>;
   try {
-    return (await docker.listNodes()) as SwarmNodeObject[];
+    nodes = (await docker.listNodes()) as Array<Partial<SwarmNodeObject>>;
   } catch (error) {
     throw toSwarmError(error, 'list swarm nodes');
   }
+  return nodes.map(normaliseNode);
+}
+
+/** Fills the fields of a node object that Docker omits while a node is still registering. */
+export function normaliseNode(node: Partial<SwarmNodeObject>): SwarmNodeObject {
+  return {
+    ...node,
+    ID: node.ID ?? '',
+    Version: node.Version ?? { Index: 0 },
+    Spec: { Role: 'worker', Availability: 'active', ...node.Spec, Labels: node.Spec?.Labels ?? {} },
+    Description: { ...node.Description, Hostname: node.Description?.Hostname ?? '' },
+    Status: { ...node.Status, State: node.Status?.State ?? 'unknown' },
+  } as SwarmNodeObject;
 }
 
 /** Reads `GET /swarm` (cluster ID and join tokens); managers only. The result holds secrets. */

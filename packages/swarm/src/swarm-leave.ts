@@ -1,5 +1,13 @@
 import { type ClusterStore, describeError, type EventSink, ignoreEvents } from '@cluster-lab/core';
-import { type DockerClient, type DockerInfo, inspectEngine, listSwarmNodes, type SwarmNodeObject, updateSwarmNode } from './docker-api.js';
+import {
+  type DockerClient,
+  type DockerInfo,
+  inspectEngine,
+  listSwarmNodes,
+  normaliseNode,
+  type SwarmNodeObject,
+  updateSwarmNode,
+} from './docker-api.js';
 import { isTransientSwarmError, swarmError, toSwarmError } from './errors.js';
 import { canStepDown, emptySlots, type ManagerSlots, releaseManagerSlot } from './manager-count.js';
 import { readJson, swarmKeys, writeJson } from './store-keys.js';
@@ -206,7 +214,7 @@ async function demoteSelf(docker: DockerClient, self: SwarmNodeObject): Promise<
       if (attempt >= 4 || !isTransientSwarmError(error)) throw error;
       await sleep(LEAVE_POLL_MS * attempt);
       try {
-        node = (await docker.getNode(self.ID).inspect()) as SwarmNodeObject;
+        node = normaliseNode((await docker.getNode(self.ID).inspect()) as Partial<SwarmNodeObject>);
       } catch (inspectError) {
         throw toSwarmError(inspectError, `inspect swarm node ${self.ID}`);
       }

@@ -94,6 +94,15 @@ describe('initManager', () => {
     expect(JSON.parse((await fresh.get(keys.cluster))?.value ?? '').clusterId).toBe(fake.clusterId);
   });
 
+  it('replaces the record of an earlier swarm when it creates a new one (stale store after a crash)', async () => {
+    await store.put(keys.cluster, JSON.stringify({ clusterId: 'oldswarm', managers: 3, createdAt: '2026-01-01T00:00:00.000Z' }));
+    await store.put(keys.workerToken, 'SWMTKN-1-old-old');
+    const result = await initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1' });
+    expect(result.created).toBe(true);
+    expect(JSON.parse((await store.get(keys.cluster))?.value ?? '').clusterId).toBe(fake.clusterId);
+    expect((await store.get(keys.workerToken))?.value).not.toBe('SWMTKN-1-old-old');
+  });
+
   it('refuses a swarm with another cluster ID', async () => {
     await initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1' });
     await expect(

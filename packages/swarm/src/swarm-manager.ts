@@ -121,7 +121,9 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
       source: 'swarm',
     });
   }
-  // Order matters: tokens and addresses first, the cluster record last — joiners wait for it.
+  // Order matters: a stale record of an earlier swarm goes first (joiners must not pair it with
+  // the new tokens), then tokens and addresses, the cluster record last — joiners wait for it.
+  if (created && recorded) await store.delete(keys.cluster);
   await store.put(keys.workerToken, swarm.JoinTokens.Worker);
   await store.put(keys.managerToken, swarm.JoinTokens.Manager);
   await writeJson(store, keys.managers, [{ nodeId: self.Swarm.NodeID, hostname: self.Name, addr: managerAddress(options.advertiseAddr) }]);
@@ -142,10 +144,10 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
   } finally {
     await lock.release();
   }
-  await writeJson(store, keys.cluster, { clusterId: swarm.ID, managers, createdAt: new Date().toISOString() } satisfies ClusterRecord);
-
-  // The leader is a manager, so it labels itself (and cleans up, refreshes addresses) right away.
+  // The leader is a manager, so it labels itself (and cleans up, refreshes addresses) right away —
+  // before announcing the cluster, so it does not queue behind the first manager-joiners' slot lock.
   await reconcile({ docker, store, managers, keyPrefix: options.keyPrefix, onEvent });
+  await writeJson(store, keys.cluster, { clusterId: swarm.ID, managers, createdAt: new Date().toISOString() } satisfies ClusterRecord);
   const durationMs = Math.round(performance.now() - started);
   onEvent({
     type: 'step-finished',

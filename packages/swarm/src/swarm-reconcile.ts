@@ -1,5 +1,13 @@
 import { type ClusterStore, describeError, type EventSink, ignoreEvents } from '@cluster-lab/core';
-import { type DockerClient, inspectEngine, listSwarmNodes, removeSwarmNode, type SwarmNodeObject, updateSwarmNode } from './docker-api.js';
+import {
+  type DockerClient,
+  inspectEngine,
+  listSwarmNodes,
+  normaliseNode,
+  removeSwarmNode,
+  type SwarmNodeObject,
+  updateSwarmNode,
+} from './docker-api.js';
 import { isTransientSwarmError, toSwarmError } from './errors.js';
 import { desiredLabels, mergeLabels } from './labels.js';
 import {
@@ -117,8 +125,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
 
     // 1. stale entries
     for (const node of nodes) {
-      if (node.Status.State !== 'down') continue;
       const hostname = node.Description.Hostname;
+      // No hostname yet (still registering): nothing to compare it with.
+      if (node.Status.State !== 'down' || hostname === '') continue;
       const recorded = records.get(hostname)?.nodeId;
       const duplicate = nodes.some(
         (other) =>
@@ -288,7 +297,7 @@ async function withFreshNode(docker: DockerClient, node: SwarmNodeObject, change
     } catch (error) {
       if (attempt >= UPDATE_ATTEMPTS || !isTransientSwarmError(error)) throw error;
       try {
-        current = (await docker.getNode(node.ID).inspect()) as SwarmNodeObject;
+        current = normaliseNode((await docker.getNode(node.ID).inspect()) as Partial<SwarmNodeObject>);
       } catch (inspectError) {
         throw toSwarmError(inspectError, `inspect swarm node ${node.ID}`);
       }

@@ -25,6 +25,8 @@ async function form(lab: Lab, store: InMemoryClusterStore): Promise<Reconciler> 
   const joins = followers.map((n) =>
     join({ docker: n.docker(), store, advertiseAddr: n.lanAddress as string, labels: { zone: 'lab' }, timeoutMs: 60_000 }),
   );
+  // Awaited below; a join failing meanwhile must not surface as an unhandled rejection.
+  for (const j of joins) j.catch(() => {});
   await leaderJoin;
   const reconciler = startReconciler({ docker: leader.docker(), store });
   const results = await Promise.all(joins);
