@@ -1,4 +1,5 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   type ClusterConfig,
   ClusterLabError,
@@ -172,7 +173,9 @@ export abstract class HookDhcpClient implements DhcpClient {
     const applied = await this.current();
     await this.sendRelease(applied);
     if (applied?.added) await this.network.delAddress(this.link, applied.cidr);
-    await rm(this.paths.stateFile, { force: true });
+    // Everything of this client lives in its own directory (hook, events, renewal log, state).
+    await rm(this.paths.dir, { recursive: true, force: true });
+    await rmdir(dirname(this.paths.dir)).catch(() => {});
     return applied !== undefined;
   }
 

@@ -1,4 +1,5 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type ClusterConfig,
   ClusterLabError,
@@ -136,9 +137,16 @@ export class DnsmasqServer {
     return this.handle(pid, true);
   }
 
-  /** Stops our dnsmasq (if running). Returns false when none was running. Leases are kept. */
+  /**
+   * Stops our dnsmasq (if running) and removes the files `start` wrote (config, hosts file, log,
+   * probe scratch). Only the lease file is kept, so addresses stay stable across restarts.
+   * Returns false when none was running.
+   */
   async stop(): Promise<boolean> {
-    return stopOwnDaemon(this.paths.pidFile, this.paths.confFile, { timeoutMs: 5000 });
+    const stopped = await stopOwnDaemon(this.paths.pidFile, this.paths.confFile, { timeoutMs: 5000 });
+    for (const file of [this.paths.confFile, this.paths.hostsFile, this.paths.logFile, this.paths.pidFile]) await rm(file, { force: true });
+    await rm(join(this.paths.dir, 'probe'), { recursive: true, force: true });
+    return stopped;
   }
 
   /** Leases in dnsmasq's lease file (empty when none yet). */
