@@ -84,6 +84,10 @@ describe('planManagerCount', () => {
     const nodes = ['a', 'b', 'c', 'd', 'e'].map((h) => node(h, 'manager', { protected: h === 'e' }));
     expect(planManagerCount({ desired: 3, reserved: 0, nodes })).toEqual({ target: 3, promote: [], demote: ['d', 'c'] });
   });
+  it('never demotes a real manager on account of a reservation (join in flight)', () => {
+    const nodes = [node('a', 'manager'), node('b', 'manager'), node('c', 'manager')];
+    expect(planManagerCount({ desired: 3, reserved: 1, nodes })).toEqual({ target: 3, promote: [], demote: [] });
+  });
   it('leaves a cluster with the desired count alone', () => {
     const nodes = [node('a', 'manager'), node('b', 'manager'), node('c', 'manager'), node('d', 'worker')];
     expect(planManagerCount({ desired: 3, reserved: 0, nodes })).toEqual({ target: 3, promote: [], demote: [] });

@@ -122,9 +122,11 @@ export function planManagerCount(input: { desired: number; reserved: number; nod
       .map((n) => n.id);
     return { target, promote, demote: [] };
   }
-  if (healthyManagers.length + reserved > desired) {
-    // Only excess healthy managers beyond `desired`; unhealthy ones are the stale-node cleanup's job.
-    const excess = healthyManagers.length + reserved - desired;
+  if (healthyManagers.length > desired) {
+    // Only real, healthy managers beyond `desired` — never on account of reservations (a join in
+    // flight is not a manager yet, and demoting a real one for it makes managers flap); unhealthy
+    // ones are the stale-node cleanup's job.
+    const excess = healthyManagers.length - desired;
     const demote = healthyManagers
       .filter((n) => !n.protected)
       .sort((a, b) => b.hostname.localeCompare(a.hostname))

@@ -188,6 +188,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     const desired = options.managers ?? cluster?.value.managers ?? DEFAULT_MANAGERS;
     const slotsLock = await store.lock(keys.slotsLock, { timeoutMs: SLOTS_LOCK_TIMEOUT_MS });
     try {
+      // Re-list under the lock: a manager-joiner may have completed while we waited for it, and
+      // a stale list would count it as a mere reservation (or miss it).
+      nodes = (await listSwarmNodes(docker)).filter((n) => !removedIds.has(n.ID));
       const slots = (await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots();
       const managerHosts = new Set(nodes.filter((n) => n.Spec.Role === 'manager').map((n) => n.Description.Hostname));
       const reservations = Object.entries(slots.holders).filter(
