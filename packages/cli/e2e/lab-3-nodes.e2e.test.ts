@@ -3,13 +3,15 @@ import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { type Lab, openLab } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-process.js';
-import { eventually, labExec, nodeStatus, pidIn, swarmNodes } from './lab-helpers.js';
+import { eventually, labExec, nodeStatus, pidIn, roles, swarmNodes } from './lab-helpers.js';
 
 const NODES = ['node1', 'node2', 'node3'];
 
 describe.skipIf(skipUnlessRoot())('3-node lab: simultaneous start through the built CLI', () => {
   let lab: Lab;
   let upOutput = '';
+  let leader = '';
+  let followers: string[] = [];
   beforeAll(async () => {
     await runCli(['lab', 'down']);
     const up = await runCli(['lab', 'up', '--nodes', '3'], { timeoutMs: 300_000 });
@@ -17,6 +19,7 @@ describe.skipIf(skipUnlessRoot())('3-node lab: simultaneous start through the bu
     expect(up.code, upOutput).toBe(0);
     lab = (await openLab('cluster-lab')) as Lab;
     expect(lab).toBeDefined();
+    ({ leader, followers } = await roles(NODES));
   });
   afterAll(async () => {
     const down = await runCli(['lab', 'down'], { timeoutMs: 300_000 });
@@ -27,7 +30,7 @@ describe.skipIf(skipUnlessRoot())('3-node lab: simultaneous start through the bu
   it('prints a status table, the fake-Consul banner and how to use the lab', () => {
     expect(upOutput).toMatch(/NODE\s+ROLE\s+ADDRESS/);
     expect(upOutput).toContain('TEST DOUBLE');
-    expect(upOutput).toContain('cluster-lab lab exec node1 -- docker node ls');
+    expect(upOutput).toMatch(/cluster-lab lab exec node\d -- docker node ls/);
   });
 
   it('elects exactly one leader; followers lease addresses in the DHCP range', async () => {
@@ -47,14 +50,14 @@ describe.skipIf(skipUnlessRoot())('3-node lab: simultaneous start through the bu
   });
 
   it('Consul has 3 alive members and a leader', async () => {
-    const s = await nodeStatus('node2');
+    const s = await nodeStatus(followers[0] as string);
     const consul = s.consul as { leader?: string; members: { status: string }[] };
     expect(consul.leader).toBe('192.168.200.1:8300');
     expect(consul.members.filter((m) => m.status === 'alive')).toHaveLength(3);
   });
 
-  it('docker node ls shows 3 Ready nodes and 3 managers', async () => {
-    const nodes = await swarmNodes('node1');
+  it('docker node ls shows 3 Ready nodes, all managers', async () => {
+    const nodes = await swarmNodes(leader);
     expect(nodes.map((n) => n.hostname).sort()).toEqual(NODES);
     expect(nodes.every((n) => n.status === 'Ready')).toBe(true);
     expect(nodes.filter((n) => n.manager !== '')).toHaveLength(3);
@@ -69,9 +72,9 @@ describe.skipIf(skipUnlessRoot())('3-node lab: simultaneous start through the bu
   });
 
   it("runs the seed's Use Case 1: a web service on node2 fetched by name from node3", async () => {
-    const net = await labExec('node1', ['docker', 'network', 'create', '--driver', 'overlay', '--attachable', 'my-net']);
+    const net = await labExec(leader, ['docker', 'network', 'create', '--driver', 'overlay', '--attachable', 'my-net']);
     expect(net.code, net.stderr).toBe(0);
-    const svc = await labExec('node1', [
+    const svc = await labExec(leader, [
       'docker',
       'service',
       'create',
@@ -117,37 +120,41 @@ describe.skipIf(skipUnlessRoot())('3-node lab: simultaneous start through the bu
       'page from node3',
     );
     expect(body).toContain('hello-from-node2');
-    await labExec('node1', ['docker', 'service', 'rm', 'web']);
-    await eventually(async () => (await labExec('node1', ['docker', 'network', 'rm', 'my-net'])).code === 0, 30_000, 'network removed');
+    await labExec(leader, ['docker', 'service', 'rm', 'web']);
+    await eventually(async () => (await labExec(leader, ['docker', 'network', 'rm', 'my-net'])).code === 0, 30_000, 'network removed');
   });
 
   it('a second start changes nothing', async () => {
-    const run = await labExec('node1', ['cluster-lab', 'start']);
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('already running');
+    for (const n of NODES) {
+      const run = await labExec(n, ['cluster-lab', 'start']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('already running');
+    }
   });
 
   it('a killed Consul agent on a follower is restarted by start, with no duplicate member', async () => {
-    const node = lab.node('node3');
+    const follower = followers[1] as string;
+    const node = lab.node(follower);
     const pid = await pidIn(node.dir, 'consul', 'consul.pid');
     process.kill(pid, 'SIGKILL');
-    const run = await labExec('node3', ['cluster-lab', 'start']);
+    const run = await labExec(follower, ['cluster-lab', 'start']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).not.toContain('already running');
-    const s = await nodeStatus('node1');
+    const s = await nodeStatus(leader);
     const members = (s.consul as { members: { name: string; status: string }[] }).members;
-    expect(members.filter((m) => m.name === 'node3')).toHaveLength(1);
-    await eventually(async () => (await labExec('node3', ['cluster-lab', 'health'])).code === 0, 30_000, 'node3 healthy');
+    expect(members.filter((m) => m.name === follower)).toHaveLength(1);
+    await eventually(async () => (await labExec(follower, ['cluster-lab', 'health'])).code === 0, 30_000, `${follower} healthy`);
   });
 
   it('stop then start again on a follower works, without a duplicate swarm node', async () => {
-    const stop = await labExec('node2', ['cluster-lab', 'stop']);
+    const follower = followers[0] as string;
+    const stop = await labExec(follower, ['cluster-lab', 'stop']);
     expect(stop.code, stop.stdout + stop.stderr).toBe(0);
-    const start = await labExec('node2', ['cluster-lab', 'start']);
+    const start = await labExec(follower, ['cluster-lab', 'start']);
     expect(start.code, start.stdout + start.stderr).toBe(0);
     await eventually(
       async () => {
-        const nodes = await swarmNodes('node1');
+        const nodes = await swarmNodes(leader);
         return nodes.length === 3 && nodes.every((n) => n.status === 'Ready');
       },
       60_000,

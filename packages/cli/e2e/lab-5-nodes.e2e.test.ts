@@ -1,15 +1,17 @@
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-process.js';
-import { eventually, labExec, nodeStatus, swarmNodes } from './lab-helpers.js';
+import { eventually, labExec, nodeStatus, roles, swarmNodes } from './lab-helpers.js';
 
 const NODES = ['node1', 'node2', 'node3', 'node4', 'node5'];
 
 describe.skipIf(skipUnlessRoot())('5-node lab over the native backend: simultaneous start', () => {
+  let leader = '';
   beforeAll(async () => {
     await runCli(['lab', 'down']);
     const up = await runCli(['lab', 'up', '--nodes', '5', '--backend', 'native'], { timeoutMs: 300_000 });
     expect(up.code, up.stdout + up.stderr).toBe(0);
+    ({ leader } = await roles(NODES));
   });
   afterAll(async () => {
     const down = await runCli(['lab', 'down'], { timeoutMs: 300_000 });
@@ -27,13 +29,13 @@ describe.skipIf(skipUnlessRoot())('5-node lab over the native backend: simultane
   it('keeps exactly 3 Swarm managers among 5 Ready nodes, and 3 Consul servers', async () => {
     await eventually(
       async () => {
-        const nodes = await swarmNodes('node1');
+        const nodes = await swarmNodes(leader);
         return nodes.length === 5 && nodes.every((n) => n.status === 'Ready');
       },
       60_000,
       '5 Ready nodes',
     );
-    const nodes = await swarmNodes('node1');
+    const nodes = await swarmNodes(leader);
     expect(nodes.filter((n) => n.manager !== '')).toHaveLength(3);
     const statuses = await Promise.all(NODES.map((n) => nodeStatus(n)));
     expect(statuses.filter((s) => (s.consul as { server?: boolean }).server === true)).toHaveLength(3);
@@ -43,9 +45,9 @@ describe.skipIf(skipUnlessRoot())('5-node lab over the native backend: simultane
   it('labels every node with its role and architecture', async () => {
     await eventually(
       async () => {
-        const run = await labExec('node1', ['docker', 'node', 'ls', '-q']);
+        const run = await labExec(leader, ['docker', 'node', 'ls', '-q']);
         const ids = run.stdout.trim().split('\n');
-        const inspect = await labExec('node1', [
+        const inspect = await labExec(leader, [
           'docker',
           'node',
           'inspect',

@@ -44,3 +44,11 @@ export async function eventually(fn: () => Promise<boolean>, timeoutMs = 30_000,
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+/** Names of the leader node and the followers, from each node's `status --json`. */
+export async function roles(nodes: string[]): Promise<{ leader: string; followers: string[] }> {
+  const statuses = await Promise.all(nodes.map(async (n) => ({ n, s: await nodeStatus(n) })));
+  const leader = statuses.find((x) => x.s.role === 'leader')?.n;
+  if (!leader) throw new Error('no leader among the lab nodes');
+  return { leader, followers: statuses.filter((x) => x.s.role === 'follower').map((x) => x.n) };
+}

@@ -1,3 +1,4 @@
+import { rmdir } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { type ClusterConfig, ClusterLabError, type EventSink, Journal, StepRunner } from '@cluster-lab/core';
 import type { NodeServices, ServiceContext } from './node-services.js';
@@ -59,5 +60,7 @@ export async function stopNode(config: ClusterConfig, options: StopNodeOptions):
   }
   await journal.delete();
   if (options.purge) await options.services.purgeState(ctx);
+  // The state dir itself, if start created it and nothing is kept in it (leases are, on a leader).
+  await rmdir(config.stateDir).catch(() => {});
   return { wasRunning: true, undone: total };
 }

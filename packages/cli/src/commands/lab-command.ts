@@ -13,6 +13,8 @@ import { type GlobalFlags, makeOutput, requireRoot } from './context.js';
 /** Name of the lab that `cluster-lab lab …` manages. */
 export const CLI_LAB_NAME = 'cluster-lab';
 const START_TIMEOUT_MS = 180_000;
+/** How long `lab up` waits for every node's health to pass after start (joins settle, labels apply). */
+const HEALTHY_TIMEOUT_MS = 60_000;
 
 function nodeConfigPath(node: LabNode): string {
   return join(node.dir, 'config.yaml');
@@ -109,15 +111,16 @@ export async function runUp(...args: unknown[]): Promise<void> {
     out.line(
       `cluster formed in ${((performance.now() - t1) / 1000).toFixed(2)} s (total ${((performance.now() - t0) / 1000).toFixed(2)} s)\n`,
     );
-    const healthy = await printStatus(lab, out);
+    if (!(await waitHealthy(lab, HEALTHY_TIMEOUT_MS))) out.warn(`not all nodes were healthy within ${HEALTHY_TIMEOUT_MS / 1000} s`);
+    const { healthy, leader = 'node1' } = await printStatus(lab, out);
     if (!healthy)
       throw new ClusterLabError('LAB_UNHEALTHY', 'the cluster came up but health checks fail', {
-        hint: 'run: cluster-lab lab exec node1 -- cluster-lab health',
+        hint: `rerun with --keep and inspect: cluster-lab lab exec ${leader} -- cluster-lab health`,
       });
     ok = true;
-    out.line(`\nTry it:
-  cluster-lab lab exec node1 -- docker node ls
-  cluster-lab lab exec node2 -- cluster-lab health
+    out.line(`\nTry it (${leader} is the leader):
+  cluster-lab lab exec ${leader} -- docker node ls
+  cluster-lab lab exec ${leader} -- cluster-lab status
   cluster-lab lab status
   cluster-lab lab down        # removes everything`);
   } finally {
@@ -129,12 +132,23 @@ export async function runUp(...args: unknown[]): Promise<void> {
   }
 }
 
+/** Polls `cluster-lab health` on every node until all pass; false on timeout. */
+async function waitHealthy(lab: Lab, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const runs = await Promise.all(lab.nodes.map((node) => runCliJson(node.runner, ['health', '--config', nodeConfigPath(node)], 60_000)));
+    if (runs.every((r) => r.exitCode === 0)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 async function stopAll(lab: Lab): Promise<JsonRun[]> {
   return Promise.all(lab.nodes.map((node) => runCliJson(node.runner, ['stop', '--config', nodeConfigPath(node)], 120_000)));
 }
 
-/** Prints one line per node from `cluster-lab status --json` + `health --json`; returns true when all healthy. */
-async function printStatus(lab: Lab, out: Output): Promise<boolean> {
+/** Prints one line per node from `cluster-lab status --json` + `health --json`; returns whether all are healthy and the leader's name. */
+async function printStatus(lab: Lab, out: Output): Promise<{ healthy: boolean; leader: string | undefined }> {
   const rows = await Promise.all(
     lab.nodes.map(async (node) => {
       const [status, health] = await Promise.all([
@@ -165,7 +179,7 @@ async function printStatus(lab: Lab, out: Output): Promise<boolean> {
       }),
     );
   }
-  return rows.every((r) => r.health.exitCode === 0);
+  return { healthy: rows.every((r) => r.health.exitCode === 0), leader: rows.find((r) => r.status.role === 'leader')?.node.name };
 }
 
 /** `cluster-lab lab status`. */
@@ -174,7 +188,7 @@ export async function runStatus(...args: unknown[]): Promise<void> {
   const out = makeOutput(cmd.optsWithGlobals<GlobalFlags>());
   requireRoot('lab status');
   const lab = await requireLab();
-  if (!(await printStatus(lab, out))) process.exitCode = 1;
+  if (!(await printStatus(lab, out)).healthy) process.exitCode = 1;
 }
 
 /** `cluster-lab lab exec <node> -- <command…>`: runs a command inside a node, DOCKER_HOST set. */
