@@ -4,7 +4,7 @@ import { toSwarmError } from './errors.js';
 /**
  * The Docker client every function of this package takes: a dockerode instance talking to the
  * node's local unix socket. The Docker API is never opened on TCP; nodes coordinate through the
- * {@link ClusterStore} and Swarm's own mutual-TLS port instead.
+ * `ClusterStore` and Swarm's own mutual-TLS port instead.
  */
 export type DockerClient = Dockerode;
 

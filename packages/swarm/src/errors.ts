@@ -57,7 +57,7 @@ export function redactTokens(text: string): string {
   return text.replace(TOKEN_PATTERN, 'SWMTKN-<redacted>');
 }
 
-/** Creates a {@link ClusterLabError} with one of this package's codes; the message is redacted. */
+/** Creates a `ClusterLabError` with one of this package's codes; the message is redacted. */
 export function swarmError(
   code: SwarmErrorCode,
   message: string,
@@ -85,7 +85,7 @@ export function dockerMessage(error: unknown): string {
 
 /**
  * Maps an error thrown by dockerode (an HTTP status from the Docker API, or a socket error) to a
- * {@link ClusterLabError} with a stable code and a hint. Docker reuses 503 for several swarm
+ * `ClusterLabError` with a stable code and a hint. Docker reuses 503 for several swarm
  * states and changed codes across API versions (406 in old engines), so the message text
  * decides where the status code alone is ambiguous. Already-mapped errors pass through.
  *

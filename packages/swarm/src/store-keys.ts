@@ -1,6 +1,6 @@
 import type { ClusterStore } from '@cluster-lab/core';
 
-/** Default prefix of every key this package writes to the {@link ClusterStore}. */
+/** Default prefix of every key this package writes to the `ClusterStore`. */
 export const DEFAULT_KEY_PREFIX = 'cluster-lab/swarm';
 
 /**

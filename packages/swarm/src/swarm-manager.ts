@@ -45,7 +45,7 @@ export interface InitManagerResult {
 /**
  * Makes this node the first Swarm manager (`POST /swarm/init`) and publishes what followers
  * need — worker and manager join tokens, manager addresses, the manager count — to the
- * {@link ClusterStore}. Tokens go to the store only: never to events, logs or error messages.
+ * `ClusterStore`. Tokens go to the store only: never to events, logs or error messages.
  *
  * Swarm is bound to the cluster address only: `AdvertiseAddr`, `DataPathAddr` and
  * `ListenAddr` are the cluster address, so neither the swarm port nor overlay traffic touches
@@ -54,7 +54,7 @@ export interface InitManagerResult {
  * Idempotent: a node that already manages this swarm (same cluster ID as `clusterId` or the
  * store; or, with no recorded ID, a swarm advertised on `advertiseAddr`) republishes the
  * tokens and returns `created: false`. A node in another swarm, a worker, or a locked swarm
- * fails with a {@link ClusterLabError} and a hint.
+ * fails with a `ClusterLabError` and a hint.
  *
  * @example
  * ```ts
