@@ -1,14 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages from source (the "source" export condition), so no build is
-// needed before `vitest`. Only e2e tests run the built CLI from dist/.
-const resolve = { conditions: ['source'] };
+// needed before `vitest` and a test never runs against a stale dist/. Node-side (SSR) resolution
+// has its own condition list in Vite 6+, so both get it. Only e2e tests run the built CLI.
+const conditions = ['source', 'module', 'node', 'development|production'];
+const resolve = { conditions };
+const ssr = { resolve: { conditions, externalConditions: ['source'] } };
 
 export default defineConfig({
   test: {
     projects: [
       {
         resolve,
+        ssr,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
@@ -18,6 +22,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'integration',
           include: ['packages/*/src/**/*.int.test.ts'],
@@ -30,6 +35,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'e2e',
           include: ['packages/cli/e2e/**/*.e2e.test.ts'],

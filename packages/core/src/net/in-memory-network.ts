@@ -167,7 +167,13 @@ export class InMemoryNetwork implements Network {
         if (spec.dev !== undefined) vxlan.dev = spec.dev;
         links.set(
           spec.name,
-          this.newLink(spec.name, { kind: 'vxlan', mtu, vxlan, ...(spec.dev !== undefined ? { parent: spec.dev } : {}) }),
+          this.newLink(spec.name, {
+            kind: 'vxlan',
+            mtu,
+            vxlan,
+            ...(spec.dev !== undefined ? { parent: spec.dev } : {}),
+            ...(spec.mac !== undefined ? { mac: spec.mac.toLowerCase() } : {}),
+          }),
         );
         return;
       }

@@ -3,7 +3,7 @@ import { CommandError } from '../command/command-runner.js';
 import { ClusterLabError } from '../errors/cluster-lab-error.js';
 import { LinkExistsError, LinkNotFoundError, NetnsNotFoundError } from './errors.js';
 import type { Address, Link, LinkSpec, Network, Route } from './types.js';
-import { assertCidr, assertInterfaceName, assertIpv4, assertNetnsName, assertVlanId } from './validate.js';
+import { assertCidr, assertInterfaceName, assertIpv4, assertMac, assertNetnsName, assertVlanId } from './validate.js';
 
 interface RawLink {
   ifindex: number;
@@ -122,7 +122,12 @@ export function linkAddArgs(spec: LinkSpec): string[] {
           'use 4790 (4789 is Docker Swarm overlay traffic)',
         );
       }
-      const args = ['link', 'add', spec.name, ...mtu, 'type', 'vxlan', 'id', String(spec.vni), 'dstport', String(spec.port)];
+      const address: string[] = [];
+      if (spec.mac !== undefined) {
+        assertMac(spec.mac);
+        address.push('address', spec.mac.toLowerCase());
+      }
+      const args = ['link', 'add', spec.name, ...mtu, ...address, 'type', 'vxlan', 'id', String(spec.vni), 'dstport', String(spec.port)];
       if (spec.group !== undefined) {
         assertIpv4(spec.group);
         args.push('group', spec.group);

@@ -70,6 +70,8 @@ export type LinkSpec =
       local?: string;
       learning?: boolean;
       mtu?: number;
+      /** MAC address of the new link; the kernel picks a random one otherwise. */
+      mac?: string;
     };
 
 /**

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { FakeIpNode, fixtureLink } from '../testing/fake-ip-node.js';
 import { uplinkState } from '../testing/uplink-state.js';
 import { BackendError } from './backend-error.js';
-import { VxlanBackend, type VxlanBackendOptions } from './vxlan.js';
+import { VxlanBackend, type VxlanBackendOptions, vxlanMacFor } from './vxlan.js';
+
+/** The uplink fixture's MAC decides the VXLAN link's MAC (stable across restarts). */
+const VX_MAC = vxlanMacFor(fixtureLink('veth-eth0-up.json').address, 200);
 
 function setup(options: Partial<VxlanBackendOptions> = {}, node = new FakeIpNode().withUplink(), netns?: string) {
   const network = new IpRoute2(node.runner, netns);
@@ -30,7 +33,7 @@ describe('VxlanBackend.ensure', () => {
     expect(node.commands()).toEqual([
       'ip -j -d link show dev eth0',
       'ip -j -d link show dev vx200',
-      'ip link add vx200 mtu 1450 type vxlan id 200 dstport 4790 group 239.1.1.200 dev eth0',
+      `ip link add vx200 mtu 1450 address ${VX_MAC} type vxlan id 200 dstport 4790 group 239.1.1.200 dev eth0`,
       'ip link set dev vx200 up',
       'ip -j -d link show dev vx200',
       'ip -j address show dev vx200',
@@ -43,7 +46,7 @@ describe('VxlanBackend.ensure', () => {
     const { node, backend } = setup({ peers: PEERS });
     await backend.ensure();
     expect(node.changes()).toEqual([
-      'ip link add vx200 mtu 1450 type vxlan id 200 dstport 4790 dev eth0',
+      `ip link add vx200 mtu 1450 address ${VX_MAC} type vxlan id 200 dstport 4790 dev eth0`,
       'ip link set dev vx200 up',
       'bridge fdb append 00:00:00:00:00:00 dev vx200 dst 10.99.0.12',
       'bridge fdb append 00:00:00:00:00:00 dev vx200 dst 10.99.0.13',
@@ -75,7 +78,7 @@ describe('VxlanBackend.ensure', () => {
   it('runs bridge in the same namespace as a namespaced network handle', async () => {
     const { node, backend } = setup({ peers: ['10.99.0.12'] }, undefined, 'n1');
     await backend.ensure();
-    expect(node.commands()).toContain('ip -n n1 link add vx200 mtu 1450 type vxlan id 200 dstport 4790 dev eth0');
+    expect(node.commands()).toContain(`ip -n n1 link add vx200 mtu 1450 address ${VX_MAC} type vxlan id 200 dstport 4790 dev eth0`);
     expect(node.commands()).toContain('bridge -n n1 -j fdb show dev vx200');
     expect(node.commands()).toContain('bridge -n n1 fdb append 00:00:00:00:00:00 dev vx200 dst 10.99.0.12');
   });

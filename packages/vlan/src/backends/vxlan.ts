@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type CommandRunner, isClusterLabError, type Link, type Network } from '@cluster-lab/core';
 import { BackendError } from './backend-error.js';
 import { describeLink, finish, inspectUplink } from './inspect-link.js';
@@ -157,7 +158,7 @@ export class VxlanBackend implements NetworkBackend {
     if (link && !this.isOurs(link)) throw this.conflict(link);
     let created = false;
     if (!link) {
-      created = await this.create();
+      created = await this.create(vxlanMacFor(uplink.mac, this.vni));
       if (!created) {
         // Another process made it between our read and our add: reuse it only if it is ours.
         link = await this.network.requireLink(this.linkName);
@@ -181,12 +182,13 @@ export class VxlanBackend implements NetworkBackend {
     return { link: await readClusterLink(this.network, link), created, broughtUp };
   }
 
-  /** Adds the link; false when a link of that name appeared meanwhile (`File exists`). */
-  private async create(): Promise<boolean> {
+  /** Adds the link with the given MAC; false when a link of that name appeared meanwhile (`File exists`). */
+  private async create(mac: string): Promise<boolean> {
     try {
       await this.network.addLink({
         kind: 'vxlan',
         name: this.linkName,
+        mac,
         vni: this.vni,
         port: this.port,
         dev: this.uplink,
@@ -319,4 +321,20 @@ export class VxlanBackend implements NetworkBackend {
     }
     return finish(d);
   }
+}
+
+/**
+ * The VXLAN link's MAC, derived from the uplink's MAC and the VNI. The kernel would pick a random
+ * one on every start, and the DHCP server keys leases by MAC: a stable MAC keeps a node's cluster
+ * address (and so its Swarm manager address) across restarts. Locally administered, unicast.
+ *
+ * @example
+ * ```ts
+ * vxlanMacFor('dc:a6:32:01:02:03', 200); // always the same 02:…/06:…/0a:… address
+ * ```
+ */
+export function vxlanMacFor(uplinkMac: string, vni: number): string {
+  const bytes = createHash('sha256').update(`${uplinkMac.toLowerCase()}/vxlan/${vni}`).digest().subarray(0, 6);
+  bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -106,17 +106,17 @@ export class FakeIpNode {
       this.links.set(name as string, link);
       return {};
     }
-    m = /^link add (\S+) mtu (\d+) type vxlan id (\d+) dstport (\d+)(?: group (\S+))? dev (\S+)$/.exec(a);
+    m = /^link add (\S+) mtu (\d+)(?: address (\S+))? type vxlan id (\d+) dstport (\d+)(?: group (\S+))? dev (\S+)$/.exec(a);
     if (m) {
       if (!this.vxlanSupported) return { exitCode: 2, stderr: 'Error: Unknown device type.\n' };
-      const [, name, mtu, vni, port, group, dev] = m as unknown as (string | undefined)[];
+      const [, name, mtu, mac, vni, port, group, dev] = m as unknown as (string | undefined)[];
       if (this.links.has(name as string)) return { exitCode: 2, stderr: 'RTNETLINK answers: File exists\n' };
       if (!this.links.has(dev as string)) return this.missing(dev as string);
       const link = fixtureLink(group ? 'vxlan-group-down.json' : 'vxlan-peers-down.json');
       const data = (link.linkinfo as { info_data: Record<string, unknown> }).info_data;
       Object.assign(data, { id: Number(vni), port: Number(port), link: dev });
       if (group) data.group = group;
-      Object.assign(link, { ifname: name, mtu: Number(mtu), ifindex: this.nextIndex++ });
+      Object.assign(link, { ifname: name, mtu: Number(mtu), ifindex: this.nextIndex++, ...(mac ? { address: mac } : {}) });
       this.links.set(name as string, link);
       return {};
     }
