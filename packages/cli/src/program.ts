@@ -63,6 +63,10 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/dependencies-command.js')));
 
   program
+    .command('restart', { hidden: true })
+    .description('stop, then start again (used by the supervisor when the leader yields)')
+    .action(lazy(() => import('./commands/restart-command.js')));
+  program
     .command('supervise', { hidden: true })
     .description('keep the swarm reconciled (started by `start`)')
     .action(lazy(() => import('./commands/supervise-command.js')));

@@ -1,13 +1,20 @@
 import { ConsulClient, ConsulStore } from '@cluster-lab/consul';
+import { ArpingProber, ExecaRunner, IpRoute2, Journal, watchLeadership } from '@cluster-lab/core';
 import { startReconciler } from '@cluster-lab/swarm';
 import type { Command } from 'commander';
 import Dockerode from 'dockerode';
+import { journalPath } from '../boot/start-node.js';
+import { supervisorPaths } from '../boot/supervisor.js';
+import { cliBinPath } from '../lab/run-in-nodes.js';
 import { type GlobalFlags, loadEffectiveConfig, makeOutput } from './context.js';
 
 /**
  * `cluster-lab supervise` (started by `start`, not by users): keeps the swarm reconciled —
  * labels for joiners, stale node entries removed, the manager count kept — for as long as the
- * node is up. Exits cleanly on SIGTERM (sent by `stop`).
+ * node is up. On the leader it also watches the leader address: when another node turns out to
+ * hold it too and outranks this one (a healed network partition), this node yields — the
+ * address is dropped at once, and a detached `cluster-lab restart` stops the leader services
+ * and runs the boot flow again, which makes this node a follower. Exits on SIGTERM (`stop`).
  */
 export async function run(...args: unknown[]): Promise<void> {
   const cmd = args.at(-1) as Command;
@@ -36,11 +43,39 @@ export async function run(...args: unknown[]): Promise<void> {
       if (did.length) log(did.join('; '));
     },
   });
+  const journal = await Journal.open(journalPath(config));
+  const facts = journal.facts as { role?: string; link?: string };
+  const runner = new ExecaRunner();
+  const network = new IpRoute2(runner);
+  const watch =
+    facts.role === 'leader' && facts.link
+      ? watchLeadership({
+          link: facts.link,
+          mac: (await network.requireLink(facts.link)).mac,
+          priority: config.priority,
+          leaderAddress: config.leaderAddress,
+          prefix: Number(config.subnet.split('/')[1]),
+          network,
+          prober: new ArpingProber({ runner }),
+          onEvent: (e) => {
+            if (e.type === 'log' && e.level !== 'debug') log(`[election] ${e.message}`);
+          },
+        })
+      : undefined;
+  if (watch) log(`watching leadership of ${config.leaderAddress} on ${facts.link}`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
+    void watch?.done.then(async (loss) => {
+      if (!loss) return;
+      log(`yielding leadership: ${loss.message}; restarting the node as a follower`);
+      await runner.spawn(process.execPath, [cliBinPath(), 'restart', ...(flags.config ? ['--config', flags.config] : [])], {
+        detached: true,
+        logFile: supervisorPaths(config).logFile,
+      });
+    });
   });
   log('stopping');
-  await reconciler.stop();
+  await Promise.all([reconciler.stop(), watch?.stop()]);
   client.close();
 }
