@@ -1,6 +1,7 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { isProcessAlive, killAndWait, readPidFile } from '@cluster-lab/core';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
-import { type Lab, openLab } from '@cluster-lab/lab';
+import { dockerdPaths, type Lab, openLab, startDockerd } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-process.js';
 import { eventually, labExec, nodeStatus, pidIn, roles, swarmNodes } from './lab-helpers.js';
@@ -144,6 +145,30 @@ describe.skipIf(skipUnlessRoot())('3-node lab: simultaneous start through the bu
     const members = (s.consul as { members: { name: string; status: string }[] }).members;
     expect(members.filter((m) => m.name === follower)).toHaveLength(1);
     await eventually(async () => (await labExec(follower, ['cluster-lab', 'health'])).code === 0, 30_000, `${follower} healthy`);
+  });
+
+  it('a follower whose dockerd was killed and restarted is Ready again after start, with no duplicate node', async () => {
+    const follower = followers[0] as string;
+    const node = lab.node(follower);
+    const dockerd = lab.state.dockerds.find((d) => d.node === follower);
+    const pid = await readPidFile(dockerd?.pidFile as string);
+    const containerdPidFile = `${dockerd?.execRoot}/containerd/containerd.pid`;
+    const containerdPid = Number((await readFile(containerdPidFile, 'utf8').catch(() => '0')).trim());
+    await killAndWait(pid as number, 5_000, 'SIGKILL');
+    // containerd follows its dockerd (parent-death signal); a new dockerd would wait for it.
+    if (containerdPid > 1) await eventually(async () => !(await isProcessAlive(containerdPid)), 10_000, 'containerd gone');
+    await rm(containerdPidFile, { force: true });
+    await startDockerd(node.runner, dockerdPaths(node.dir, lab.id, node.name));
+    const run = await labExec(follower, ['cluster-lab', 'start']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    await eventually(
+      async () => {
+        const nodes = await swarmNodes(leader);
+        return nodes.length === 3 && nodes.every((n) => n.status === 'Ready');
+      },
+      60_000,
+      `${follower} Ready without a duplicate entry`,
+    );
   });
 
   it('stop then start again on a follower works, without a duplicate swarm node', async () => {
