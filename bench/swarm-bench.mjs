@@ -10,7 +10,8 @@
 //   docker CLI   plain `docker swarm init` + `docker swarm join-token` + `docker swarm join` on
 //                the followers in parallel (the first two with the manager token, as many as
 //                cluster-lab makes), through each node's runner; measured the same way.
-//   stop         cluster-lab's leave() on followers in parallel, then the leader.
+//   stop         cluster-lab's leave() on followers in parallel, then the leader; next to plain
+//                `docker swarm leave --force` on followers in parallel, then the leader.
 // Each scenario runs ROUNDS times (env SWARM_BENCH_ROUNDS, default 3); medians are printed.
 // The store is the in-memory ClusterStore (Consul KV in production adds its round trips).
 //
@@ -97,9 +98,10 @@ async function dockerCliRound(lab, managers) {
   );
   await waitAllReady(leader, lab.nodes.length);
   const ready = now() - t0;
+  const s0 = now();
   await Promise.all(followers.map((f) => cli(f, ['swarm', 'leave', '--force'])));
   await cli(leader, ['swarm', 'leave', '--force']);
-  return { ready };
+  return { ready, stop: now() - s0 };
 }
 
 const rows = [];
@@ -127,6 +129,7 @@ for (const n of sizes.length ? sizes : [3, 5]) {
       'leader initManager (ms)': Math.round(median(ours.map((o) => o.init))),
       'docker CLI init+join→all Ready (ms)': Math.round(median(plain.map((o) => o.ready))),
       'cluster-lab stop (ms)': Math.round(median(ours.map((o) => o.stop))),
+      'docker CLI leave --force (ms)': Math.round(median(plain.map((o) => o.stop))),
       'lab with N dockerd (ms)': Math.round(labMs),
     });
   } finally {
