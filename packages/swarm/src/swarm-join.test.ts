@@ -1,5 +1,5 @@
 import { InMemoryClusterStore, type ProgressEvent } from '@cluster-lab/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { swarmKeys } from './store-keys.js';
 import { join } from './swarm-join.js';
 import { leave } from './swarm-leave.js';
@@ -115,6 +115,37 @@ describe('join', () => {
       message: 'no swarm join tokens appeared in the cluster store within 150 ms',
       hint: expect.stringContaining('leader'),
     });
+  });
+
+  it('reports progress every 5 s while it waits for the tokens', async () => {
+    fake = await FakeDockerCluster.create({ hostnames: ['node2'] });
+    const events: ProgressEvent[] = [];
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    try {
+      const joining = join({
+        docker: fake.docker('node2'),
+        store: new InMemoryClusterStore(),
+        advertiseAddr: addr(2),
+        timeoutMs: 12_000,
+        onEvent: (e) => events.push(e),
+      });
+      const outcome = joining.catch((error: unknown) => error);
+      // setImmediate is not faked: it lets the real socket I/O (`GET /info`) finish between steps.
+      const ioTurn = () => new Promise((r) => setImmediate(r));
+      while (!fake.requests.some((r) => r.path === '/info')) await ioTurn();
+      for (let i = 0; i < 30; i++) await ioTurn();
+      for (let second = 0; second < 13; second++) {
+        await vi.advanceTimersByTimeAsync(1_000);
+        await ioTurn();
+      }
+      expect(await outcome).toMatchObject({ code: 'SWARM_TOKENS_TIMEOUT' });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message)).toEqual([
+      'waiting for the leader to publish swarm join tokens (5 s)',
+      'waiting for the leader to publish swarm join tokens (10 s)',
+    ]);
   });
 
   it('is idempotent: a second join is a no-op', async () => {
