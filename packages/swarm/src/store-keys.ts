@@ -14,6 +14,7 @@ export const DEFAULT_KEY_PREFIX = 'cluster-lab/swarm';
  * | `slots` | joiners and reconcile, under `locks/slots` | hostnames holding or reserving a manager role |
  * | `nodes/<hostname>` | each node | `{ nodeId, role, labels, addr }`: identity + desired labels |
  * | `left/<nodeId>` | `leave()` | marker: this node ID left; managers remove its entry |
+ * | `removed/<nodeId>` | reconcile | marker: this recorded node ID is no longer in the swarm (removed by hand) |
  * | `reconcile` | joiners | request: "a manager please reconcile now" |
  * | `applied/<hostname>` | reconcile | `{ nodeId, at }`: labels of that node were applied |
  */
@@ -30,9 +31,11 @@ export interface SwarmKeys {
   nodesPrefix: string;
   leftPrefix: string;
   appliedPrefix: string;
+  removedPrefix: string;
   node(hostname: string): string;
   left(nodeId: string): string;
   applied(hostname: string): string;
+  removed(nodeId: string): string;
 }
 
 /** Builds the {@link SwarmKeys} for a prefix (default {@link DEFAULT_KEY_PREFIX}). */
@@ -51,9 +54,11 @@ export function swarmKeys(prefix = DEFAULT_KEY_PREFIX): SwarmKeys {
     nodesPrefix: `${p}/nodes/`,
     leftPrefix: `${p}/left/`,
     appliedPrefix: `${p}/applied/`,
+    removedPrefix: `${p}/removed/`,
     node: (hostname) => `${p}/nodes/${hostname}`,
     left: (nodeId) => `${p}/left/${nodeId}`,
     applied: (hostname) => `${p}/applied/${hostname}`,
+    removed: (nodeId) => `${p}/removed/${nodeId}`,
   };
 }
 

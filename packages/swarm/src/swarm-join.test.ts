@@ -212,6 +212,29 @@ describe('join', () => {
     expect(again.nodeId).not.toBe(old?.ID);
   });
 
+  it('re-joins a node a manager removed by hand (it still believes it is a member)', async () => {
+    const { fake, store } = await leaderUp(4);
+    await Promise.all([2, 3, 4].map((i) => joinNode(fake, store, i)));
+    const old = fake.nodes().find((n) => n.Description.Hostname === 'node4');
+    await fake
+      .docker('node1')
+      .getNode(old?.ID as string)
+      .remove({ force: true });
+    expect(fake.localState('node4')).toBe('active');
+    const events: ProgressEvent[] = [];
+    const again = await joinNode(fake, store, 4, { onEvent: (e) => events.push(e) });
+    expect(again).toMatchObject({ alreadyMember: false, labelsApplied: true, role: 'worker' });
+    expect(again.nodeId).not.toBe(old?.ID);
+    expect(
+      fake
+        .nodes()
+        .filter((n) => n.Description.Hostname === 'node4')
+        .map((n) => n.ID),
+    ).toEqual([again.nodeId]);
+    expect(events.some((e) => e.type === 'log' && e.message === `node4 (${old?.ID}) was removed from the swarm; joining again`)).toBe(true);
+    expect(await store.get(keys.removed(old?.ID as string))).toBeUndefined();
+  });
+
   it('refuses to join from another swarm, or leaves it when asked', async () => {
     const { fake, store } = await leaderUp(2);
     fake.joinForeignSwarm('node2', false);

@@ -154,42 +154,37 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
   }
 
   let role: 'manager' | 'worker';
-  if (alreadyMember) {
-    role = info.Swarm.ControlAvailable ? 'manager' : 'worker';
-    onEvent({ type: 'log', level: 'info', message: `${hostname} is already a ${role} of swarm ${cluster.clusterId}`, source: 'swarm' });
-  } else {
-    role = await joinWithSlot({ ...options, keys, hostname, desired, deadline, listenAddr, dataPathAddr, onEvent });
-    info = await inspectEngine(docker);
-  }
-
-  // Record identity and desired labels, then have a manager apply them.
-  await store.delete(keys.applied(hostname));
-  await writeJson(store, keys.node(hostname), {
-    hostname,
-    nodeId: info.Swarm.NodeID,
-    role: 'follower',
-    labels,
-    addr: options.advertiseAddr,
-    updatedAt: new Date().toISOString(),
-  } satisfies NodeRecord);
-  await store.delete(keys.left(info.Swarm.NodeID));
-  if (role === 'manager') {
-    await waitForControl(docker, Date.now() + 10_000);
-    try {
-      await reconcile({ docker, store, managers: desired, keyPrefix: options.keyPrefix, onEvent });
-    } catch (error) {
-      onEvent({ type: 'log', level: 'warn', message: `reconcile after joining failed: ${describeError(error)}`, source: 'swarm' });
+  let labelsApplied = false;
+  for (let attempt = 0; ; attempt++) {
+    if (alreadyMember) {
+      role = info.Swarm.ControlAvailable ? 'manager' : 'worker';
+      onEvent({ type: 'log', level: 'info', message: `${hostname} is already a ${role} of swarm ${cluster.clusterId}`, source: 'swarm' });
+    } else {
+      role = await joinWithSlot({ ...options, keys, hostname, desired, deadline, listenAddr, dataPathAddr, onEvent });
+      info = await inspectEngine(docker);
     }
+    const outcome = await recordAndAwaitLabels({ ...options, keys, hostname, desired, role, nodeId: info.Swarm.NodeID, onEvent });
+    if (outcome !== 'removed' || attempt > 0) {
+      labelsApplied = outcome === 'applied';
+      break;
+    }
+    // A manager removed this node (`docker node rm --force`); the node itself still believes it is
+    // a member and would never find out. Drop the dead identity and join afresh.
+    onEvent({
+      type: 'log',
+      level: 'warn',
+      message: `${hostname} (${info.Swarm.NodeID}) was removed from the swarm; joining again`,
+      source: 'swarm',
+    });
+    await store.delete(keys.removed(info.Swarm.NodeID));
+    try {
+      await docker.swarmLeave({ force: true });
+    } catch (error) {
+      const mapped = toSwarmError(error, 'leave the swarm after being removed');
+      if (mapped.code !== 'SWARM_NOT_MEMBER') throw mapped;
+    }
+    alreadyMember = false;
   }
-  await store.put(keys.reconcileRequest, `${hostname} ${info.Swarm.NodeID}`);
-  const labelsApplied = await waitForLabels(
-    store,
-    keys,
-    hostname,
-    info.Swarm.NodeID,
-    options.labelTimeoutMs ?? DEFAULT_LABEL_TIMEOUT_MS,
-    options.signal,
-  );
   if (!labelsApplied) {
     onEvent({
       type: 'log',
@@ -389,26 +384,55 @@ async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager
   }
 }
 
-async function waitForLabels(
-  store: ClusterStore,
-  keys: SwarmKeys,
-  hostname: string,
-  nodeId: string,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+interface RecordInput extends JoinOptions {
+  keys: SwarmKeys;
+  hostname: string;
+  desired: number;
+  role: 'manager' | 'worker';
+  nodeId: string;
+  onEvent: EventSink;
+}
+
+/**
+ * Records this node's identity and desired labels, asks the managers to reconcile, and waits for
+ * the outcome: `applied` (labels set), `removed` (a manager found this node ID gone from the
+ * swarm) or `timeout`.
+ */
+async function recordAndAwaitLabels(input: RecordInput): Promise<'applied' | 'removed' | 'timeout'> {
+  const { docker, store, keys, hostname, nodeId } = input;
+  await store.delete(keys.applied(hostname));
+  await writeJson(store, keys.node(hostname), {
+    hostname,
+    nodeId,
+    role: 'follower',
+    labels: input.labels ?? {},
+    addr: input.advertiseAddr,
+    updatedAt: new Date().toISOString(),
+  } satisfies NodeRecord);
+  await store.delete(keys.left(nodeId));
+  if (input.role === 'manager') {
+    await waitForControl(docker, Date.now() + 10_000);
+    try {
+      await reconcile({ docker, store, managers: input.desired, keyPrefix: input.keyPrefix, onEvent: input.onEvent });
+    } catch (error) {
+      input.onEvent({ type: 'log', level: 'warn', message: `reconcile after joining failed: ${describeError(error)}`, source: 'swarm' });
+    }
+  }
+  await store.put(keys.reconcileRequest, `${hostname} ${nodeId}`);
+  const deadline = Date.now() + (input.labelTimeoutMs ?? DEFAULT_LABEL_TIMEOUT_MS);
+  const signal = input.signal;
   for (;;) {
     const slice = Math.max(0, Math.min(deadline - Date.now(), STORE_WAIT_SLICE_MS));
     const stored = await store.waitFor(keys.applied(hostname), { timeoutMs: slice, ...(signal ? { signal } : {}) });
     if (stored) {
       try {
-        if ((JSON.parse(stored.value) as AppliedRecord).nodeId === nodeId) return true;
+        if ((JSON.parse(stored.value) as AppliedRecord).nodeId === nodeId) return 'applied';
       } catch {
         // ignore a malformed ack, keep waiting
       }
     }
-    if (Date.now() >= deadline || signal?.aborted) return false;
+    if (await store.get(keys.removed(nodeId))) return 'removed';
+    if (Date.now() >= deadline || signal?.aborted) return 'timeout';
     // An ack for an older node ID: wait for the fresh one without spinning.
     if (stored) await sleep(LOCAL_STATE_POLL_MS);
   }

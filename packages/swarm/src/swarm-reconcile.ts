@@ -119,8 +119,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     return { ...result, skipped: 'another manager is reconciling' };
   }
   try {
-    let nodes = await listSwarmNodes(docker);
+    // Records before nodes: a record names a node that had joined before it was written, so a
+    // recorded ID missing from the (later) list really was removed — not merely joined since.
     const records = await readNodeRecords(store, keys.nodesPrefix);
+    let nodes = await listSwarmNodes(docker);
     const leftIds = new Set([...(await store.list(keys.leftPrefix)).keys()].map((k) => k.slice(keys.leftPrefix.length)));
 
     // 1. stale entries
@@ -154,6 +156,20 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       if (removedIds.has(id) || !nodes.some((n) => n.ID === id)) await store.delete(keys.left(id));
     }
     nodes = nodes.filter((n) => !removedIds.has(n.ID));
+
+    // 1b. nodes removed by hand (`docker node rm --force`) still believe they are members and
+    // would never notice; tell them through the store so their join() starts afresh.
+    for (const record of records.values()) {
+      if (record.nodeId && !nodes.some((n) => n.ID === record.nodeId) && !(await store.get(keys.removed(record.nodeId)))) {
+        await store.put(keys.removed(record.nodeId), record.hostname);
+        onEvent({
+          type: 'log',
+          level: 'info',
+          message: `swarm node ${record.hostname} (${record.nodeId}) is gone from the swarm; it will re-join`,
+          source: 'swarm',
+        });
+      }
+    }
 
     // 2. labels
     for (const node of nodes) {

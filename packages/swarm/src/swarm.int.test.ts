@@ -205,6 +205,27 @@ describe.skipIf(skipUnlessRoot())('swarm on a 5-node lab', () => {
       .toEqual([again.nodeId]);
   }, 120_000);
 
+  it('a worker removed by a manager (`docker node rm --force`) re-joins cleanly', async () => {
+    const n1 = lab.nodes[0] as LabNode;
+    const worker = (await status({ docker: n1.docker() })).nodes?.find((n) => n.role === 'worker');
+    const node = lab.node(worker?.hostname as string);
+    await docker(n1, ['node', 'rm', '--force', worker?.id as string]);
+    const again = await join({
+      docker: node.docker(),
+      store,
+      advertiseAddr: node.lanAddress as string,
+      labels: { zone: 'lab' },
+      timeoutMs: 60_000,
+    });
+    expect(again).toMatchObject({ alreadyMember: false, labelsApplied: true });
+    await expect
+      .poll(
+        async () => (await status({ docker: n1.docker() })).nodes?.filter((n) => n.hostname === node.hostname).map((n) => [n.id, n.state]),
+        { timeout: 30_000, interval: 300 },
+      )
+      .toEqual([[again.nodeId, 'ready']]);
+  }, 120_000);
+
   it('stop: every node inactive', async () => {
     await reconciler?.stop();
     reconciler = undefined;
