@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryClusterStore } from './cluster-store.js';
 
 describe('InMemoryClusterStore', () => {
+  it('waitFor sees a put made right after it was called (no lost wake-up)', async () => {
+    const store = new InMemoryClusterStore();
+    const started = Date.now();
+    const waiting = store.waitFor('k', { timeoutMs: 5000 });
+    await store.put('k', 'v');
+    expect(await waiting).toMatchObject({ value: 'v' });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('stores values with an index that changes on every write', async () => {
     const store = new InMemoryClusterStore();
     expect(await store.get('swarm/worker-token')).toBeUndefined();

@@ -81,8 +81,10 @@ export class InMemoryClusterStore implements ClusterStore {
   async waitFor(key: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<StoredValue | undefined> {
     const deadline = Date.now() + options.timeoutMs;
     for (;;) {
-      const v = await this.get(key);
-      if (v || Date.now() >= deadline || options.signal?.aborted) return v;
+      // Read and register the waiter in one synchronous stretch: an `await` between them could
+      // miss a put made in that gap and sleep until the deadline although the key exists.
+      const v = this.data.get(key);
+      if (v || Date.now() >= deadline || options.signal?.aborted) return v ? { ...v } : undefined;
       await this.sleepUntilChange(deadline, options.signal);
     }
   }
