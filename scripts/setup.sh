@@ -28,4 +28,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$want" > "$stamp"
 fi
-npm run build --silent >&2
+# Rebuild only when a source or config file changed since the last build.
+built="$ROOT/node_modules/.cluster-lab-built"
+if [ ! -f "$built" ] || [ -n "$(find packages/*/src packages/*/package.json packages/*/tsup.config.ts tsconfig.base.json package-lock.json -newer "$built" -print -quit 2>/dev/null)" ] \
+   || [ ! -f packages/cli/dist/bin.js ]; then
+  npm run build --silent >&2
+  touch "$built"
+fi

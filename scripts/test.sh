@@ -10,6 +10,11 @@ source "$ROOT/scripts/env.sh"
 status=0
 echo "== typecheck" && npm run --silent typecheck || status=1
 echo "== lint" && npm run --silent lint || status=1
+echo "== docs (typedoc, warnings are errors)" && npm run --silent docs >/dev/null || status=1
+echo "== config reference is up to date" && node scripts/config-reference.mjs --check docs/configuration.md || status=1
+echo "== packages pack cleanly" && for p in packages/*/; do
+  npm pack --dry-run --json --workspace "$p" >/dev/null 2>"$ROOT/.tools/pack.err" || { cat "$ROOT/.tools/pack.err"; status=1; }
+done
 
 report="$ROOT/.tools/test-report.json"
 mkdir -p "$ROOT/.tools"

@@ -100,6 +100,7 @@ export async function startDockerd(
   paths: DockerdPaths,
   options: DockerdFlags & { timeoutMs?: number } = {},
 ): Promise<number> {
+  await removeStalePidFiles(paths);
   try {
     const handle = await startDaemon(nodeRunner, {
       name: `dockerd of ${paths.node}`,
@@ -117,6 +118,19 @@ export async function startDockerd(
       hint: `see ${paths.logFile}; is docker.io installed (\`dockerd --version\`)?`,
       cause: error,
     });
+  }
+}
+
+/**
+ * A dockerd or containerd that was killed (kill -9, OOM, crash) leaves its own pid files behind,
+ * and a new dockerd refuses to start ("pid file found") or waits for a containerd that is only a
+ * zombie no one reaps. Remove those files when the process they name is gone.
+ */
+async function removeStalePidFiles(paths: DockerdPaths): Promise<void> {
+  for (const file of [paths.dockerPidFile, `${paths.execRoot}/containerd/containerd.pid`]) {
+    const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(pid) && pid > 1 && (await isProcessAlive(pid))) continue;
+    await rm(file, { force: true });
   }
 }
 
