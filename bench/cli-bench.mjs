@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CLI_NODE_FLAGS, cliArgv } from '../packages/cli/dist/index.js';
 import { FAKE_CONSUL_BIN } from '../packages/consul/dist/testing/index.js';
 import { createLab } from '../packages/lab/dist/index.js';
 
@@ -18,7 +19,7 @@ const bench = (metric, value, unit, target = '-') => console.log(`BENCH ${metric
 const helps = [];
 for (let i = 0; i < 15; i++) {
   const t = performance.now();
-  execFileSync(process.execPath, [CLI, '--help'], { stdio: 'ignore' });
+  execFileSync(process.execPath, [...CLI_NODE_FLAGS, CLI, '--help'], { stdio: 'ignore' });
   helps.push(performance.now() - t);
 }
 bench('cluster-lab --help start-up (median of 15)', median(helps).toFixed(0), 'ms', '≤ 150 ms');
@@ -46,7 +47,7 @@ for (const n of NODES) {
     const t0 = performance.now();
     const runs = await Promise.all(
       lab.nodes.map((node, i) =>
-        node.runner.run('/usr/bin/time', ['-f', 'RSS_KB=%M', process.execPath, CLI, 'start', '--config', configs[i]], {
+        node.runner.run('/usr/bin/time', ['-f', 'RSS_KB=%M', process.execPath, ...cliArgv(['start', '--config', configs[i]])], {
           reject: false,
           timeoutMs: 300_000,
         }),
@@ -78,12 +79,13 @@ for (const n of NODES) {
     bench(`peak RSS of start (max over ${n} nodes)`, (Math.max(...rss) / 1024).toFixed(0), 'MB', '≤ 80 MB');
     await Promise.all(
       lab.nodes.map((node, i) =>
-        node.runner.run(process.execPath, [CLI, 'stop', '--config', configs[i]], { reject: false, timeoutMs: 120_000 }),
+        node.runner.run(process.execPath, cliArgv(['stop', '--config', configs[i]]), { reject: false, timeoutMs: 120_000 }),
       ),
     );
 
     // plain swarm mode on the same nodes and dockerds: init on node1, everyone else joins at once
     const docker = (node, args) => node.runner.run('docker', ['-H', `unix://${node.dockerSocket}`, ...args], { timeoutMs: 120_000 });
+    await Promise.all(lab.nodes.map((node) => node.runner.run('docker', ['-H', `unix://${node.dockerSocket}`, 'swarm', 'leave', '--force'], { reject: false })));
     const t1 = performance.now();
     await docker(lab.nodes[0], ['swarm', 'init', '--advertise-addr', lab.nodes[0].lanAddress]);
     const token = (await docker(lab.nodes[0], ['swarm', 'join-token', '-q', 'worker'])).stdout.trim();

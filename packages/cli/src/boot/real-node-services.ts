@@ -44,6 +44,12 @@ import { startSupervisor, stopSupervisor } from './supervisor.js';
 
 /** How long a follower waits for the leader's Consul before claiming a server slot. */
 export const LEADER_CONSUL_TIMEOUT_MS = 60_000;
+/**
+ * A follower that has just lost the election waits this long before its first DHCP DISCOVER:
+ * the winner starts dnsmasq right after claiming the leader address (~30 ms here, more on a Pi),
+ * and a DISCOVER sent before that is only retried after udhcpc's 1 s timeout.
+ */
+export const FIRST_DISCOVER_DELAY_MS = 250;
 /** The leader waits this long for the other nodes to leave the swarm first on a simultaneous stop. */
 export const LAST_MANAGER_WAIT_MS = 15_000;
 
@@ -105,6 +111,7 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
   // The rogue-DHCP probe (seconds: udhcpc's resolution) runs during the election instead of
   // after it, off the critical path; the result matters only if this node wins.
   let dhcpProbe: Promise<ProbeAnswer | undefined> | undefined;
+  let electedNow = false;
 
   const services: NodeServices = {
     async preflight() {
@@ -160,6 +167,7 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
         signal: ctx.signal,
         onEvent: ctx.onEvent,
       });
+      electedNow = result.candidates > 1;
       return { role: result.role, claimed: result.claimed, candidates: result.candidates };
     },
 
@@ -189,7 +197,10 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
       const client = await createDhcpClient({ runner, network, config, link: link.name, hostname: ctx.hostname });
       const previous = await client.current();
       const onLink = previous && (await network.listAddresses(link.name)).some((a) => a.cidr === previous.cidr);
-      if (!onLink) await client.obtain({ signal: ctx.signal });
+      if (!onLink) {
+        if (electedNow) await new Promise((r) => setTimeout(r, FIRST_DISCOVER_DELAY_MS));
+        await client.obtain({ signal: ctx.signal });
+      }
       const renewal = await client.startRenewal();
       const applied = await client.current();
       if (!applied)

@@ -1,7 +1,7 @@
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ClusterConfig, type CommandRunner, startDaemon, stopDaemon, writeFileAtomic } from '@cluster-lab/core';
-import { cliBinPath } from '../lab/run-in-nodes.js';
+import { cliArgv } from '../lab/run-in-nodes.js';
 import type { DaemonRef } from './node-services.js';
 
 /** Files of the supervisor process, inside `<stateDir>/supervisor/`. */
@@ -23,7 +23,7 @@ export async function startSupervisor(config: ClusterConfig, options: { runner: 
   const handle = await startDaemon(options.runner, {
     name: 'cluster-lab supervise',
     file: process.execPath,
-    args: [cliBinPath(), 'supervise', '--config', configFile],
+    args: cliArgv(['supervise', '--config', configFile]),
     pidFile: paths.pidFile,
     logFile: paths.logFile,
   });

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { findExecutable } from '../deps/find-executable.js';
 import { labNodeConfig } from '../lab/lab-node-config.js';
-import { type JsonRun, runCliJson } from '../lab/run-in-nodes.js';
+import { cliArgv, type JsonRun, runCliJson } from '../lab/run-in-nodes.js';
 import type { Output } from '../output/output.js';
 import { type GlobalFlags, makeOutput, requireRoot } from './context.js';
 
@@ -213,7 +213,7 @@ export async function runExec(...args: unknown[]): Promise<void> {
   // `cluster-lab` inside a node means this very build, with the node's own config.
   const isSelf = file === 'cluster-lab';
   const program = isSelf ? process.execPath : file;
-  const programArgs = isSelf ? [(await import('../lab/run-in-nodes.js')).cliBinPath(), ...withConfig(rest, nodeConfigPath(node))] : rest;
+  const programArgs = isSelf ? cliArgv(withConfig(rest, nodeConfigPath(node))) : rest;
   const result = await node.runner.run(program, programArgs, {
     reject: false,
     timeoutMs: 600_000,

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import Dockerode from 'dockerode';
 import { journalPath } from '../boot/start-node.js';
 import { supervisorPaths } from '../boot/supervisor.js';
-import { cliBinPath } from '../lab/run-in-nodes.js';
+import { cliArgv } from '../lab/run-in-nodes.js';
 import { type GlobalFlags, loadEffectiveConfig, makeOutput } from './context.js';
 
 /**
@@ -69,7 +69,7 @@ export async function run(...args: unknown[]): Promise<void> {
     void watch?.done.then(async (loss) => {
       if (!loss) return;
       log(`yielding leadership: ${loss.message}; restarting the node as a follower`);
-      await runner.spawn(process.execPath, [cliBinPath(), 'restart', ...(flags.config ? ['--config', flags.config] : [])], {
+      await runner.spawn(process.execPath, cliArgv(['restart', ...(flags.config ? ['--config', flags.config] : [])]), {
         detached: true,
         logFile: supervisorPaths(config).logFile,
       });
