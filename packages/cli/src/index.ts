@@ -3,7 +3,6 @@ export * from './boot/start-node.js';
 export * from './boot/stop-node.js';
 export { JOURNAL_KINDS } from './boot/undo-handlers.js';
 export * from './deps/dependencies.js';
-export * from './deps/find-executable.js';
 export * from './deps/kernel-features.js';
 export { CLI_NODE_FLAGS, cliArgv, cliBinPath } from './lab/run-in-nodes.js';
 export * from './output/output.js';

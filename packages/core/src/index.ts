@@ -18,6 +18,7 @@ export * from './net/ipv4.js';
 export * from './net/types.js';
 export * from './net/validate.js';
 export * from './process/daemon.js';
+export * from './process/find-executable.js';
 export * from './steps/journal.js';
 export * from './steps/step-runner.js';
 export * from './store/cluster-store.js';

@@ -1,10 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClusterLabError } from '@cluster-lab/core';
+import { ClusterLabError, findExecutable } from '@cluster-lab/core';
 import { createLab, type Lab, type LabNode, openLab } from '@cluster-lab/lab';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { findExecutable } from '../deps/find-executable.js';
 import { labNodeConfig } from '../lab/lab-node-config.js';
 import { cliArgv, type JsonRun, runCliJson } from '../lab/run-in-nodes.js';
 import type { Output } from '../output/output.js';

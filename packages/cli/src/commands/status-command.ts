@@ -1,26 +1,18 @@
-import { ExecaRunner, IpRoute2, Journal } from '@cluster-lab/core';
 import type { Command } from 'commander';
-import { journalPath } from '../boot/start-node.js';
 import { collectStatus } from '../status/node-status.js';
-import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput } from './context.js';
+import { loadNodeView } from './context.js';
 
 /** `cluster-lab status`. */
 export async function run(...args: unknown[]): Promise<void> {
-  const cmd = args.at(-1) as Command;
-  const flags = cmd.optsWithGlobals<GlobalFlags & ConfigFlags>();
-  const out = makeOutput(flags);
-  const { config } = await loadEffectiveConfig(flags, out);
-  const runner = new ExecaRunner();
-  const journal = await Journal.open(journalPath(config));
-  const doc = journal.exists ? { status: journal.status, facts: journal.facts } : undefined;
-  const s = await collectStatus(config, runner, new IpRoute2(runner), doc);
+  const { out, config, runner, network, journal } = await loadNodeView(args.at(-1) as Command);
+  const s = await collectStatus(config, runner, network, journal);
   if (out.options.json) {
     out.json(s);
     return;
   }
   if (!s.running) {
     out.line(
-      `not running${journal.exists ? ` (journal status: ${journal.status})` : ''}; cluster link ${s.backend.name}: ${s.backend.exists ? (s.backend.up ? 'up' : 'down') : 'absent'}`,
+      `not running${journal ? ` (journal status: ${journal.status})` : ''}; cluster link ${s.backend.name}: ${s.backend.exists ? (s.backend.up ? 'up' : 'down') : 'absent'}`,
     );
     return;
   }

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import type { ClusterConfig, CommandRunner } from '@cluster-lab/core';
-import { findExecutable } from './find-executable.js';
+import { findExecutable } from '@cluster-lab/core';
 import { kernelFeature } from './kernel-features.js';
 
 /** One dependency and whether it is satisfied. */

@@ -1,12 +1,12 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExecaRunner, parseConfig } from '@cluster-lab/core';
+import { ExecaRunner, findExecutable, parseConfig } from '@cluster-lab/core';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { createLab, type Lab, type LabNode } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DhcpServerHandle, dnsmasqServer } from '../server/dnsmasq-server.js';
-import { createDhcpClient, type DhcpClientKind, findExecutable } from './dhcp-client.js';
+import { createDhcpClient, type DhcpClientKind } from './dhcp-client.js';
 
 const installed = {
   udhcpc: Boolean((await findExecutable('udhcpc')) ?? (await findExecutable('busybox'))),

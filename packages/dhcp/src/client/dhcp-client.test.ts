@@ -1,13 +1,13 @@
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClusterConfig, type FakeCall, FakeRunner, InMemoryNetwork, parseConfig } from '@cluster-lab/core';
+import { type ClusterConfig, type FakeCall, FakeRunner, findExecutable, InMemoryNetwork, parseConfig } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DhcpErrorCode } from '../dhcp-errors.js';
 import { clientPaths } from '../state-paths.js';
 import { UnrealPidRunner } from '../testing/unreal-pid-runner.js';
 import { DhclientClient } from './dhclient.js';
-import { createDhcpClient, findExecutable } from './dhcp-client.js';
+import { createDhcpClient } from './dhcp-client.js';
 import { DhcpcdClient } from './dhcpcd.js';
 import { hookEventsFile } from './hook-script.js';
 import { UdhcpcClient } from './udhcpc.js';

@@ -1,7 +1,5 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
 import type { ClusterConfig, CommandRunner, Network } from '@cluster-lab/core';
+import { findExecutable } from '@cluster-lab/core';
 import { DhclientClient } from './dhclient.js';
 import { DhcpcdClient } from './dhcpcd.js';
 import type { Lease } from './lease.js';
@@ -83,30 +81,6 @@ export interface DhcpClientOptions {
   executable?: string;
   /** Host name to send (option 12). Default: `config.hostname`, else none. */
   hostname?: string;
-}
-
-/** Directories searched in addition to PATH: DHCP clients live in sbin, which a user's PATH may lack. */
-const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-/**
- * Finds an executable like `command -v` would, without a shell: the first `dir/name` in PATH
- * (plus the sbin directories) that is executable. Returns its absolute path or undefined.
- *
- * @example
- * ```ts
- * await findExecutable('udhcpc'); // '/usr/sbin/udhcpc'
- * ```
- */
-export async function findExecutable(name: string, pathEnv: string = process.env.PATH ?? ''): Promise<string | undefined> {
-  const dirs = [...pathEnv.split(delimiter).filter(Boolean), ...SBIN_DIRS];
-  for (const dir of new Set(dirs)) {
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
 }
 
 /** Options of {@link createDhcpClient}. */

@@ -5,11 +5,11 @@ import {
   ClusterLabError,
   type CommandRunner,
   cidrContains,
+  findExecutable,
   IpRoute2,
   type Network,
   startDaemon,
 } from '@cluster-lab/core';
-import { findExecutable } from '../client/dhcp-client.js';
 import { programNotFound } from '../client/program-not-found.js';
 import { DhcpErrorCode, RogueDhcpServerError } from '../dhcp-errors.js';
 import { readOwnPid, stopOwnDaemon } from '../process/own-pid.js';

@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommandError, type CommandRunner, isIpv4 } from '@cluster-lab/core';
-import { findExecutable } from '../client/dhcp-client.js';
+import { CommandError, type CommandRunner, findExecutable, isIpv4 } from '@cluster-lab/core';
 import { hookEventsFile, readHookEvents, writeHookScript } from '../client/hook-script.js';
 import { programNotFound } from '../client/program-not-found.js';
 import { assertServableLinks } from './dnsmasq-config.js';
