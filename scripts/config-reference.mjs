@@ -168,7 +168,7 @@ function collectRows(schema, defaults, envOverrides, segments = [], inArray = fa
     let description = own;
     if (!description) {
       description = FALLBACK_DESCRIPTIONS[name] ?? '';
-      warnings.push(`${name} has no .describe() in the schema${description ? ' (using the generator fallback)' : ''}`);
+      warnings.push(name);
     }
     let env = '—';
     if (!inArray) {
@@ -254,7 +254,11 @@ async function main() {
   }
   const core = await import(pathToFileURL(CORE_DIST).href);
   const { rows, warnings } = collectRows(unwrap(core.configSchema).core, core.configSchema.parse({}), core.envOverrides);
-  for (const w of warnings) process.stderr.write(`config-reference: note: ${w}\n`);
+  if (warnings.length) {
+    process.stderr.write(
+      `config-reference: note: no .describe() in the schema for ${warnings.join(', ')} (the table uses the generator's fallback text where it has one)\n`,
+    );
+  }
 
   if (!existsSync(target)) fail(`${target} does not exist`);
   const text = readFileSync(target, 'utf8');
