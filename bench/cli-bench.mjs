@@ -85,7 +85,11 @@ for (const n of NODES) {
 
     // plain swarm mode on the same nodes and dockerds: init on node1, everyone else joins at once
     const docker = (node, args) => node.runner.run('docker', ['-H', `unix://${node.dockerSocket}`, ...args], { timeoutMs: 120_000 });
-    await Promise.all(lab.nodes.map((node) => node.runner.run('docker', ['-H', `unix://${node.dockerSocket}`, 'swarm', 'leave', '--force'], { reject: false })));
+    await Promise.all(
+      lab.nodes.map((node) =>
+        node.runner.run('docker', ['-H', `unix://${node.dockerSocket}`, 'swarm', 'leave', '--force'], { reject: false }),
+      ),
+    );
     const t1 = performance.now();
     await docker(lab.nodes[0], ['swarm', 'init', '--advertise-addr', lab.nodes[0].lanAddress]);
     const token = (await docker(lab.nodes[0], ['swarm', 'join-token', '-q', 'worker'])).stdout.trim();

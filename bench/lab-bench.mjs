@@ -32,6 +32,9 @@ async function measure(label, options, during) {
   }
   const fmt = (xs) => `median ${(median(xs) / 1000).toFixed(2)} s (runs: ${xs.map((x) => (x / 1000).toFixed(2)).join(', ')})`;
   console.log(`${label}\n  create:  ${fmt(create)}\n  destroy: ${fmt(destroy)}`);
+  const target = /target (.+)\)/.exec(label)?.[1] ?? '-';
+  console.log(`BENCH lab create: ${label.replace(/ \(target.*\)/, '')} | ${(median(create) / 1000).toFixed(2)} | s | ${target}`);
+  console.log(`BENCH lab destroy: ${label.replace(/ \(target.*\)/, '')} | ${(median(destroy) / 1000).toFixed(2)} | s | -`);
   return { create: median(create), destroy: median(destroy) };
 }
 
