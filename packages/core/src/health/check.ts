@@ -50,7 +50,7 @@ export interface RunChecksOptions {
 }
 
 /**
- * Runs checks in order; a check that throws or times out becomes a FAIL with the error as detail,
+ * Runs checks concurrently and reports them in order; a check that throws or times out becomes a FAIL with the error as detail,
  * so one broken probe never hides the others.
  *
  * @example
@@ -61,32 +61,39 @@ export interface RunChecksOptions {
  */
 export async function runChecks(checks: readonly Check[], options: RunChecksOptions = {}): Promise<HealthReport> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  // Checks are independent reads (ARP probes, HTTP and Docker API calls): run them all at once so
+  // `health` takes as long as its slowest check, and report them in their given order.
+  const pending = checks.map((check) => runOne(check, timeoutMs));
   const reports: CheckReport[] = [];
-  for (const check of checks) {
-    const started = performance.now();
-    const signal = AbortSignal.timeout(timeoutMs);
-    let result: CheckResult;
-    try {
-      result = await Promise.race([
-        check.run(signal),
-        new Promise<CheckResult>((resolve) => {
-          signal.addEventListener('abort', () => resolve(fail(`no answer within ${timeoutMs} ms`, 'the component may be hung')), {
-            once: true,
-          });
-        }),
-      ]);
-    } catch (error) {
-      const hint =
-        typeof error === 'object' && error !== null && typeof (error as { hint?: unknown }).hint === 'string'
-          ? (error as { hint: string }).hint
-          : undefined;
-      result = fail(error instanceof Error ? error.message : String(error), hint);
-    }
-    const report: CheckReport = { id: check.id, title: check.title, ...result, durationMs: Math.round(performance.now() - started) };
-    reports.push(report);
-    options.onResult?.(report);
+  for (const report of pending) {
+    const r = await report;
+    reports.push(r);
+    options.onResult?.(r);
   }
   const counts: Record<CheckStatus, number> = { PASS: 0, WARN: 0, FAIL: 0, SKIP: 0 };
   for (const r of reports) counts[r.status] += 1;
   return { ok: counts.FAIL === 0, checks: reports, counts };
+}
+
+async function runOne(check: Check, timeoutMs: number): Promise<CheckReport> {
+  const started = performance.now();
+  const signal = AbortSignal.timeout(timeoutMs);
+  let result: CheckResult;
+  try {
+    result = await Promise.race([
+      check.run(signal),
+      new Promise<CheckResult>((resolve) => {
+        signal.addEventListener('abort', () => resolve(fail(`no answer within ${timeoutMs} ms`, 'the component may be hung')), {
+          once: true,
+        });
+      }),
+    ]);
+  } catch (error) {
+    const hint =
+      typeof error === 'object' && error !== null && typeof (error as { hint?: unknown }).hint === 'string'
+        ? (error as { hint: string }).hint
+        : undefined;
+    result = fail(error instanceof Error ? error.message : String(error), hint);
+  }
+  return { id: check.id, title: check.title, ...result, durationMs: Math.round(performance.now() - started) };
 }
