@@ -139,6 +139,17 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
     await eventually(async () => (await labExec(leader, ['docker', 'network', 'rm', 'my-net'])).code === 0, 30_000, 'network removed');
   });
 
+  it('runs the examples against the cluster (membership via Consul, a custom health check)', async () => {
+    const node = lab.node(followers[0] as string);
+    const config = `${node.dir}/config.yaml`;
+    const watch = await labExec(node.name, ['node', `${REPO_ROOT}examples/watch-membership.ts`, '--config', config, '--once']);
+    expect(watch.code, watch.stdout + watch.stderr).toBe(0);
+    for (const n of NODES) expect(watch.stdout).toContain(n);
+    const health = await labExec(node.name, ['node', `${REPO_ROOT}examples/custom-health-check.ts`, '--config', config]);
+    expect(health.code, health.stdout + health.stderr).toBe(0);
+    expect(health.stdout).toContain('PASS');
+  });
+
   it('a second start changes nothing', async () => {
     for (const n of NODES) {
       const run = await labExec(n, ['cluster-lab', 'start']);
