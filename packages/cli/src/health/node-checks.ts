@@ -50,7 +50,9 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
   const link = facts.link ?? backend.linkName;
   const prefix = Number(config.subnet.split('/')[1]);
   const prober = new ArpingProber({ runner });
+  // One FAIL says the node is not started; the checks that depend on it are skipped, not failed.
   const notStarted = () => fail('this node is not started', 'run `cluster-lab start`');
+  const needsStart = () => skip('node not started');
   const token = config.consul.aclToken;
   const consul = () => new ConsulClient({ address: `127.0.0.1:${config.consul.httpPort}`, timeoutMs: 3000, ...(token ? { token } : {}) });
 
@@ -80,7 +82,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
       id: 'cluster-address',
       title: 'cluster address in the subnet',
       run: async () => {
-        if (!running) return notStarted();
+        if (!running) return needsStart();
         const addrs = (await network.listAddresses(link)).filter((a) => a.family === 'inet');
         const expected = facts.role === 'leader' ? `${config.leaderAddress}/${prefix}` : `${facts.address}/${prefix}`;
         if (!addrs.some((a) => a.cidr === expected))
@@ -97,7 +99,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
       id: 'single-leader',
       title: 'exactly one leader',
       run: async () => {
-        if (!running) return notStarted();
+        if (!running) return needsStart();
         if (facts.role === 'leader') {
           const mac = (await network.requireLink(link)).mac;
           const verdict = await detectDuplicateLeader({
@@ -132,7 +134,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
           id: 'dhcp-lease',
           title: 'DHCP lease renewed in the background',
           run: async () => {
-            if (!running) return notStarted();
+            if (!running) return needsStart();
             const paths = clientPaths(config.stateDir, link);
             const pid = await readPidFile(paths.renewalPidFile);
             return pid
@@ -144,7 +146,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
           id: 'dhcp-server',
           title: 'DHCP server only on the cluster link',
           run: async () => {
-            if (!running) return notStarted();
+            if (!running) return needsStart();
             if (!config.dhcp.enabled) return skip('dhcp.enabled is false');
             const paths = dnsmasqPaths(config.stateDir);
             const pid = await readPidFile(paths.pidFile);
@@ -168,7 +170,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
         id: 'consul-agent',
         title: 'Consul agent answers',
         run: async () => {
-          if (!running) return notStarted();
+          if (!running) return needsStart();
           const c = consul();
           try {
             const h = await c.agentHealth();
@@ -182,7 +184,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
         id: 'consul-leader',
         title: 'Consul has a leader and this node is a member',
         run: async () => {
-          if (!running) return notStarted();
+          if (!running) return needsStart();
           const c = consul();
           try {
             const h = await c.agentHealth();
@@ -201,12 +203,12 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
   }
   if (config.swarm.enabled) {
     const docker = new Dockerode({ socketPath: config.docker.socket });
-    checks.push(...swarmChecks({ docker }).map((c) => ({ ...c, run: running ? c.run : async () => notStarted() })));
+    checks.push(...swarmChecks({ docker }).map((c) => ({ ...c, run: running ? c.run : async () => needsStart() })));
     checks.push({
       id: 'supervisor',
       title: 'supervisor running',
       run: async () => {
-        if (!running) return notStarted();
+        if (!running) return needsStart();
         const pid = await readPidFile(supervisorPaths(config).pidFile);
         if (pid && (await isProcessAlive(pid))) return pass(`pid ${pid}`);
         return warn('the supervisor is not running: new nodes are not labelled, stale nodes not removed', 'run `cluster-lab start` again');
