@@ -7,6 +7,7 @@ Examples:
   $ sudo cluster-lab health                      PASS/FAIL for every step, with hints
   $ sudo cluster-lab status --json               role, link, leader, leases, Consul and Swarm as JSON
   $ sudo cluster-lab stop                        undo exactly what start did
+  $ sudo cluster-lab probe --listen              on node A, then \`sudo cluster-lab probe\` on node B: does the switch pass the cluster link?
   $ cluster-lab config check -c cluster.conf     validate a (legacy) config file
   $ sudo cluster-lab lab up --nodes 3            a virtual 3-node cluster on this machine
   $ sudo cluster-lab lab exec node1 -- docker node ls
@@ -58,6 +59,11 @@ export function buildProgram(): Command {
   configFlags(program.command('health').description('check every step and print PASS/FAIL with hints; non-zero exit on any FAIL')).action(
     lazy(() => import('./commands/health-command.js')),
   );
+  configFlags(
+    program.command('probe').description('does the switch carry the cluster link? run with --listen on one node, then plain on another'),
+  )
+    .option('--listen', 'wait on a test address for a probe from another node')
+    .action(lazy(() => import('./commands/probe-command.js')));
   configFlags(program.command('dependencies').description('check (and with --install, install via apt) what start needs'))
     .option('--install', 'install missing Debian packages with apt-get')
     .action(lazy(() => import('./commands/dependencies-command.js')));
