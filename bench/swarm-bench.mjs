@@ -139,6 +139,10 @@ for (const n of sizes.length ? sizes : [3, 5]) {
 console.log(`swarm formation, median of ${ROUNDS} rounds (in-memory ClusterStore)`);
 console.table(rows);
 for (const row of rows) {
-  console.log(`BENCH swarm ${row.nodes} nodes: init → all Ready (cluster-lab swarm package) | ${row['cluster-lab init→all Ready (ms)']} | ms | -`);
-  console.log(`BENCH swarm ${row.nodes} nodes: plain docker swarm init + join → all Ready | ${row['docker CLI init+join→all Ready (ms)']} | ms | -`);
+  console.log(
+    `BENCH swarm ${row.nodes} nodes: init → all Ready (cluster-lab swarm package) | ${row['cluster-lab init→all Ready (ms)']} | ms | -`,
+  );
+  console.log(
+    `BENCH swarm ${row.nodes} nodes: plain docker swarm init + join → all Ready | ${row['docker CLI init+join→all Ready (ms)']} | ms | -`,
+  );
 }
