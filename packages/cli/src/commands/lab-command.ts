@@ -192,7 +192,6 @@ export async function runStatus(...args: unknown[]): Promise<void> {
 
 /** `cluster-lab lab exec <node> -- <command…>`: runs a command inside a node, DOCKER_HOST set. */
 export async function runExec(...args: unknown[]): Promise<void> {
-  const cmd = args.at(-1) as Command;
   const [nodeName, argv] = args as [string, string[]];
   requireRoot('lab exec');
   const lab = await requireLab();
@@ -220,7 +219,6 @@ export async function runExec(...args: unknown[]): Promise<void> {
   });
   process.stdout.write(result.stdout);
   process.stderr.write(result.stderr);
-  void cmd;
   process.exitCode = result.exitCode;
 }
 
