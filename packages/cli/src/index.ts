@@ -1,4 +1,5 @@
 export * from './boot/node-services.js';
+export { createNodeServices, type NodeServicesOptions } from './boot/real-node-services.js';
 export * from './boot/start-node.js';
 export * from './boot/stop-node.js';
 export { JOURNAL_KINDS } from './boot/undo-handlers.js';

@@ -12,7 +12,7 @@ export interface StartNodeOptions {
   /** Abort (Ctrl-C, SIGTERM): the run stops between steps and rolls back. */
   signal?: AbortSignal;
   onEvent?: EventSink;
-  /** The role implementations; defaults to the real packages (see `realNodeServices`). */
+  /** The role implementations: `await createNodeServices(config)` for the real packages, or your own. */
   services: NodeServices;
   /** Node name; defaults to the host name. */
   hostname?: string;
@@ -59,7 +59,7 @@ export function journalPath(config: ClusterConfig): string {
  * @example
  * ```ts
  * const { config } = await loadConfig({ file: '/etc/cluster-lab/config.yaml' });
- * const result = await startNode(config, { services: realNodeServices(), onEvent: console.log });
+ * const result = await startNode(config, { services: await createNodeServices(config), onEvent: console.log });
  * console.log(result.role, result.address);
  * ```
  */

@@ -29,7 +29,7 @@ export interface StopNodeResult {
  *
  * @example
  * ```ts
- * await stopNode(config, { services: realNodeServices() });
+ * await stopNode(config, { services: await createNodeServices(config) });
  * ```
  */
 export async function stopNode(config: ClusterConfig, options: StopNodeOptions): Promise<StopNodeResult> {

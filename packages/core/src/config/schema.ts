@@ -97,7 +97,8 @@ export const staticLeaseSchema = z
     hostname: z
       .string()
       .regex(/^[a-zA-Z0-9-]{1,63}$/, 'must be a plain host name (letters, digits, -)')
-      .optional(),
+      .optional()
+      .describe('host name handed out with the lease'),
   })
   .strict();
 
@@ -125,7 +126,7 @@ export const dhcpSchema = z
 /** Consul options. */
 export const consulSchema = z
   .object({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('run a Consul agent (server on the leader, joined on followers)'),
     runtime: z.enum(['auto', 'container', 'binary']).default('auto').describe('run Consul as a container or a host binary'),
     image: z.string().min(1).default('hashicorp/consul:1.20').describe('Consul image (container runtime)'),
     binary: z.string().min(1).default('consul').describe('Consul executable (binary runtime)'),
@@ -133,14 +134,15 @@ export const consulSchema = z
     datacenter: z
       .string()
       .regex(/^[a-z0-9_-]{1,64}$/, 'must be lower-case letters, digits, _ or -')
-      .default('cluster-lab'),
+      .default('cluster-lab')
+      .describe('Consul datacenter name'),
     encrypt: z
       .string()
       .regex(/^[A-Za-z0-9+/]{22}==$|^[A-Za-z0-9+/]{43}=$/, 'must be a base64 key of 16 or 32 bytes (`consul keygen`)')
       .optional()
       .describe('gossip encryption key'),
     aclToken: z.string().min(1).optional().describe('ACL token used by Cluster Lab'),
-    httpPort: port.default(8500),
+    httpPort: port.default(8500).describe('Consul HTTP API port (loopback and cluster address)'),
     exposeUi: z.boolean().default(false).describe('bind the HTTP API/UI on all addresses (warns)'),
   })
   .strict();
@@ -148,7 +150,7 @@ export const consulSchema = z
 /** Docker Swarm options. */
 export const swarmSchema = z
   .object({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('form Docker Swarm (init on the leader, join on followers)'),
     managers: z
       .number()
       .int()
