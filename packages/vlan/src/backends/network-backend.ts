@@ -158,6 +158,26 @@ export async function undoBringUp(network: Network, name: string, broughtUp: boo
   return true;
 }
 
+/**
+ * Teardown shared by the backends that create their link (vlan, vxlan): delete the link only
+ * when `ensure()` created it and it still is ours — a same-named link of another identity belongs
+ * to someone else — otherwise undo only a bring-up. True when something changed.
+ */
+export async function teardownCreatedLink(
+  network: Network,
+  name: string,
+  state: TeardownState | undefined,
+  isOurs: (link: Link) => boolean,
+): Promise<boolean> {
+  if (!state) return false;
+  if (state.created) {
+    const link = await network.getLink(name);
+    if (!link || !isOurs(link)) return false;
+    return network.delLink(name);
+  }
+  return undoBringUp(network, name, state.broughtUp);
+}
+
 /** A problem entry (helper for describe()). */
 export function problem(code: string, message: string, hint: string): BackendProblem {
   return { code, message, hint };

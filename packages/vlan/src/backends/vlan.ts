@@ -10,7 +10,7 @@ import {
   readClusterLink,
   requireUplink,
   type TeardownState,
-  undoBringUp,
+  teardownCreatedLink,
   unsupportedLinkKind,
 } from './network-backend.js';
 import { validateInterfaceName, validateMtu, validateVlanId } from './validate-backend-input.js';
@@ -166,14 +166,7 @@ export class VlanBackend implements NetworkBackend {
   async teardown(previous?: TeardownState): Promise<boolean> {
     const state = previous ?? this.last;
     this.last = undefined;
-    if (!state) return false;
-    if (state.created) {
-      const link = await this.network.getLink(this.linkName);
-      // Only the link we made: a same-named link of another identity belongs to someone else.
-      if (!link || !this.isOurs(link)) return false;
-      return this.network.delLink(this.linkName);
-    }
-    return undoBringUp(this.network, this.linkName, state.broughtUp);
+    return teardownCreatedLink(this.network, this.linkName, state, (link) => this.isOurs(link));
   }
 
   async describe(): Promise<BackendDescription> {

@@ -11,7 +11,7 @@ import {
   readClusterLink,
   requireUplink,
   type TeardownState,
-  undoBringUp,
+  teardownCreatedLink,
   unsupportedLinkKind,
 } from './network-backend.js';
 import { validateInterfaceName, validateIpv4, validateMtu, validateVni, validateVxlanPort } from './validate-backend-input.js';
@@ -245,14 +245,7 @@ export class VxlanBackend implements NetworkBackend {
   async teardown(previous?: TeardownState): Promise<boolean> {
     const state = previous ?? this.last;
     this.last = undefined;
-    if (!state) return false;
-    if (state.created) {
-      const link = await this.network.getLink(this.linkName);
-      // Only the link we made (its forwarding entries go with it).
-      if (!link || !this.isOurs(link)) return false;
-      return this.network.delLink(this.linkName);
-    }
-    return undoBringUp(this.network, this.linkName, state.broughtUp);
+    return teardownCreatedLink(this.network, this.linkName, state, (link) => this.isOurs(link));
   }
 
   async describe(): Promise<BackendDescription> {
