@@ -23,6 +23,7 @@ import {
   createRealElectionDeps,
   ExecaRunner,
   electLeader,
+  hostConfigProblems,
   IpRoute2,
   type Network,
 } from '@cluster-lab/core';
@@ -115,18 +116,8 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
 
   const services: NodeServices = {
     async preflight() {
-      const uplinkLink = await network.getLink(config.interface);
-      if (!uplinkLink) {
-        const available = (await network.listLinks()).map((l) => l.name).filter((n) => n !== 'lo');
-        throw new ConfigError([
-          {
-            path: 'interface',
-            value: config.interface,
-            message: 'does not exist on this machine',
-            hint: available.length ? `use one of: ${available.join(', ')}` : 'check `ip link show`',
-          },
-        ]);
-      }
+      const problems = await hostConfigProblems(config, network);
+      if (problems.length > 0) throw new ConfigError(problems);
       const missing = (await checkDependencies({ config, runner })).filter((d) => !d.ok && d.required);
       if (missing.length > 0) {
         throw new ClusterLabError('DEPENDENCY_MISSING', `missing: ${missing.map((d) => `${d.name} (${d.detail})`).join(', ')}`, {
