@@ -1,5 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 
 /** Whether a kernel feature is usable now, loadable as a module, or absent. */
 export type KernelFeatureState = 'available' | 'loadable' | 'missing';
@@ -13,14 +14,30 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Kernel config symbol of each feature we check (for /proc/config.gz). */
+const CONFIG_SYMBOLS: Record<string, string> = { '8021q': 'CONFIG_VLAN_8021Q', vxlan: 'CONFIG_VXLAN' };
+
 /**
  * Detects a kernel feature by its module name (`8021q`, `vxlan`) from /sys/module (loaded or
- * built in), then the module tree of the running kernel (loadable). Reads files only: probing
- * by creating a link would change the machine.
+ * built in), the running kernel's config (/proc/config.gz: `=y` built in, `=m` loadable), then
+ * the module tree (loadable). Reads files only: probing by creating a link would change the
+ * machine.
  */
 export async function kernelFeature(module: string, root = ''): Promise<KernelFeatureState> {
   if (await exists(`${root}/sys/module/${module}`)) return 'available';
   if (module === '8021q' && (await exists(`${root}/proc/net/vlan`))) return 'available';
+  const symbol = CONFIG_SYMBOLS[module];
+  if (symbol) {
+    try {
+      const config = gunzipSync(await readFile(`${root}/proc/config.gz`)).toString('utf8');
+      const value = new RegExp(`^${symbol}=(y|m)$`, 'm').exec(config)?.[1];
+      if (value === 'y') return 'available';
+      if (value === 'm') return 'loadable';
+      if (new RegExp(`^# ${symbol} is not set$`, 'm').test(config)) return 'missing';
+    } catch {
+      // no /proc/config.gz (CONFIG_IKCONFIG_PROC off): fall through to the module tree
+    }
+  }
   const dir = `${root}/lib/modules/${release()}`;
   try {
     const builtin = await readFile(`${dir}/modules.builtin`, 'utf8');
