@@ -158,6 +158,55 @@ export async function undoBringUp(network: Network, name: string, broughtUp: boo
   return true;
 }
 
+/** What {@link ensureCreatedLink} needs from a backend that creates its link. */
+export interface CreatedLinkOps {
+  /** The existing link is the one this backend would create (kind, id, parent…). */
+  isOurs(link: Link): boolean;
+  /** The error for a same-named link of another identity. */
+  conflict(link: Link): Error;
+  /** Adds the link; false when a link of that name appeared meanwhile (`File exists`). */
+  create(): Promise<boolean>;
+  /** Runs after the link is up (e.g. vxlan forwarding entries); a failure undoes a fresh link. */
+  afterUp?(): Promise<void>;
+}
+
+/**
+ * Ensure shared by the backends that create their link (vlan, vxlan): reuse the link when it is
+ * ours, create it otherwise (tolerating a concurrent creator only if what it made is ours), bring
+ * it up, and delete a link made here again if anything after that fails — nothing half-done stays.
+ */
+export async function ensureCreatedLink(
+  network: Network,
+  name: string,
+  ops: CreatedLinkOps,
+): Promise<{ link: Link; created: boolean; broughtUp: boolean }> {
+  let link = await network.getLink(name);
+  if (link && !ops.isOurs(link)) throw ops.conflict(link);
+  let created = false;
+  if (!link) {
+    created = await ops.create();
+    if (!created) {
+      // Another process made it between our read and our add: reuse it only if it is ours.
+      link = await network.requireLink(name);
+      if (!ops.isOurs(link)) throw ops.conflict(link);
+    }
+  }
+  let broughtUp = false;
+  try {
+    // The kernel creates links down: a link we just made needs no extra read before `up`.
+    if (created || !link?.up) {
+      await network.setUp(name);
+      broughtUp = true;
+      link = await network.requireLink(name);
+    }
+    await ops.afterUp?.();
+  } catch (error) {
+    if (created) await network.delLink(name);
+    throw error;
+  }
+  return { link: link as Link, created, broughtUp };
+}
+
 /**
  * Teardown shared by the backends that create their link (vlan, vxlan): delete the link only
  * when `ensure()` created it and it still is ours — a same-named link of another identity belongs

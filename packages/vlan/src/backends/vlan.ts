@@ -5,6 +5,7 @@ import {
   type BackendDeps,
   type BackendDescription,
   type EnsureResult,
+  ensureCreatedLink,
   type NetworkBackend,
   problem,
   readClusterLink,
@@ -106,30 +107,11 @@ export class VlanBackend implements NetworkBackend {
         errorClass: 'config',
       });
     }
-    let link = await this.network.getLink(this.linkName);
-    let created = false;
-    if (link && !this.isOurs(link)) throw this.conflict(link);
-    if (!link) {
-      created = await this.create();
-      if (!created) {
-        // Another process made it between our read and our add: reuse it only if it is ours.
-        link = await this.network.requireLink(this.linkName);
-        if (!this.isOurs(link)) throw this.conflict(link);
-      }
-    }
-    let broughtUp = false;
-    try {
-      // The kernel creates links down: a link we just made needs no extra read before `up`.
-      if (created || !link?.up) {
-        await this.network.setUp(this.linkName);
-        broughtUp = true;
-        link = await this.network.requireLink(this.linkName);
-      }
-    } catch (error) {
-      // Leave nothing half-done behind: a link we just made goes again.
-      if (created) await this.network.delLink(this.linkName);
-      throw error;
-    }
+    const { link, created, broughtUp } = await ensureCreatedLink(this.network, this.linkName, {
+      isOurs: (l) => this.isOurs(l),
+      conflict: (l) => this.conflict(l),
+      create: () => this.create(),
+    });
     this.last = { created: Boolean(this.last?.created) || created, broughtUp: Boolean(this.last?.broughtUp) || broughtUp };
     return { link: await readClusterLink(this.network, link), created, broughtUp };
   }

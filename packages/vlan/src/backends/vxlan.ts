@@ -6,6 +6,7 @@ import {
   type BackendDeps,
   type BackendDescription,
   type EnsureResult,
+  ensureCreatedLink,
   type NetworkBackend,
   problem,
   readClusterLink,
@@ -154,30 +155,12 @@ export class VxlanBackend implements NetworkBackend {
         { hint: `set network.mtu to ${uplink.mtu - VXLAN_OVERHEAD} or less`, errorClass: 'config' },
       );
     }
-    let link = await this.network.getLink(this.linkName);
-    if (link && !this.isOurs(link)) throw this.conflict(link);
-    let created = false;
-    if (!link) {
-      created = await this.create(vxlanMacFor(uplink.mac, this.vni));
-      if (!created) {
-        // Another process made it between our read and our add: reuse it only if it is ours.
-        link = await this.network.requireLink(this.linkName);
-        if (!this.isOurs(link)) throw this.conflict(link);
-      }
-    }
-    let broughtUp = false;
-    try {
-      // The kernel creates links down: a link we just made needs no extra read before `up`.
-      if (created || !link?.up) {
-        await this.network.setUp(this.linkName);
-        broughtUp = true;
-        link = await this.network.requireLink(this.linkName);
-      }
-      await this.ensurePeers();
-    } catch (error) {
-      if (created) await this.network.delLink(this.linkName);
-      throw error;
-    }
+    const { link, created, broughtUp } = await ensureCreatedLink(this.network, this.linkName, {
+      isOurs: (l) => this.isOurs(l),
+      conflict: (l) => this.conflict(l),
+      create: () => this.create(vxlanMacFor(uplink.mac, this.vni)),
+      afterUp: () => this.ensurePeers(),
+    });
     this.last = { created: Boolean(this.last?.created) || created, broughtUp: Boolean(this.last?.broughtUp) || broughtUp };
     return { link: await readClusterLink(this.network, link), created, broughtUp };
   }
