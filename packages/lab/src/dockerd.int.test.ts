@@ -1,7 +1,9 @@
+import { killAndWait, readPidFile } from '@cluster-lab/core';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, copyImage } from './busybox-image.js';
 import { createLab } from './create-lab.js';
+import { containerdPid, dockerdPaths, pingDocker, startDockerd } from './dockerd.js';
 import type { Lab } from './lab.js';
 
 describe.skipIf(skipUnlessRoot())('per-node dockerd with the busybox image', () => {
@@ -45,4 +47,19 @@ describe.skipIf(skipUnlessRoot())('per-node dockerd with the busybox image', () 
     const inspected = await n2.docker().getImage('cluster-lab/copied:v1').inspect();
     expect(inspected.RepoTags).toContain('cluster-lab/copied:v1');
   });
+
+  // A containerd whose dockerd was SIGKILLed is often still shutting down when the new dockerd
+  // starts; reusing it made dockerd give up after ~10 s ("timeout waiting for containerd").
+  it('starts again right after its dockerd was killed with SIGKILL, every time', async () => {
+    const node = lab.node('node2');
+    const paths = dockerdPaths(node.dir, lab.id, node.name);
+    for (let round = 0; round < 5; round++) {
+      const pid = await readPidFile(paths.pidFile);
+      expect(pid).toBeDefined();
+      expect(await containerdPid(paths.execRoot)).toBeDefined();
+      await killAndWait(pid as number, 5_000, 'SIGKILL');
+      await startDockerd(node.runner, paths, { timeoutMs: 8_000 });
+      expect(await pingDocker(paths.socket)).toBe(true);
+    }
+  }, 60_000);
 });

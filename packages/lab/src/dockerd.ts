@@ -100,7 +100,7 @@ export async function startDockerd(
   paths: DockerdPaths,
   options: DockerdFlags & { timeoutMs?: number } = {},
 ): Promise<number> {
-  await removeStalePidFiles(paths);
+  if ((await readPidFile(paths.pidFile)) === undefined) await clearLeftoversOfKilledDockerd(paths);
   try {
     const handle = await startDaemon(nodeRunner, {
       name: `dockerd of ${paths.node}`,
@@ -122,16 +122,19 @@ export async function startDockerd(
 }
 
 /**
- * A dockerd or containerd that was killed (kill -9, OOM, crash) leaves its own pid files behind,
- * and a new dockerd refuses to start ("pid file found") or waits for a containerd that is only a
- * zombie no one reaps. Remove those files when the process they name is gone.
+ * A dockerd that was killed (kill -9, OOM, crash) leaves its pid files behind and its containerd
+ * either a zombie no one reaps or still shutting down (its parent-death signal arrives late). A
+ * new dockerd refuses a stale pid file ("pid file found"), and when containerd's pid file names a
+ * process that is still alive it reuses that dying containerd and gives up after about ten
+ * seconds ("timeout waiting for containerd to start"). Only called when the node's dockerd is not
+ * running, so the containerd below its exec root is an orphan: end it, then drop both pid files.
  */
-async function removeStalePidFiles(paths: DockerdPaths): Promise<void> {
-  for (const file of [paths.dockerPidFile, `${paths.execRoot}/containerd/containerd.pid`]) {
-    const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(pid) && pid > 1 && (await isProcessAlive(pid))) continue;
-    await rm(file, { force: true });
-  }
+async function clearLeftoversOfKilledDockerd(paths: DockerdPaths): Promise<void> {
+  const orphan = await containerdPid(paths.execRoot);
+  if (orphan !== undefined) await killAndWait(orphan, DOCKERD_STOP_TIMEOUT_MS);
+  const dockerPid = Number.parseInt(await readFile(paths.dockerPidFile, 'utf8').catch(() => ''), 10);
+  if (!(Number.isInteger(dockerPid) && dockerPid > 1 && (await isProcessAlive(dockerPid)))) await rm(paths.dockerPidFile, { force: true });
+  await rm(`${paths.execRoot}/containerd/containerd.pid`, { force: true });
 }
 
 /**
