@@ -16,6 +16,7 @@ import {
   stopConsulAgent,
 } from '@cluster-lab/consul';
 import {
+  ARP_PROBE_DEADLINE_MS,
   type ClusterConfig,
   ClusterLabError,
   type CommandRunner,
@@ -46,11 +47,13 @@ import { startSupervisor, stopSupervisor } from './supervisor.js';
 /** How long a follower waits for the leader's Consul before claiming a server slot. */
 export const LEADER_CONSUL_TIMEOUT_MS = 60_000;
 /**
- * A follower that has just lost the election waits this long before its first DHCP DISCOVER:
- * the winner starts dnsmasq right after claiming the leader address (~30 ms here, more on a Pi),
- * and a DISCOVER sent before that is only retried after udhcpc's 1 s timeout.
+ * A follower that has just lost the election waits this long before its first DHCP DISCOVER.
+ * It sees the winner's claim over ARP at once, but the winner serves only after verifying the
+ * claim (one more ARP probe, {@link ARP_PROBE_DEADLINE_MS}) and starting dnsmasq (~50 ms here,
+ * more on a Pi); a DISCOVER sent before that is only retried after udhcpc's 1 s timeout.
+ * Measured on a 3-node lab: 250 ms always missed (lease step 1.5–1.8 s), this hits.
  */
-export const FIRST_DISCOVER_DELAY_MS = 250;
+export const FIRST_DISCOVER_DELAY_MS = ARP_PROBE_DEADLINE_MS + 250;
 /** The leader waits this long for the other nodes to leave the swarm first on a simultaneous stop. */
 export const LAST_MANAGER_WAIT_MS = 15_000;
 

@@ -36,9 +36,9 @@ describe('probeForDhcpServer', () => {
     );
     const answer = await probeForDhcpServer({ runner, link: 'eth1', workDir: dir, executable: '/usr/sbin/udhcpc' });
     expect(answer).toEqual({ serverId: '192.168.200.77', offeredIp: '192.168.200.150' });
-    expect(DHCP_PROBE_TIMEOUT_MS).toBe(2000);
+    expect(DHCP_PROBE_TIMEOUT_MS).toBe(1500);
     expect(runner.commands()).toEqual([`/usr/sbin/udhcpc -f -q -n -R -i eth1 -s ${join(dir, 'probe', 'hook.sh')} -t 2 -T 1`]);
-    expect(runner.calls[0]?.options).toMatchObject({ reject: false, timeoutMs: 5000 });
+    expect(runner.calls[0]?.options).toMatchObject({ reject: false, timeoutMs: 1500 });
   });
 
   it('returns undefined when nobody answers', async () => {

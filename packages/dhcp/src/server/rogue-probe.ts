@@ -8,10 +8,13 @@ import { assertServableLinks } from './dnsmasq-config.js';
 
 /**
  * How long the leader listens for a foreign DHCP server before serving. Every leader boot pays
- * this, so it is short: a server on the same link answers a DISCOVER within milliseconds, and two
- * DISCOVERs one second apart survive one lost packet. 2 s instead of udhcpc's default 9 s+.
+ * this (it runs beside the election, whose ~1.7 s it must not outlast, or the followers' first
+ * DISCOVER arrives before dnsmasq), so it is short: udhcpc sends a DISCOVER at once and another
+ * after 1 s, and is stopped 0.5 s later — a server that checks the address with a ping before
+ * offering (ISC dhcpd, dnsmasq: ~1 s) still answers the first one in time, and two DISCOVERs
+ * survive one lost packet.
  */
-export const DHCP_PROBE_TIMEOUT_MS = 2000;
+export const DHCP_PROBE_TIMEOUT_MS = 1500;
 
 /** Options of {@link probeForDhcpServer}. */
 export interface ProbeOptions {
@@ -19,7 +22,7 @@ export interface ProbeOptions {
   runner: CommandRunner;
   /** The cluster link to probe. */
   link: string;
-  /** Default {@link DHCP_PROBE_TIMEOUT_MS}; rounded up to whole seconds (udhcpc's resolution). */
+  /** Default {@link DHCP_PROBE_TIMEOUT_MS}. udhcpc sends one DISCOVER per started second of it and is stopped when it ends. */
   timeoutMs?: number;
   /** Directory for the hook and its output (default: a temporary directory, removed afterwards). */
   workDir?: string;
@@ -60,7 +63,8 @@ export async function probeForDhcpServer(options: ProbeOptions): Promise<ProbeAn
       prefix.push('udhcpc');
     }
   }
-  const seconds = Math.max(1, Math.ceil((options.timeoutMs ?? DHCP_PROBE_TIMEOUT_MS) / 1000));
+  const timeoutMs = options.timeoutMs ?? DHCP_PROBE_TIMEOUT_MS;
+  const discovers = Math.max(1, Math.ceil(timeoutMs / 1000));
   const ownDir = options.workDir === undefined;
   const dir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'cluster-lab-dhcp-probe-')));
   try {
@@ -71,9 +75,9 @@ export async function probeForDhcpServer(options: ProbeOptions): Promise<ProbeAn
     try {
       await options.runner.run(
         file,
-        [...prefix, '-f', '-q', '-n', '-R', '-i', options.link, '-s', hook, '-t', String(seconds), '-T', '1'],
+        [...prefix, '-f', '-q', '-n', '-R', '-i', options.link, '-s', hook, '-t', String(discovers), '-T', '1'],
         {
-          timeoutMs: seconds * 1000 + 3000,
+          timeoutMs,
           reject: false,
           ...(options.signal ? { signal: options.signal } : {}),
         },
@@ -81,7 +85,7 @@ export async function probeForDhcpServer(options: ProbeOptions): Promise<ProbeAn
     } catch (error) {
       if (error instanceof CommandError && error.notFound) throw programNotFound('udhcpc', file);
       if (!(error instanceof CommandError) || error.isCanceled) throw error;
-      // Timed out: fall through and look at what the hook saw.
+      // Stopped at the end of the window (the usual case when nobody answers): look at what the hook saw.
     }
     for (const event of (await readHookEvents(events)).reverse()) {
       const serverId = event.env.serverid;
