@@ -76,8 +76,12 @@ describe.skipIf(skipUnlessRoot())('binary runtime with the fake consul executabl
           'node2 192.168.200.101:8301 alive client',
           'node3 192.168.200.102:8301 alive client',
         ]);
-        const leader = await n.exec('busybox', ['wget', '-qO-', 'http://127.0.0.1:8500/v1/status/leader']);
-        expect(leader.stdout).toBe(`"${LEADER}:8300"`);
+        // A client learns the leader from the servers it joined, a moment after gossip lists them (as real Consul).
+        const leader = await until(async () => {
+          const { stdout } = await n.exec('busybox', ['wget', '-qO-', 'http://127.0.0.1:8500/v1/status/leader']);
+          return stdout === '""' ? undefined : stdout;
+        });
+        expect(leader).toBe(`"${LEADER}:8300"`);
       }
       // Hostnames come from the nodes' UTS namespaces.
       expect((await lab.nodes[1]!.exec('hostname', [])).stdout.trim()).toBe('node2');
