@@ -16,7 +16,7 @@ import {
   skip,
   warn,
 } from '@cluster-lab/core';
-import { clientPaths, dnsmasqPaths } from '@cluster-lab/dhcp';
+import { clientPaths, createDhcpClient, dnsmasqPaths } from '@cluster-lab/dhcp';
 import { swarmChecks } from '@cluster-lab/swarm';
 import { createBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';
@@ -137,9 +137,14 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             if (!running) return needsStart();
             const paths = clientPaths(config.stateDir, link);
             const pid = await readPidFile(paths.renewalPidFile);
-            return pid
-              ? pass(`renewal client pid ${pid}`)
-              : fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
+            if (!pid) return fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
+            const moved = await renewedElsewhere(ctx, link);
+            return moved
+              ? warn(
+                  `the leader now leases ${moved.renewed}, but ${moved.applied} is applied on ${link}`,
+                  'the leader changed or lost its lease database; run `cluster-lab stop` and then `cluster-lab start` to re-form this node (Consul and Swarm too) on the new address',
+                )
+              : pass(`renewal client pid ${pid}`);
           },
         }
       : {
@@ -216,4 +221,19 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
     });
   }
   return checks;
+}
+
+/**
+ * The renewal client re-requests the applied address; only when the leader lost its lease
+ * database (a new leader, a wiped state dir) and gave that address away does it bind another one,
+ * which nothing applies while running. Read with the adapter that obtained the lease (its hook
+ * variables differ).
+ */
+async function renewedElsewhere(ctx: NodeCheckContext, link: string): Promise<{ applied: string; renewed: string } | undefined> {
+  // Only the lease files are read: no program runs, so none has to be located.
+  const options = { runner: ctx.runner, network: ctx.network, config: ctx.config, link, locate: async (name: string) => name };
+  const applied = await (await createDhcpClient(options)).current();
+  if (!applied) return undefined;
+  const renewed = await (await createDhcpClient({ ...options, kind: applied.kind })).renewed();
+  return renewed && renewed.ip !== applied.lease.ip ? { applied: applied.cidr, renewed: renewed.ip } : undefined;
 }

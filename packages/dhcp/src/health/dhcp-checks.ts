@@ -84,7 +84,7 @@ export function dhcpClientChecks(client: DhcpClient, network: Network): Check[] 
         if (renewed && renewed.ip !== applied.lease.ip) {
           return warn(
             `the server now leases ${renewed.ip}, but ${applied.cidr} is applied on ${client.link}`,
-            'the leader changed or lost its lease database; run `cluster-lab start` again to apply the new address',
+            'the leader changed or lost its lease database; run `cluster-lab stop` and then `cluster-lab start` to re-form this node (Consul and Swarm too) on the new address',
           );
         }
         return pass(`${applied.cidr} from ${applied.lease.serverId}`);
