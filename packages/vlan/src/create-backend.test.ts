@@ -18,11 +18,17 @@ describe('createBackend', () => {
   });
 
   it('vlan: id, MTU and an explicit link name for long uplink names', () => {
-    // core's config check refuses such an interface for vlan (there is no config field for the
-    // link name yet), so a caller passing `linkName` builds the config past that check.
+    // core's config check refuses such an interface for vlan without network.vlanName, so a
+    // caller passing `linkName` builds the config past that check.
     const config: ClusterConfig = { ...parseConfig({ network: { vlanId: 42, mtu: 1400 } }), interface: 'enx0123456789ab' };
     const backend = createBackend(config, { ...deps, linkName: 'vlan42' });
     expect(backend).toMatchObject({ kind: 'vlan', linkName: 'vlan42', uplink: 'enx0123456789ab', id: 42, mtu: 1400 });
+  });
+
+  it('vlan: network.vlanName names the link; the linkName option overrides it', () => {
+    const config = parseConfig({ interface: 'enx0123456789a', network: { vlanId: 42, vlanName: 'cl42' } });
+    expect(createBackend(config, deps)).toMatchObject({ kind: 'vlan', linkName: 'cl42', uplink: 'enx0123456789a', id: 42 });
+    expect(createBackend(config, { ...deps, linkName: 'other42' })).toMatchObject({ linkName: 'other42' });
   });
 
   it('vlan: a long uplink without linkName fails at once with VLAN_NAME_TOO_LONG', () => {

@@ -5,18 +5,19 @@ import type { BackendDeps, NetworkBackend } from './backends/network-backend.js'
 import { VlanBackend } from './backends/vlan.js';
 import { VxlanBackend } from './backends/vxlan.js';
 
-/** Options of {@link createBackend}: the node's network and runner, plus overrides the config has no field for. */
+/** Options of {@link createBackend}: the node's network and runner, plus overrides of config fields. */
 export interface CreateBackendOptions extends BackendDeps {
   /**
-   * vlan backend only: name of the VLAN link instead of `<interface>.<vlanId>` — needed when that
-   * would be longer than 15 characters (e.g. `enx0123456789ab.200`).
+   * vlan backend only: name of the VLAN link, overriding `network.vlanName` and the default
+   * `<interface>.<vlanId>` — needed when that would be longer than 15 characters (e.g.
+   * `enx0123456789ab.200`).
    */
   linkName?: string;
 }
 
 /**
  * Chooses and configures the backend named by `config.network.backend`:
- * - `vlan`: `<config.interface>.<network.vlanId>` (MTU `network.mtu`, else the uplink's);
+ * - `vlan`: `network.vlanName`, default `<config.interface>.<network.vlanId>` (MTU `network.mtu`, else the uplink's);
  * - `native`: `config.interface` is the cluster NIC itself;
  * - `vxlan`: `network.vxlan.{name,vni,port,group,peers}` over `config.interface` (MTU `network.mtu`, else 1450).
  *
@@ -35,11 +36,10 @@ export function createBackend(config: ClusterConfig, options: CreateBackendOptio
   const { network } = config;
   const mtu = network.mtu === undefined ? {} : { mtu: network.mtu };
   switch (network.backend) {
-    case 'vlan':
-      return new VlanBackend(
-        { uplink: config.interface, id: network.vlanId, ...mtu, ...(options.linkName ? { name: options.linkName } : {}) },
-        deps,
-      );
+    case 'vlan': {
+      const name = options.linkName ?? network.vlanName;
+      return new VlanBackend({ uplink: config.interface, id: network.vlanId, ...mtu, ...(name !== undefined ? { name } : {}) }, deps);
+    }
     case 'native':
       return new NativeBackend({ nic: config.interface, ...mtu }, deps);
     case 'vxlan': {

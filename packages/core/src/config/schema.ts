@@ -84,6 +84,9 @@ export const networkSchema = z
       .max(4094, 'must be between 1 and 4094')
       .default(200)
       .describe('802.1Q VLAN id (vlan backend)'),
+    vlanName: ifname
+      .optional()
+      .describe('name of the VLAN interface (vlan backend); default `<interface>.<vlanId>`, set it when that is longer than 15 characters'),
     mtu: z.number().int().min(576).max(9000).optional().describe('MTU of the cluster link'),
     vxlan: vxlanSchema.default(() => vxlanSchema.parse({})).describe('vxlan backend options'),
   })

@@ -52,6 +52,20 @@ const BAD: [string, unknown, ConfigProblem['path'], unknown, string][] = [
     'enx0123456789a',
     'makes the VLAN link name "enx0123456789a.200" 18 characters long; Linux allows at most 15',
   ],
+  [
+    'vlanName equal to the uplink',
+    { interface: 'eth1', network: { vlanName: 'eth1' } },
+    'network.vlanName',
+    'eth1',
+    'is the uplink interface itself',
+  ],
+  [
+    'vlanName longer than 15',
+    { network: { vlanName: 'cluster-vlan-0200' } },
+    'network.vlanName',
+    'cluster-vlan-0200',
+    'interface name is 17 characters long; Linux allows at most 15',
+  ],
   ['interface not a string', { interface: 0 }, 'interface', 0, 'must be a string'],
   // network
   ['unknown backend', { network: { backend: 'wifi' } }, 'network.backend', 'wifi', 'must be one of vlan, native, vxlan'],
@@ -446,6 +460,13 @@ describe('parseConfig', () => {
     expect(parseConfig({ dhcp: { leaseTime: '1d' } }).dhcp.leaseTime).toBe(86_400);
     expect(parseConfig({ dhcp: { leaseTime: 120 } }).dhcp.leaseTime).toBe(120);
     expect(parseConfig(undefined).interface).toBe('eth0');
+  });
+
+  it('accepts a long uplink for the vlan backend once network.vlanName names the link, and hints at it otherwise', () => {
+    expect(parseConfig({ interface: 'enx0123456789a', network: { vlanName: 'vlan200' } }).network.vlanName).toBe('vlan200');
+    expect(() => parseConfig({ interface: 'enx0123456789a' })).toThrow(
+      expect.objectContaining({ hint: 'name the VLAN link yourself: network.vlanName: vlan200' }),
+    );
   });
 
   it('skips DHCP range checks when DHCP is off', () => {

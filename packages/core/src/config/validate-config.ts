@@ -172,13 +172,16 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
   }
   if (c.network.backend === 'vlan') {
     const vlanLink = `${c.interface}.${c.network.vlanId}`;
-    if (vlanLink.length > 15) {
+    if (c.network.vlanName === undefined && vlanLink.length > 15) {
       add(
         'interface',
         c.interface,
         `makes the VLAN link name "${vlanLink}" ${vlanLink.length} characters long; Linux allows at most 15`,
-        'use a shorter interface name or another backend',
+        `name the VLAN link yourself: network.vlanName: vlan${c.network.vlanId}`,
       );
+    }
+    if (c.network.vlanName !== undefined && c.network.vlanName === c.interface) {
+      add('network.vlanName', c.network.vlanName, 'is the uplink interface itself', `use another name, e.g. vlan${c.network.vlanId}`);
     }
   }
   if (c.network.backend === 'vxlan') {

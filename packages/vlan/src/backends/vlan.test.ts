@@ -265,7 +265,7 @@ describe('VlanBackend input validation', () => {
     expect(error.message).toBe(
       'VLAN link name "enx0123456789ab.200" (uplink "enx0123456789ab" + ".200") is 19 characters long; Linux allows at most 15',
     );
-    expect(error.hint).toContain('"vlan200"');
+    expect(error.hint).toContain('network.vlanName: vlan200');
     expect(error.hint).toContain('linkName');
   });
 

@@ -66,7 +66,10 @@ export class VlanBackend implements NetworkBackend {
         throw new BackendError(
           'VLAN_NAME_TOO_LONG',
           `VLAN link name "${derived}" (uplink "${this.uplink}" + ".${this.id}") is ${derived.length} characters long; Linux allows at most 15`,
-          { hint: `give the VLAN link a shorter name, e.g. "vlan${this.id}" (createBackend option \`linkName\`)`, errorClass: 'config' },
+          {
+            hint: `give the VLAN link a shorter name: network.vlanName: vlan${this.id} in the config (createBackend option \`linkName\`)`,
+            errorClass: 'config',
+          },
         );
       }
       this.linkName = derived;
