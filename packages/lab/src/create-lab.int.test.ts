@@ -66,7 +66,14 @@ describe.skipIf(skipUnlessRoot())('createLab without docker (real namespaces)', 
 
   it('runs long-lived processes inside the node', async () => {
     const proc = await lab.nodes[1]?.spawn('sleep', ['30']);
-    const pids = (await new ExecaRunner().run('ip', ['netns', 'pids', lab.nodes[1]?.netns ?? ''])).stdout.split('\n');
+    // spawn returns once the child exists; nsenter enters the namespace a moment later.
+    const inNode = async () => (await new ExecaRunner().run('ip', ['netns', 'pids', lab.nodes[1]?.netns ?? ''])).stdout.split('\n');
+    const deadline = Date.now() + 5_000;
+    let pids = await inNode();
+    while (!pids.includes(String(proc?.pid)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      pids = await inNode();
+    }
     expect(pids).toContain(String(proc?.pid));
     proc?.kill();
     await proc?.exited;
