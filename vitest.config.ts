@@ -29,6 +29,9 @@ export default defineConfig({
           exclude: ['**/node_modules/**', '**/dist/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // Root tests share one kernel, two cores and real daemons: a failure is retried once,
+          // and scripts/flaky-reporter.mjs names every test that needed it.
+          retry: 1,
           // Root tests share the kernel (namespaces, iptables, dockerd); two cores only.
           maxWorkers: 2,
         },
@@ -41,6 +44,7 @@ export default defineConfig({
           include: ['packages/cli/e2e/**/*.e2e.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
+          retry: 1,
           fileParallelism: false,
         },
       },

@@ -11,6 +11,17 @@ try {
   process.exit(1);
 }
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+// Tests that passed only on their retry are counted as passed; say so right above the summary.
+const flaky = (() => {
+  try {
+    return readFileSync(process.argv[3] ?? '', 'utf8')
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+})();
+if (flaky.length > 0) console.log(`(${flaky.length} of the passed test(s) passed only on a retry: ${flaky.join('; ')})`);
 console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`);
 if (report.numTotalTests === 0) {
   console.error('test-summary: no test ran');
