@@ -2,7 +2,8 @@
 // (integration, e2e) retry a failed test once — they share one kernel, two cores and real
 // daemons with timing of their own — and this keeps such a test visible in every run instead of
 // hiding it inside the pass count. The list goes to stdout and to the file named by
-// CLUSTER_LAB_FLAKY_FILE (read by scripts/test-summary.mjs).
+// FLAKY_TESTS_FILE (read by scripts/test-summary.mjs); not a CLUSTER_LAB_* name, which the
+// CLI under test would read as configuration.
 import { writeFileSync } from 'node:fs';
 
 export default class FlakyReporter {
@@ -14,7 +15,7 @@ export default class FlakyReporter {
   }
 
   onTestRunEnd() {
-    const file = process.env.CLUSTER_LAB_FLAKY_FILE;
+    const file = process.env.FLAKY_TESTS_FILE;
     if (file) writeFileSync(file, this.flaky.map((t) => `${t}\n`).join(''));
     if (this.flaky.length === 0) return;
     console.log(`\nFLAKY: ${this.flaky.length} test(s) failed once and passed on the retry:`);

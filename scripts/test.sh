@@ -17,10 +17,10 @@ echo "== packages pack cleanly" && for p in packages/*/; do
 done
 
 report="$ROOT/.tools/test-report.json"
-export CLUSTER_LAB_FLAKY_FILE="$ROOT/.tools/flaky-tests.txt"
+export FLAKY_TESTS_FILE="$ROOT/.tools/flaky-tests.txt"
 mkdir -p "$ROOT/.tools"
-rm -f "$report" "$CLUSTER_LAB_FLAKY_FILE"
+rm -f "$report" "$FLAKY_TESTS_FILE"
 echo "== tests (unit, integration, e2e)"
 npx vitest run --reporter=default --reporter=json --reporter=./scripts/flaky-reporter.mjs --outputFile.json="$report" "$@" || status=1
-node scripts/test-summary.mjs "$report" "$CLUSTER_LAB_FLAKY_FILE" || status=1
+node scripts/test-summary.mjs "$report" "$FLAKY_TESTS_FILE" || status=1
 exit $status
