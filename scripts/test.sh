@@ -8,6 +8,8 @@ bash scripts/setup.sh || exit $?
 source "$ROOT/scripts/env.sh"
 
 status=0
+# Scratch files of this script; .tools/ exists only where setup provisioned Node into it.
+mkdir -p "$ROOT/.tools"
 echo "== typecheck" && npm run --silent typecheck || status=1
 echo "== lint" && npm run --silent lint || status=1
 echo "== docs (typedoc, warnings are errors)" && npm run --silent docs >/dev/null || status=1
@@ -18,7 +20,6 @@ done
 
 report="$ROOT/.tools/test-report.json"
 export FLAKY_TESTS_FILE="$ROOT/.tools/flaky-tests.txt"
-mkdir -p "$ROOT/.tools"
 rm -f "$report" "$FLAKY_TESTS_FILE"
 echo "== tests (unit, integration, e2e)"
 npx vitest run --reporter=default --reporter=json --reporter=./scripts/flaky-reporter.mjs --outputFile.json="$report" "$@" || status=1
