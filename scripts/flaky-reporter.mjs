@@ -11,7 +11,10 @@ export default class FlakyReporter {
 
   onTestCaseResult(testCase) {
     if (!testCase.diagnostic()?.flaky) return;
-    this.flaky.push(`${testCase.project.name} ${testCase.module.relativeModuleId} > ${testCase.fullName}`);
+    // A passed test keeps the errors of its failed attempts: name the first, it is the clue.
+    const first = testCase.result().errors?.[0];
+    const why = first ? ` — first attempt: ${firstLine(first.message ?? String(first))}` : '';
+    this.flaky.push(`${testCase.project.name} ${testCase.module.relativeModuleId} > ${testCase.fullName}${why}`);
   }
 
   onTestRunEnd() {
@@ -21,4 +24,9 @@ export default class FlakyReporter {
     console.log(`\nFLAKY: ${this.flaky.length} test(s) failed once and passed on the retry:`);
     for (const t of this.flaky) console.log(`  ${t}`);
   }
+}
+
+function firstLine(text) {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
