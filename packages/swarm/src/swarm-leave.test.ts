@@ -56,6 +56,35 @@ describe('leave', () => {
     expect(await store.get(keys.left(worker.nodeId))).toBeUndefined();
   });
 
+  it('an unreachable store (the leader and its Consul went first) never keeps a node in: one failed call, then none', async () => {
+    const { fake, store, joined } = await cluster(3);
+    const manager = joined.find((j) => j.role === 'manager');
+    if (!manager) throw new Error('expected a manager');
+    await reconciler?.stop();
+    reconciler = undefined;
+    const calls: string[] = [];
+    const gone = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return async () => {
+          calls.push(String(property));
+          throw new Error('request timed out (3000ms)');
+        };
+      },
+    });
+    const events: string[] = [];
+    const result = await leave({
+      docker: fake.docker(manager.hostname),
+      store: gone,
+      onEvent: (e) => e.type === 'log' && events.push(e.message),
+    });
+    expect(result).toMatchObject({ left: true, wasManager: true, demoted: true, forced: false });
+    expect(fake.localState(manager.hostname)).toBe('inactive');
+    expect(calls).toEqual(['put']);
+    expect(events[0]).toContain('the cluster store is unreachable');
+  });
+
   it('a manager demotes itself first, then leaves without force, and frees its slot', async () => {
     const { fake, store } = await cluster(3);
     const result = await leave({ docker: fake.docker('node2'), store });

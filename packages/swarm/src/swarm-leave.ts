@@ -72,8 +72,9 @@ export interface LeaveResult {
  * await leave({ docker, store, waitForOthersMs: 15_000, force: true }); // leader, last
  * ```
  */
-export async function leave(options: LeaveOptions): Promise<LeaveResult> {
+export async function leave(leaveOptions: LeaveOptions): Promise<LeaveResult> {
   const started = performance.now();
+  const options = { ...leaveOptions, ...(leaveOptions.store ? { store: bestEffort(leaveOptions.store) } : {}) };
   const { docker, store } = options;
   const onEvent = options.onEvent ?? ignoreEvents;
   const keys = swarmKeys(options.keyPrefix);
@@ -85,7 +86,16 @@ export async function leave(options: LeaveOptions): Promise<LeaveResult> {
   onEvent({ type: 'step-started', step: 'swarm-leave', title: 'leave Docker Swarm' });
   const hostname = info.Name;
   const nodeId = info.Swarm.NodeID;
-  if (store && nodeId) await store.put(keys.left(nodeId), hostname);
+  if (store && nodeId) {
+    await store.put(keys.left(nodeId), hostname).catch((error: unknown) => {
+      onEvent({
+        type: 'log',
+        level: 'warn',
+        message: `the cluster store is unreachable (${describeError(error)}); leaving without updating it`,
+        source: 'swarm',
+      });
+    });
+  }
 
   if (info.Swarm.LocalNodeState === 'active' && info.Swarm.ControlAvailable) {
     result.wasManager = true;
@@ -137,39 +147,11 @@ export async function leave(options: LeaveOptions): Promise<LeaveResult> {
 
 async function leaveAsManager(options: LeaveOptions, info: DockerInfo, result: LeaveResult, onEvent: EventSink): Promise<void> {
   const { docker } = options;
-  const keys = swarmKeys(options.keyPrefix);
-  let nodes = await listSwarmNodes(docker);
+  const nodes = await listSwarmNodes(docker);
   const self = nodes.find((n) => n.ID === info.Swarm.NodeID);
   const managers = nodes.filter((n) => n.Spec.Role === 'manager');
   if (managers.length <= 1) {
-    // A worker that marked itself left is as good as gone: Swarm only reports it `down` after
-    // its heartbeat expires (seconds), and a worker's leave needs no manager.
-    const leftIds = async () =>
-      options.store
-        ? new Set([...(await options.store.list(keys.leftPrefix)).keys()].map((k) => k.slice(keys.leftPrefix.length)))
-        : new Set<string>();
-    let left = await leftIds();
-    const othersUp = (list: SwarmNodeObject[]) =>
-      list.filter((n) => n.ID !== info.Swarm.NodeID && n.Status.State !== 'down' && !(n.Spec.Role === 'worker' && left.has(n.ID)));
-    const deadline = Date.now() + (options.waitForOthersMs ?? 0);
-    while (othersUp(nodes).length > 0 && Date.now() < deadline) {
-      await sleep(LEAVE_POLL_MS);
-      nodes = await listSwarmNodes(docker);
-      left = await leftIds();
-    }
-    const remaining = othersUp(nodes);
-    if (remaining.length > 0 && !options.force) {
-      throw swarmError(
-        'SWARM_LAST_MANAGER',
-        `${info.Name} is the last manager and ${remaining.map((n) => n.Description.Hostname).join(', ')} still ${remaining.length === 1 ? 'is' : 'are'} in the swarm`,
-        {
-          hint: 'stop the other nodes first, or pass force (their swarm membership ends with this one)',
-        },
-      );
-    }
-    await swarmLeave(docker, true);
-    result.forced = true;
-    result.lastManager = true;
+    await leaveAsLastManager(options, info, result);
     return;
   }
   const reachable = managers.filter((n) => n.ManagerStatus?.Reachability === 'reachable').length;
@@ -202,6 +184,73 @@ async function leaveAsManager(options: LeaveOptions, info: DockerInfo, result: L
   }
   onEvent({ type: 'log', level: 'info', message: `${info.Name} demoted itself to worker before leaving`, source: 'swarm' });
   await swarmLeave(docker, false);
+}
+
+/**
+ * The last manager leaves with force (the swarm ends), after waiting up to `waitForOthersMs`
+ * for the other nodes to go first.
+ */
+async function leaveAsLastManager(options: LeaveOptions, info: DockerInfo, result: LeaveResult): Promise<void> {
+  const { docker } = options;
+  const keys = swarmKeys(options.keyPrefix);
+  let nodes = await listSwarmNodes(docker);
+  // A worker that marked itself left is as good as gone: Swarm only reports it `down` after
+  // its heartbeat expires (seconds), and a worker's leave needs no manager.
+  const leftIds = async () =>
+    options.store
+      ? new Set(
+          [...(await options.store.list(keys.leftPrefix).catch(() => new Map<string, unknown>())).keys()].map((k) =>
+            k.slice(keys.leftPrefix.length),
+          ),
+        )
+      : new Set<string>();
+  let left = await leftIds();
+  const othersUp = (list: SwarmNodeObject[]) =>
+    list.filter((n) => n.ID !== info.Swarm.NodeID && n.Status.State !== 'down' && !(n.Spec.Role === 'worker' && left.has(n.ID)));
+  const deadline = Date.now() + (options.waitForOthersMs ?? 0);
+  while (othersUp(nodes).length > 0 && Date.now() < deadline) {
+    await sleep(LEAVE_POLL_MS);
+    nodes = await listSwarmNodes(docker);
+    left = await leftIds();
+  }
+  const remaining = othersUp(nodes);
+  if (remaining.length > 0 && !options.force) {
+    throw swarmError(
+      'SWARM_LAST_MANAGER',
+      `${info.Name} is the last manager and ${remaining.map((n) => n.Description.Hostname).join(', ')} still ${remaining.length === 1 ? 'is' : 'are'} in the swarm`,
+      {
+        hint: 'stop the other nodes first, or pass force (their swarm membership ends with this one)',
+      },
+    );
+  }
+  await swarmLeave(docker, true);
+  result.forced = true;
+  result.lastManager = true;
+}
+
+/**
+ * The cluster store as a leaving node uses it: bookkeeping only (left marker, slot release, the
+ * demotion lock), so it must never keep a node in the swarm. After its first failure — typically
+ * the leader and its Consul are already gone on a shutdown — every later call fails at once
+ * instead of waiting out another timeout; callers treat failures as "skip the bookkeeping".
+ */
+function bestEffort(store: ClusterStore): ClusterStore {
+  let failure: unknown;
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (failure !== undefined) throw failure;
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } catch (error) {
+          failure = error;
+          throw error;
+        }
+      };
+    },
+  });
 }
 
 async function demoteSelf(docker: DockerClient, self: SwarmNodeObject): Promise<void> {

@@ -54,6 +54,8 @@ export const LEADER_CONSUL_TIMEOUT_MS = 60_000;
  * Measured on a 3-node lab: 250 ms always missed (lease step 1.5–1.8 s), this hits.
  */
 export const FIRST_DISCOVER_DELAY_MS = ARP_PROBE_DEADLINE_MS + 250;
+/** Timeout of each cluster-store request while leaving the swarm on `stop` (the local agent answers in ms when healthy). */
+export const STOP_STORE_TIMEOUT_MS = 3_000;
 /** The leader waits this long for the other nodes to leave the swarm first on a simultaneous stop. */
 export const LAST_MANAGER_WAIT_MS = 15_000;
 
@@ -102,8 +104,14 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
   const backend: NetworkBackend = createBackend(config, { network, runner });
   const docker = new Dockerode({ socketPath: config.docker.socket });
   const token = config.consul.aclToken;
-  const localStore = () =>
-    new ConsulStore(new ConsulClient({ address: `127.0.0.1:${config.consul.httpPort}`, ...(token ? { token } : {}) }));
+  const localStore = (timeoutMs?: number) =>
+    new ConsulStore(
+      new ConsulClient({
+        address: `127.0.0.1:${config.consul.httpPort}`,
+        ...(token ? { token } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+      }),
+    );
   const prefix = Number(config.subnet.split('/')[1]);
   const uplink = config.network.backend === 'native' ? undefined : config.interface;
 
@@ -279,7 +287,9 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
     },
 
     async leaveSwarm(ctx, outcome) {
-      const store = localStore();
+      // Leaving only does bookkeeping in the store; when the leader (and its Consul) went first,
+      // every request would wait out the default 10 s instead of failing fast.
+      const store = localStore(STOP_STORE_TIMEOUT_MS);
       try {
         const lead =
           outcome.role === 'manager' &&
