@@ -1,7 +1,7 @@
 import { InMemoryClusterStore, type ProgressEvent } from '@cluster-lab/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { swarmKeys } from './store-keys.js';
-import { join } from './swarm-join.js';
+import { inRecordedSwarm, join } from './swarm-join.js';
 import { leave } from './swarm-leave.js';
 import { initManager } from './swarm-manager.js';
 import { type Reconciler, startReconciler } from './swarm-reconcile.js';
@@ -290,5 +290,25 @@ describe('join', () => {
     expect(events.some((e) => e.type === 'log' && e.level === 'warn' && e.message.includes('no manager applied the labels of node2'))).toBe(
       true,
     );
+  });
+});
+
+describe('inRecordedSwarm', () => {
+  it('tells a member of the recorded swarm from a node left in an older one, and knows when it cannot tell', async () => {
+    const { fake, store } = await leaderUp(3);
+    await joinNode(fake, store, 2);
+    await joinNode(fake, store, 3);
+    expect(await inRecordedSwarm({ docker: fake.docker('node2'), store })).toBe(true);
+    expect(await inRecordedSwarm({ docker: fake.docker('node1'), store })).toBe(true);
+    // The leader restarted alone and recorded a new swarm: the followers are in the old one.
+    const record = JSON.parse((await store.get(keys.cluster))?.value ?? '{}') as Record<string, unknown>;
+    await store.put(
+      keys.cluster,
+      JSON.stringify({ ...record, clusterId: 'a-new-swarm', createdAt: new Date(Date.now() + 1000).toISOString() }),
+    );
+    await store.put(keys.managers, JSON.stringify([{ nodeId: 'new-leader', hostname: 'node1', addr: `${addr(1)}:2377` }]));
+    expect(await inRecordedSwarm({ docker: fake.docker('node2'), store })).toBe(false);
+    await store.delete(keys.cluster);
+    expect(await inRecordedSwarm({ docker: fake.docker('node2'), store })).toBeUndefined();
   });
 });

@@ -240,6 +240,34 @@ async function waitForCluster(
   }
 }
 
+/**
+ * Whether this node's engine is in the swarm the cluster store records — false when it is in
+ * another one (the leader restarted alone and initialised a new swarm while this node stayed in
+ * the old one). Undefined when that cannot be told: no record, the engine is not in a swarm, or
+ * the store or engine does not answer.
+ *
+ * @example
+ * ```ts
+ * if ((await inRecordedSwarm({ docker, store })) === false) console.log('in a stale swarm: restart this node');
+ * ```
+ */
+export async function inRecordedSwarm(options: {
+  docker: DockerClient;
+  store: ClusterStore;
+  keyPrefix?: string;
+}): Promise<boolean | undefined> {
+  const keys = swarmKeys(options.keyPrefix);
+  try {
+    const cluster = (await readJson<ClusterRecord>(options.store, keys.cluster))?.value;
+    if (!cluster?.clusterId) return undefined;
+    const info = await inspectEngine(options.docker);
+    if (info.Swarm.LocalNodeState !== 'active') return undefined;
+    return await isMemberOf(options.store, keys, info, cluster);
+  } catch {
+    return undefined;
+  }
+}
+
 async function isMemberOf(store: ClusterStore, keys: SwarmKeys, info: DockerInfo, cluster: ClusterRecord): Promise<boolean> {
   if (info.Swarm.ControlAvailable && info.Swarm.Cluster?.ID) return info.Swarm.Cluster.ID === cluster.clusterId;
   const managers = (await readJson<ManagerAddress[]>(store, keys.managers))?.value ?? [];

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ConsulClient } from '@cluster-lab/consul';
+import { ConsulClient, ConsulStore } from '@cluster-lab/consul';
 import {
   ArpingProber,
   type Check,
@@ -17,7 +17,7 @@ import {
   warn,
 } from '@cluster-lab/core';
 import { clientPaths, createDhcpClient, dnsmasqPaths } from '@cluster-lab/dhcp';
-import { swarmChecks } from '@cluster-lab/swarm';
+import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
 import { createBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';
 import { supervisorPaths } from '../boot/supervisor.js';
@@ -209,6 +209,26 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
   if (config.swarm.enabled) {
     const docker = new Dockerode({ socketPath: config.docker.socket });
     checks.push(...swarmChecks({ docker }).map((c) => ({ ...c, run: running ? c.run : async () => needsStart() })));
+    checks.push({
+      id: 'swarm-recorded',
+      title: "in the leader's swarm",
+      run: async () => {
+        if (!running) return needsStart();
+        const client = consul();
+        try {
+          const member = await inRecordedSwarm({ docker, store: new ConsulStore(client) });
+          if (member === undefined) return skip('no swarm recorded in the cluster store, or it does not answer');
+          return member
+            ? pass('the swarm the cluster store records')
+            : fail(
+                'this node is in another swarm than the one the leader recorded (the leader was restarted alone and started a new one)',
+                "run `cluster-lab stop` and then `cluster-lab start` on this node to join the leader's swarm",
+              );
+        } finally {
+          client.close();
+        }
+      },
+    });
     checks.push({
       id: 'supervisor',
       title: 'supervisor running',
