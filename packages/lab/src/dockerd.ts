@@ -132,8 +132,7 @@ export async function startDockerd(
 async function clearLeftoversOfKilledDockerd(paths: DockerdPaths): Promise<void> {
   const orphan = await containerdPid(paths.execRoot);
   if (orphan !== undefined) await killAndWait(orphan, DOCKERD_STOP_TIMEOUT_MS);
-  const dockerPid = Number.parseInt(await readFile(paths.dockerPidFile, 'utf8').catch(() => ''), 10);
-  if (!(Number.isInteger(dockerPid) && dockerPid > 1 && (await isProcessAlive(dockerPid)))) await rm(paths.dockerPidFile, { force: true });
+  if ((await readPidFile(paths.dockerPidFile)) === undefined) await rm(paths.dockerPidFile, { force: true });
   await rm(`${paths.execRoot}/containerd/containerd.pid`, { force: true });
 }
 
