@@ -16,7 +16,7 @@ import {
   skip,
   warn,
 } from '@cluster-lab/core';
-import { clientPaths, createDhcpClient, dnsmasqPaths } from '@cluster-lab/dhcp';
+import { clientPaths, createDhcpClient, type DhcpClient, dnsmasqPaths, leaseMovedWarning } from '@cluster-lab/dhcp';
 import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
 import { createBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';
@@ -138,13 +138,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             const paths = clientPaths(config.stateDir, link);
             const pid = await readPidFile(paths.renewalPidFile);
             if (!pid) return fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
-            const moved = await renewedElsewhere(ctx, link);
-            return moved
-              ? warn(
-                  `the leader now leases ${moved.renewed}, but ${moved.applied} is applied on ${link}`,
-                  'the leader changed or lost its lease database; run `cluster-lab stop` and then `cluster-lab start` to re-form this node (Consul and Swarm too) on the new address',
-                )
-              : pass(`renewal client pid ${pid}`);
+            return (await leaseMovedWarning(await obtainingClient(ctx, link))) ?? pass(`renewal client pid ${pid}`);
           },
         }
       : {
@@ -244,16 +238,11 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
 }
 
 /**
- * The renewal client re-requests the applied address; only when the leader lost its lease
- * database (a new leader, a wiped state dir) and gave that address away does it bind another one,
- * which nothing applies while running. Read with the adapter that obtained the lease (its hook
- * variables differ).
+ * The DHCP client as the adapter that obtained the lease (their hook variables differ). Only its
+ * lease files are read: no program runs, so none has to be located.
  */
-async function renewedElsewhere(ctx: NodeCheckContext, link: string): Promise<{ applied: string; renewed: string } | undefined> {
-  // Only the lease files are read: no program runs, so none has to be located.
+async function obtainingClient(ctx: NodeCheckContext, link: string): Promise<DhcpClient> {
   const options = { runner: ctx.runner, network: ctx.network, config: ctx.config, link, locate: async (name: string) => name };
-  const applied = await (await createDhcpClient(options)).current();
-  if (!applied) return undefined;
-  const renewed = await (await createDhcpClient({ ...options, kind: applied.kind })).renewed();
-  return renewed && renewed.ip !== applied.lease.ip ? { applied: applied.cidr, renewed: renewed.ip } : undefined;
+  const kind = (await (await createDhcpClient(options)).current())?.kind;
+  return createDhcpClient(kind ? { ...options, kind } : options);
 }

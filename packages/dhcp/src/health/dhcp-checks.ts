@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type Check, fail, type Network, pass, warn } from '@cluster-lab/core';
+import { type Check, type CheckResult, fail, type Network, pass, warn } from '@cluster-lab/core';
 import type { DhcpClient } from '../client/dhcp-client.js';
 import type { DnsmasqServer } from '../server/dnsmasq-server.js';
 
@@ -80,13 +80,8 @@ export function dhcpClientChecks(client: DhcpClient, network: Network): Check[] 
             );
           }
         }
-        const renewed = await client.renewed();
-        if (renewed && renewed.ip !== applied.lease.ip) {
-          return warn(
-            `the server now leases ${renewed.ip}, but ${applied.cidr} is applied on ${client.link}`,
-            'the leader changed or lost its lease database; run `cluster-lab stop` and then `cluster-lab start` to re-form this node (Consul and Swarm too) on the new address',
-          );
-        }
+        const moved = await leaseMovedWarning(client);
+        if (moved) return moved;
         return pass(`${applied.cidr} from ${applied.lease.serverId}`);
       },
     },
@@ -101,4 +96,18 @@ export function dhcpClientChecks(client: DhcpClient, network: Network): Check[] 
       },
     },
   ];
+}
+
+/**
+ * A WARN when the renewal client bound another address than the applied one (the leader changed
+ * or lost its lease database and gave that address away), else undefined. Nothing applies such an
+ * address while the node runs: Consul and Swarm advertise the applied one, so the node re-forms.
+ */
+export async function leaseMovedWarning(client: DhcpClient): Promise<CheckResult | undefined> {
+  const [applied, renewed] = await Promise.all([client.current(), client.renewed()]);
+  if (!applied || !renewed || renewed.ip === applied.lease.ip) return undefined;
+  return warn(
+    `the server now leases ${renewed.ip}, but ${applied.cidr} is applied on ${client.link}`,
+    'the leader changed or lost its lease database; run `cluster-lab stop` and then `cluster-lab start` to re-form this node (Consul and Swarm too) on the new address',
+  );
 }
