@@ -10,7 +10,17 @@ try {
   console.error(`test-summary: no test report at ${file}: ${error.message}`);
   process.exit(1);
 }
-const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+// A test file whose setup (beforeAll) failed reports its tests as skipped: they did not run
+// because of a failure, so they count as failed, not skipped.
+const notRunInFailedFiles = (report.testResults ?? [])
+  .filter((file) => file.status === 'failed')
+  .flatMap((file) => file.assertionResults ?? [])
+  .filter((test) => test.status === 'pending' || test.status === 'skipped' || test.status === 'todo').length;
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0) - notRunInFailedFiles;
+const failed =
+  report.numFailedTests +
+  notRunInFailedFiles +
+  (report.numFailedTestSuites > 0 && report.numFailedTests + notRunInFailedFiles === 0 ? 1 : 0);
 // Tests that passed only on their retry are counted as passed; say so right above the summary.
 const flaky = (() => {
   try {
@@ -22,7 +32,7 @@ const flaky = (() => {
   }
 })();
 if (flaky.length > 0) console.log(`(${flaky.length} of the passed test(s) passed only on a retry: ${flaky.join('; ')})`);
-console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`);
+console.log(`${report.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
 if (report.numTotalTests === 0) {
   console.error('test-summary: no test ran');
   process.exit(1);
@@ -31,3 +41,4 @@ if (process.env.CI === 'true' && skipped > 0) {
   console.error(`test-summary: ${skipped} test(s) skipped under CI=true; every layer must run in CI`);
   process.exit(1);
 }
+if (failed > 0) process.exit(1);
