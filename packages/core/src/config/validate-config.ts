@@ -17,6 +17,11 @@ const HINTS: Record<string, string> = {
   'dhcp.leaseTime': 'use e.g. 1h or 3600',
   'consul.encrypt': 'generate one with `consul keygen`',
   stateDir: 'use an absolute path such as /var/lib/cluster-lab',
+  secretFile: 'use an absolute path such as /etc/cluster-lab/secret',
+  security: 'use secret (the default) or open',
+  'consul.image': 'use an image reference such as hashicorp/consul:1.20',
+  'consul.binary': 'use a command name such as consul, or the absolute path of the executable, e.g. /usr/bin/consul',
+  'consul.aclToken': 'use a UUID, e.g. from `uuidgen`',
   'docker.socket': 'use an absolute path such as /var/run/docker.sock',
 };
 
