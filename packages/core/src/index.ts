@@ -19,6 +19,7 @@ export * from './net/types.js';
 export * from './net/validate.js';
 export * from './process/daemon.js';
 export * from './process/find-executable.js';
+export * from './security/index.js';
 export * from './steps/journal.js';
 export * from './steps/step-runner.js';
 export * from './store/cluster-store.js';
