@@ -3,6 +3,8 @@ export * from './command/execa-runner.js';
 export * from './command/fake-runner.js';
 export * from './command/prefixed-runner.js';
 export * from './config/config-error.js';
+export * from './config/field-checks.js';
+export * from './config/image-reference.js';
 export * from './config/legacy.js';
 export * from './config/load-config.js';
 export * from './config/schema.js';
