@@ -107,3 +107,17 @@ describe('canonicalJson', () => {
     for (const bad of [undefined, Number.POSITIVE_INFINITY, () => 1, new Date(0), 1n]) expect(() => canonicalJson(bad)).toThrow(TypeError);
   });
 });
+
+describe('verifyMessage during a secret rollout', () => {
+  it('accepts messages under the current or the previous key, and nothing else', () => {
+    const previous = deriveClusterKeys(generateSecret()).electionKey;
+    const stranger = deriveClusterKeys(generateSecret()).electionKey;
+    const replay = new ReplayCache();
+    const keys = [key, previous];
+    expect(verifyMessage(keys, wire(signMessage(key, claim, { now: NOW })), { replay, now: NOW }).ok).toBe(true);
+    expect(verifyMessage(keys, wire(signMessage(previous, claim, { now: NOW })), { replay, now: NOW }).ok).toBe(true);
+    expect(verifyMessage(keys, wire(signMessage(stranger, claim, { now: NOW })), { replay, now: NOW })).toMatchObject({
+      reason: 'bad-mac',
+    });
+  });
+});

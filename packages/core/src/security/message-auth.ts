@@ -147,6 +147,9 @@ export interface VerifyOptions {
  * (timestamp more than `windowMs` before/after the receiver's clock), `replay` (nonce already
  * accepted). Count the refusals; never act on a refused message.
  *
+ * `key` may be a list — the current key first, then the previous one — so that while a new
+ * cluster secret is rolled out, messages from nodes still on the old secret stay valid.
+ *
  * @example
  * ```ts
  * const replay = new ReplayCache();
@@ -155,7 +158,7 @@ export interface VerifyOptions {
  * ```
  */
 export function verifyMessage<T extends Record<string, JsonValue> = Record<string, JsonValue>>(
-  key: Uint8Array,
+  key: Uint8Array | readonly Uint8Array[],
   value: unknown,
   options: VerifyOptions,
 ): VerifyResult<T> {
@@ -168,14 +171,14 @@ export function verifyMessage<T extends Record<string, JsonValue> = Record<strin
   if (typeof mac !== 'string' || !MAC_FORMAT.test(mac)) return refuse('malformed', 'no mac field of the expected form');
   if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) return refuse('malformed', 'no integer ts field');
   if (typeof nonce !== 'string' || !NONCE_FORMAT.test(nonce)) return refuse('malformed', 'no nonce field of the expected form');
-  let expected: Buffer;
+  const received = Buffer.from(mac, 'base64url');
+  let matches: boolean;
   try {
-    expected = macOf(key, unsigned);
+    matches = (key instanceof Uint8Array ? [key] : key).some((k) => timingSafeEqual(macOf(k, unsigned), received));
   } catch (error) {
     return refuse('malformed', (error as Error).message);
   }
-  if (!timingSafeEqual(expected, Buffer.from(mac, 'base64url')))
-    return refuse('bad-mac', 'the mac does not match (another secret, or changed in transit)');
+  if (!matches) return refuse('bad-mac', 'the mac does not match (another secret, or changed in transit)');
   if (ts < now - windowMs) return refuse('stale', `sent ${now - ts} ms ago; accepted up to ${windowMs} ms (check the clocks: timedatectl)`);
   if (ts > now + windowMs)
     return refuse('future', `sent ${ts - now} ms in the future; accepted up to ${windowMs} ms (check the clocks: timedatectl)`);

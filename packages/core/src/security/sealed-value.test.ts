@@ -44,3 +44,14 @@ describe('sealValue / openSealedValue', () => {
     expect(() => sealValue(new Uint8Array(16), KV_MANAGER, TOKEN)).toThrow('an AES-256-GCM key is 32 bytes, got 16');
   });
 });
+
+describe('openSealedValue during a secret rollout', () => {
+  it('opens a value sealed under the current or the previous key', () => {
+    const current = deriveClusterKeys(generateSecret()).swarmTokenKey;
+    const previous = deriveClusterKeys(generateSecret()).swarmTokenKey;
+    expect(openSealedValue([current, previous], KV_MANAGER, sealValue(previous, KV_MANAGER, TOKEN))).toBe(TOKEN);
+    expect(openSealedValue([current, previous], KV_MANAGER, sealValue(current, KV_MANAGER, TOKEN))).toBe(TOKEN);
+    const other = deriveClusterKeys(generateSecret()).swarmTokenKey;
+    expect(() => openSealedValue([current, previous], KV_MANAGER, sealValue(other, KV_MANAGER, TOKEN))).toThrow(SealedValueError);
+  });
+});

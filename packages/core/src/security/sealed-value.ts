@@ -44,28 +44,32 @@ export function sealValue(key: Uint8Array, associatedData: string, plaintext: st
 /**
  * Opens a value made by {@link sealValue} with the same key and associated data. Throws
  * {@link SealedValueError} when the key or associated data differ, or the text was changed.
+ * `key` may be a list (current key first, then the previous one) while a new cluster secret is
+ * rolled out.
  *
  * @example
  * ```ts
  * const token = openSealedValue(keys.swarmTokenKey, kvKey, await store.get(kvKey));
  * ```
  */
-export function openSealedValue(key: Uint8Array, associatedData: string, sealed: string): string {
-  checkKey(key);
+export function openSealedValue(key: Uint8Array | readonly Uint8Array[], associatedData: string, sealed: string): string {
+  const keys = key instanceof Uint8Array ? [key] : key;
+  for (const k of keys) checkKey(k);
   if (!sealed.startsWith(SEALED_PREFIX))
     throw new SealedValueError(`value under "${associatedData}" is not sealed (no ${SEALED_PREFIX} prefix)`);
   const raw = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64url');
   if (raw.length < IV_BYTES + TAG_BYTES) throw new SealedValueError(`sealed value under "${associatedData}" is truncated`);
-  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(associatedData, 'utf8'));
-  decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-  try {
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
-  } catch {
-    throw new SealedValueError(
-      `sealed value under "${associatedData}" does not open with this cluster's key (another secret, or tampered)`,
-    );
+  for (const k of keys) {
+    const decipher = createDecipheriv('aes-256-gcm', k, raw.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    try {
+      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    } catch {
+      // Not this key: try the next one.
+    }
   }
+  throw new SealedValueError(`sealed value under "${associatedData}" does not open with this cluster's key (another secret, or tampered)`);
 }
 
 /** True when `value` looks like the output of {@link sealValue} (a plain legacy token does not). */
