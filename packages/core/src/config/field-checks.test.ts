@@ -55,3 +55,11 @@ describe('tokenProblem', () => {
     ['tökén', 'printable ASCII without spaces'],
   ])('refuses %j', (t, problem) => expect(tokenProblem(t)).toContain(problem));
 });
+
+describe('commandProblem with an absolute path', () => {
+  it('allows any printable character (the path only reaches argv) but not control characters or ..', () => {
+    expect(commandProblem('/opt/My Tools/consul')).toBeUndefined();
+    expect(commandProblem('/opt/../consul')).toContain('must not contain "." or ".." segments');
+    expect(commandProblem('/opt/consul\n--dev')).toContain('must not contain control characters');
+  });
+});

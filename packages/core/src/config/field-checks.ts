@@ -35,6 +35,23 @@ export function controlCharacterProblem(value: string): string | undefined {
 }
 
 /**
+ * Why `value` is not an absolute path that names one file or directory other than `/`, or
+ * undefined: no control characters, absolute, not `/` itself, no `.`/`..` segments (so `/var/..`
+ * cannot stand for `/`), at most {@link MAX_PATH_LENGTH} characters. Any other character is
+ * allowed: use it for paths that only ever reach argv.
+ */
+export function absolutePathProblem(value: string): string | undefined {
+  const control = controlCharacterProblem(value);
+  if (control) return control;
+  if (!value.startsWith('/')) return 'must be an absolute path';
+  const segments = value.split('/').filter((s) => s !== '');
+  if (segments.length === 0) return 'must not be the root directory /';
+  if (segments.some((s) => s === '.' || s === '..')) return 'must not contain "." or ".." segments';
+  if (value.length > MAX_PATH_LENGTH) return `is ${value.length} characters long; Linux allows at most ${MAX_PATH_LENGTH}`;
+  return undefined;
+}
+
+/**
  * Why `value` is not a safe absolute path for a file or directory Cluster Lab writes into
  * config files and command lines, or undefined when it is: no control characters, absolute,
  * not `/` itself, no `.`/`..` segments (so `/var/..` cannot stand for `/`), and only letters,
@@ -47,13 +64,8 @@ export function controlCharacterProblem(value: string): string | undefined {
  * ```
  */
 export function safePathProblem(value: string): string | undefined {
-  const control = controlCharacterProblem(value);
-  if (control) return control;
-  if (!value.startsWith('/')) return 'must be an absolute path';
-  const segments = value.split('/').filter((s) => s !== '');
-  if (segments.length === 0) return 'must not be the root directory /';
-  if (segments.some((s) => s === '.' || s === '..')) return 'must not contain "." or ".." segments';
-  if (value.length > MAX_PATH_LENGTH) return `is ${value.length} characters long; Linux allows at most ${MAX_PATH_LENGTH}`;
+  const shape = absolutePathProblem(value);
+  if (shape) return shape;
   if (!PATH_CHARS.test(value)) {
     return 'may only contain letters, digits and / . _ - + @ : ~ (no spaces, quotes, "#" or ","; it is written into daemon config files)';
   }
@@ -75,7 +87,8 @@ export function safePathProblem(value: string): string | undefined {
 export function commandProblem(value: string): string | undefined {
   const control = controlCharacterProblem(value);
   if (control) return control;
-  if (value.startsWith('/')) return safePathProblem(value);
+  // The program's path only ever reaches argv (never a config file), so spaces are fine there.
+  if (value.startsWith('/')) return absolutePathProblem(value);
   if (!COMMAND_NAME.test(value)) {
     return 'must be a command name found in PATH (letters, digits, . _ + -, not starting with -) or an absolute path to the executable';
   }
