@@ -45,6 +45,13 @@ const CASES: { name: string; config: string; field: string; value: string }[] = 
   { name: 'even manager count', config: 'swarm:\n  managers: 2', field: 'swarm.managers', value: '2' },
   { name: 'unknown role', config: 'role: boss', field: 'role', value: '"boss"' },
   { name: 'unknown field', config: 'colour: blue', field: 'colour', value: 'colour' },
+  {
+    name: 'consul image with an option',
+    config: 'consul:\n  image: "consul:1.20 --privileged"',
+    field: 'consul.image',
+    value: '--privileged',
+  },
+  { name: 'relative consul binary', config: 'consul:\n  binary: bin/consul', field: 'consul.binary', value: 'bin/consul' },
 ];
 
 describe.skipIf(skipUnlessRoot())('bad input: exit 2, field named, nothing changed', () => {
@@ -107,6 +114,18 @@ describe.skipIf(skipUnlessRoot())('bad input: exit 2, field named, nothing chang
     expect(run.stderr).toContain('must run as root');
     expect(run.stderr).toContain('sudo cluster-lab start');
     expect(hostSnapshot()).toBe(before);
+  });
+
+  it('a stateDir with a newline (a dnsmasq directive) is refused before anything is written', async () => {
+    const file = join(dir, 'inject.yaml');
+    const stateDir = join(dir, 'inject-state');
+    await writeFile(file, `stateDir: "${stateDir}\\ndhcp-script=/tmp/cl-evil"\n`);
+    const before = hostSnapshot();
+    const run = await runCli(['start', '--config', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`stateDir: "${stateDir}\\ndhcp-script=/tmp/cl-evil" must not contain control characters`);
+    expect(hostSnapshot()).toBe(before);
+    await expect(readdir(stateDir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('config check lists every problem at once', async () => {

@@ -78,12 +78,39 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/supervise-command.js')));
 
   const config = program.command('config').description('validate or print the effective configuration (defaults ← file ← env ← flags)');
-  configFlags(config.command('check').description('validate; lists every problem with its field, value and a hint')).action(
-    lazy(async () => ({ run: (await import('./commands/config-command.js')).runCheck })),
-  );
+  configFlags(config.command('check').description('validate; lists every problem with its field, value and a hint'))
+    .option(
+      '--file-only',
+      "check the configuration alone, not this machine (interface, secret file, consul.binary): for another node's file",
+    )
+    .action(lazy(async () => ({ run: (await import('./commands/config-command.js')).runCheck })));
   configFlags(config.command('print').description('print the effective configuration with every default filled in')).action(
     lazy(async () => ({ run: (await import('./commands/config-command.js')).runPrint })),
   );
+
+  const secret = program
+    .command('secret')
+    .description("the cluster secret: generate one, check a node's copy, derive the Consul values from it");
+  secret
+    .command('generate')
+    .description('print a new cluster secret, or write it with mode 0600 (--output); copy the same secret to every node')
+    .option('-o, --output <file>', 'write it to this file (mode 0600, atomically) instead of printing it, e.g. /etc/cluster-lab/secret')
+    .option('--force', 'replace an existing file (a new secret: every node needs the new copy)')
+    .action(lazy(async () => ({ run: (await import('./commands/secret-command.js')).runGenerate })));
+  configFlags(
+    secret.command('fingerprint').description('check the secret file and print its fingerprint (equal on every node of one cluster)'),
+  )
+    .option('-f, --file <file>', 'secret file to read (default: secretFile from the config)')
+    .action(lazy(async () => ({ run: (await import('./commands/secret-command.js')).runFingerprint })));
+  configFlags(
+    secret
+      .command('derive')
+      .description('print a value derived from the secret: gossip-key, management-token (CONSUL_HTTP_TOKEN), agent-token --node <name>')
+      .argument('<what>', 'gossip-key, management-token or agent-token'),
+  )
+    .option('-f, --file <file>', 'secret file to read (default: secretFile from the config)')
+    .option('--node <name>', 'Consul node name (agent-token)')
+    .action(lazy(async () => ({ run: (await import('./commands/secret-command.js')).runDerive })));
 
   const lab = program.command('lab').description('a virtual N-node Cluster Lab on this machine (network namespaces + dockerd per node)');
   lab

@@ -6,6 +6,7 @@ export * from './client/hook-script.js';
 export * from './client/lease.js';
 export * from './client/program-not-found.js';
 export * from './client/udhcpc.js';
+export * from './client/validate-lease.js';
 export * from './dhcp-errors.js';
 export * from './health/dhcp-checks.js';
 export * from './process/own-pid.js';

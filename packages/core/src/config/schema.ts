@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { cidrProblem, interfaceNameProblem, ipv4Problem, macProblem } from '../net/validate.js';
+import { commandProblem, controlCharacterProblem, MAX_SOCKET_PATH_LENGTH, safePathProblem, tokenProblem } from './field-checks.js';
+import { imageReferenceProblem } from './image-reference.js';
+
+/** Where the cluster secret is read from unless `secretFile` says otherwise. */
+export const DEFAULT_SECRET_FILE = '/etc/cluster-lab/secret';
 
 const ifname = z
   .string()
@@ -28,6 +33,16 @@ const mac = z
   .transform((v) => v.toLowerCase());
 
 const port = z.number().int().min(1).max(65535);
+
+/** A string checked by one of the `…Problem` functions (which return why a value is bad, or undefined). */
+const checked = (problemOf: (value: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const problem = problemOf(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** An absolute path that is safe in config files and argv (see `safePathProblem`). */
+const safePath = checked(safePathProblem);
 
 /** Lease time: seconds, or a dnsmasq-style duration such as `12h`, `30m`, `infinite`. */
 const LEASE_TIME_FORMAT = 'must be seconds or a duration like 30m, 12h, 1d, or "infinite"';
@@ -131,8 +146,12 @@ export const consulSchema = z
   .object({
     enabled: z.boolean().default(true).describe('run a Consul agent (server on the leader, joined on followers)'),
     runtime: z.enum(['auto', 'container', 'binary']).default('auto').describe('run Consul as a container or a host binary'),
-    image: z.string().min(1).default('hashicorp/consul:1.20').describe('Consul image (container runtime)'),
-    binary: z.string().min(1).default('consul').describe('Consul executable (binary runtime)'),
+    image: checked(imageReferenceProblem)
+      .default('hashicorp/consul:1.20')
+      .describe('Consul image (container runtime): an image reference such as `hashicorp/consul:1.20`'),
+    binary: checked(commandProblem)
+      .default('consul')
+      .describe('Consul executable (binary runtime): a command name looked up in PATH, or an absolute path to an executable file'),
     servers: z.number().int().min(1).max(7).default(3).describe('how many nodes run a Consul server'),
     datacenter: z
       .string()
@@ -144,7 +163,7 @@ export const consulSchema = z
       .regex(/^[A-Za-z0-9+/]{22}==$|^[A-Za-z0-9+/]{43}=$/, 'must be a base64 key of 16 or 32 bytes (`consul keygen`)')
       .optional()
       .describe('gossip encryption key'),
-    aclToken: z.string().min(1).optional().describe('ACL token used by Cluster Lab'),
+    aclToken: z.string().min(1).pipe(checked(tokenProblem)).optional().describe('ACL token used by Cluster Lab'),
     httpPort: port.default(8500).describe('Consul HTTP API port (loopback and cluster address)'),
     exposeUi: z.boolean().default(false).describe('bind the HTTP API/UI on all addresses (warns)'),
   })
@@ -163,7 +182,10 @@ export const swarmSchema = z
       .default(3)
       .describe('manager count to keep when there are enough nodes'),
     labels: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case label key (a-z, 0-9, . _ -)'), z.string())
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case label key (a-z, 0-9, . _ -)'),
+        checked(controlCharacterProblem),
+      )
       .default(() => ({}))
       .describe('extra node labels'),
   })
@@ -172,7 +194,10 @@ export const swarmSchema = z
 /** Docker daemon access. */
 export const dockerSchema = z
   .object({
-    socket: z.string().startsWith('/', 'must be an absolute path').default('/var/run/docker.sock').describe('Docker API unix socket'),
+    socket: safePath
+      .max(MAX_SOCKET_PATH_LENGTH, `must be at most ${MAX_SOCKET_PATH_LENGTH} characters (the limit of a unix socket path)`)
+      .default('/var/run/docker.sock')
+      .describe('Docker API unix socket'),
   })
   .strict();
 
@@ -197,11 +222,18 @@ export const configSchema = z
     consul: consulSchema.default(() => consulSchema.parse({})),
     swarm: swarmSchema.default(() => swarmSchema.parse({})),
     docker: dockerSchema.default(() => dockerSchema.parse({})),
-    stateDir: z
-      .string()
-      .startsWith('/', 'must be an absolute path')
-      .default('/var/lib/cluster-lab')
-      .describe('where the journal, leases and configs live'),
+    stateDir: safePath.default('/var/lib/cluster-lab').describe('where the journal, leases and configs live'),
+    secretFile: safePath
+      .default(DEFAULT_SECRET_FILE)
+      .describe(
+        'file holding the cluster secret (`cluster-lab secret generate`), the same on every node; mode 0600 or 0400, owned by root. Consul gossip key, ACL tokens, election authentication and the Swarm token encryption are derived from it',
+      ),
+    security: z
+      .enum(['secret', 'open'])
+      .default('secret')
+      .describe(
+        '`secret`: every node needs the cluster secret (`secretFile`); `open`: no secret, nothing authenticated — for a throwaway setup only, warned about on every start and health',
+      ),
   })
   .strict();
 

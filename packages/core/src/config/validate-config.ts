@@ -1,6 +1,9 @@
+import { access, constants, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { cidrContains, type Ipv4Cidr, ipv4ToInt, parseCidr } from '../net/ipv4.js';
 import type { Network } from '../net/types.js';
+import { type ReadSecretFileOptions, secretFileProblem } from '../security/secret-file.js';
 import type { ConfigProblem } from './config-error.js';
 import { ConfigError } from './config-error.js';
 import { type ClusterConfig, configSchema } from './schema.js';
@@ -17,6 +20,11 @@ const HINTS: Record<string, string> = {
   'dhcp.leaseTime': 'use e.g. 1h or 3600',
   'consul.encrypt': 'generate one with `consul keygen`',
   stateDir: 'use an absolute path such as /var/lib/cluster-lab',
+  secretFile: 'use an absolute path such as /etc/cluster-lab/secret',
+  security: 'use secret (the default) or open',
+  'consul.image': 'use an image reference such as hashicorp/consul:1.20',
+  'consul.binary': 'use a command name such as consul, or the absolute path of the executable, e.g. /usr/bin/consul',
+  'consul.aclToken': 'use a UUID, e.g. from `uuidgen`',
   'docker.socket': 'use an absolute path such as /var/run/docker.sock',
 };
 
@@ -222,27 +230,72 @@ function hostAddressProblem(net: Ipv4Cidr, subnet: string, ip: string, report: (
   else if (ip === net.broadcast) report(`is the broadcast address of ${subnet}`, 'use a host address');
 }
 
+/** Options of {@link hostConfigProblems}. */
+export interface HostCheckOptions {
+  /**
+   * Also check the cluster secret file (`secretFile`, unless `security: open`): it exists, is a
+   * regular file with mode 0600/0400 owned by root, and holds a valid secret. `config check`
+   * turns this on; the boot flow's preflight does once it derives its keys from the secret.
+   * Default false.
+   */
+  secret?: boolean;
+  /** Passed to the secret file check (tests). */
+  secretFile?: ReadSecretFileOptions;
+}
+
 /**
  * Checks a validated config against the machine it runs on: the uplink interface must exist
- * (the problem lists the interfaces that do). Returns the problems; the caller decides whether
- * to throw them as a {@link ConfigError} (`cluster-lab config check` does).
+ * (the problem lists the interfaces that do); an absolute `consul.binary` must be an executable
+ * file (when Consul may run as a binary); and with `options.secret` the secret file must be
+ * usable. Returns the problems; the caller decides whether to throw them as a
+ * {@link ConfigError} (`cluster-lab config check` does).
  *
  * @example
  * ```ts
- * const problems = await hostConfigProblems(config, new IpRoute2(new ExecaRunner()));
+ * const problems = await hostConfigProblems(config, new IpRoute2(new ExecaRunner()), { secret: true });
  * if (problems.length) throw new ConfigError(problems);
  * ```
  */
-export async function hostConfigProblems(config: ClusterConfig, network: Network): Promise<ConfigProblem[]> {
+export async function hostConfigProblems(
+  config: ClusterConfig,
+  network: Network,
+  options: HostCheckOptions = {},
+): Promise<ConfigProblem[]> {
+  const problems: ConfigProblem[] = [];
   const links = await network.listLinks();
-  if (links.some((l) => l.name === config.interface)) return [];
-  const names = links.map((l) => l.name).filter((n) => n !== 'lo');
-  return [
-    {
+  if (!links.some((l) => l.name === config.interface)) {
+    const names = links.map((l) => l.name).filter((n) => n !== 'lo');
+    problems.push({
       path: 'interface',
       value: config.interface,
       message: 'does not exist on this machine',
       hint: names.length ? `use one of: ${names.join(', ')}` : 'check the interface name with `ip link`',
-    },
-  ];
+    });
+  }
+  const binary = config.consul.binary;
+  if (config.consul.enabled && config.consul.runtime !== 'container' && isAbsolute(binary)) {
+    const problem = await executableProblem(binary);
+    if (problem) problems.push({ path: 'consul.binary', value: binary, message: problem, hint: CONSUL_BINARY_HINT });
+  }
+  if (options.secret && config.security === 'secret') {
+    const problem = await secretFileProblem(config.secretFile, options.secretFile);
+    if (problem) problems.push(problem);
+  }
+  return problems;
+}
+
+const CONSUL_BINARY_HINT = 'set consul.binary to the path of the consul executable (see `command -v consul`), or to plain `consul`';
+
+async function executableProblem(path: string): Promise<string | undefined> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) return 'is not a regular file';
+    await access(path, constants.X_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'does not exist';
+    if (code === 'EACCES') return 'is not executable';
+    return `cannot be checked (${code ?? String(error)})`;
+  }
 }
