@@ -1,5 +1,7 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { COMPLETION_SHELLS, type CompletionShell, completionScript } from './completion/completion-script.js';
+import { closeLiveLines } from './output/live-line.js';
+import { withTime } from './output/output.js';
 import { VERSION } from './version.js';
 
 const EXAMPLES = `
@@ -139,7 +141,10 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
+    closeLiveLines();
     return reportError(error, argv.includes('--json'));
+  } finally {
+    closeLiveLines();
   }
 }
 
@@ -155,7 +160,7 @@ function reportError(error: unknown, json: boolean): number {
   const exit = !isOurs ? 1 : e.errorClass === 'usage' || e.errorClass === 'config' ? 2 : e.errorClass === 'dependency' ? 3 : 1;
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ type: 'error', code: isOurs ? e.code : 'UNEXPECTED', message, ...(hint ? { hint } : {}), exitCode: exit })}\n`,
+      `${JSON.stringify(withTime({ type: 'error', code: isOurs ? e.code : 'UNEXPECTED', message, ...(hint ? { hint } : {}), exitCode: exit }))}\n`,
     );
   } else {
     const colour = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
