@@ -141,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    closeLiveLines();
+    closeLiveLines(); // before the error, so it does not print into a live line
     return reportError(error, argv.includes('--json'));
   } finally {
     closeLiveLines();
