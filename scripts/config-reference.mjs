@@ -78,6 +78,17 @@ function jsonSchema(schema) {
 
 const accepts = (schema, value) => schema.safeParse(value).success;
 
+/**
+ * What an interface-name field accepts besides letters and digits, read from the validator itself
+ * (so the reference cannot promise a character the schema refuses, such as `:` in `eth0:1`).
+ */
+function interfaceNameRule(core) {
+  const specials = ['.', '_', '-', '@', ':', '/'];
+  const allowed = specials.filter((c) => accepts(core, `a${c}b`));
+  const refused = specials.filter((c) => !allowed.includes(c));
+  return `1–15 chars: letters, digits, ${code(allowed.join(' '))}${refused.length ? `; not ${refused.map(code).join(', ')} or spaces` : ''}`;
+}
+
 function code(text) {
   return `\`${String(text).replaceAll('|', '\\|')}\``;
 }
@@ -113,7 +124,7 @@ function describeLeaf(core) {
     if (a.ip && !a.cidr && !a.ifname) return { type: 'IPv4 address', allowed: 'dotted quad, e.g. `10.0.0.1`' };
     if (a.cidr && !a.ip && !a.ifname) return { type: 'IPv4 CIDR', allowed: 'network/prefix, e.g. `192.168.200.0/24`' };
     if (a.mac && !a.ifname) return { type: 'MAC address', allowed: '`aa:bb:cc:dd:ee:ff` (stored lower-case)' };
-    if (a.ifname && !a.long && !a.space && !a.path) return { type: 'interface name', allowed: '1–15 chars: letters, digits, `. _ - @ :`' };
+    if (a.ifname && !a.long && !a.space && !a.path) return { type: 'interface name', allowed: interfaceNameRule(core) };
     if (a.path && !a.ifname) return { type: 'absolute path', allowed: 'starts with `/`' };
     if (js.pattern) return { type: 'string', allowed: `matches ${code(js.pattern)}` };
     if (js.minLength) return { type: 'string', allowed: 'non-empty' };

@@ -1,11 +1,35 @@
 #!/usr/bin/env bash
-# Installs everything Cluster Lab needs on a Debian machine (as root) and builds it.
+# Installs what developing Cluster Lab and running the virtual lab need on a Debian machine (as
+# root) and builds it; `--test` adds what only the test suite uses (scripts/test.sh passes it).
+# A real node installs with scripts/install.sh instead: no build, only what its config needs.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+with_tests=0
+[ "${1:-}" = --test ] && with_tests=1
 
-APT_PACKAGES=(docker.io dnsmasq-base udhcpc isc-dhcp-client dhcpcd-base busybox-static iproute2 arping iptables iputils-ping util-linux procps time)
+# Debian packages, by who needs them.
+# Runtime, for the lab's nodes as for real ones: the cluster link, election, DHCP server and client.
+RUNTIME_PACKAGES=(dnsmasq-base udhcpc iproute2 arping iptables)
+# The virtual lab on one host: namespaces (nsenter, unshare), the nodes' busybox image, ping.
+LAB_PACKAGES=(util-linux procps busybox-static iputils-ping)
+# Tests only: the other DHCP clients the dhcp package supports, GNU time (bench peak memory), the
+# shells the completion scripts are checked with, systemd-analyze (the unit is verified).
+TEST_PACKAGES=(isc-dhcp-client dhcpcd-base time zsh fish systemd)
+APT_PACKAGES=("${RUNTIME_PACKAGES[@]}" "${LAB_PACKAGES[@]}")
+[ "$with_tests" = 1 ] && APT_PACKAGES+=("${TEST_PACKAGES[@]}")
+
+# Docker: any installed engine is kept (docker-ce conflicts with docker.io: apt would remove it).
+docker_installed() {
+  command -v dockerd >/dev/null && return 0
+  for p in docker-ce docker.io moby-engine docker-ee; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && return 0
+  done
+  return 1
+}
+docker_installed || APT_PACKAGES+=(docker.io)
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

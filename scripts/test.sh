@@ -4,7 +4,7 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-bash scripts/setup.sh || exit $?
+bash scripts/setup.sh --test || exit $?
 source "$ROOT/scripts/env.sh"
 
 status=0

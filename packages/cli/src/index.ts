@@ -6,6 +6,7 @@ export { JOURNAL_KINDS } from './boot/undo-handlers.js';
 export * from './deps/dependencies.js';
 export * from './deps/kernel-features.js';
 export { CLI_NODE_FLAGS, cliArgv, cliBinPath } from './lab/run-in-nodes.js';
+export type { LiveStream } from './output/live-line.js';
 export * from './output/output.js';
 export { buildProgram, main } from './program.js';
 export { VERSION } from './version.js';

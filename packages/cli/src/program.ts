@@ -1,4 +1,7 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { COMPLETION_SHELLS, type CompletionShell, completionScript } from './completion/completion-script.js';
+import { closeLiveLines } from './output/live-line.js';
+import { withTime } from './output/output.js';
 import { VERSION } from './version.js';
 
 const EXAMPLES = `
@@ -13,7 +16,10 @@ Examples:
   $ sudo cluster-lab lab exec node1 -- docker node ls
 
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 missing dependency.
-Environment: CLUSTER_LAB_<FIELD> overrides config fields (CLUSTER_LAB_NETWORK__BACKEND=vxlan); NO_COLOR disables colour.`;
+Environment: CLUSTER_LAB_<FIELD> overrides config fields (CLUSTER_LAB_NETWORK__BACKEND=vxlan); CLUSTER_LAB_CONFIG is
+the config file when --config is not given; CLUSTER_LAB_DEBUG=1 prints stack traces of unexpected errors; NO_COLOR
+disables colour.
+Shell completion: cluster-lab completion bash|zsh|fish (e.g. cluster-lab completion bash > /etc/bash_completion.d/cluster-lab).`;
 
 type Action = (...args: unknown[]) => Promise<void>;
 
@@ -38,16 +44,23 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output: one JSON object per line')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run with --help for usage)')
+    // Subcommands inherit both (commander copies settings into commands made after this), so
+    // `cluster-lab start --help` lists --config, --json, … under "Global Options".
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
 
   const configFlags = (cmd: Command) =>
     cmd
       .option('-i, --interface <name>', 'uplink interface (the cluster NIC itself for the native backend)')
-      .addOption(new Option('-b, --backend <kind>', 'cluster link backend').choices(['vlan', 'native', 'vxlan']))
-      .addOption(new Option('-r, --role <role>', 'pin the role instead of electing it').choices(['auto', 'leader', 'follower']));
+      .addOption(new Option('-b, --backend <kind>', 'cluster link backend').choices(['vlan', 'native', 'vxlan']));
+  // Only where the role changes what the command does: the boot flow and the effective config.
+  const roleFlag = (cmd: Command) =>
+    cmd.addOption(new Option('-r, --role <role>', 'pin the role instead of electing it').choices(['auto', 'leader', 'follower']));
 
-  configFlags(
-    program.command('start').description('form or join the cluster on this machine (idempotent; rolls back on failure or Ctrl-C)'),
+  roleFlag(
+    configFlags(
+      program.command('start').description('form or join the cluster on this machine (idempotent; rolls back on failure or Ctrl-C)'),
+    ),
   ).action(lazy(() => import('./commands/start-command.js')));
   configFlags(program.command('stop').description('undo exactly what start did, newest change first (safe to repeat)'))
     .option('--force', 'clean up by inspection when the journal is missing or corrupt')
@@ -78,13 +91,13 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/supervise-command.js')));
 
   const config = program.command('config').description('validate or print the effective configuration (defaults ← file ← env ← flags)');
-  configFlags(config.command('check').description('validate; lists every problem with its field, value and a hint'))
+  roleFlag(configFlags(config.command('check').description('validate; lists every problem with its field, value and a hint')))
     .option(
       '--file-only',
       "check the configuration alone, not this machine (interface, secret file, consul.binary): for another node's file",
     )
     .action(lazy(async () => ({ run: (await import('./commands/config-command.js')).runCheck })));
-  configFlags(config.command('print').description('print the effective configuration with every default filled in')).action(
+  roleFlag(configFlags(config.command('print').description('print the effective configuration with every default filled in'))).action(
     lazy(async () => ({ run: (await import('./commands/config-command.js')).runPrint })),
   );
 
@@ -134,6 +147,14 @@ export function buildProgram(): Command {
     .command('down')
     .description('stop every node and remove the lab; leaves no trace')
     .action(lazy(async () => ({ run: (await import('./commands/lab-command.js')).runDown })));
+
+  program
+    .command('completion')
+    .description('print a shell completion script (bash, zsh or fish), generated from this program')
+    .addArgument(new Argument('<shell>', 'shell to complete for').choices(COMPLETION_SHELLS))
+    .action((shell: CompletionShell) => {
+      process.stdout.write(completionScript(program, shell));
+    });
   return program;
 }
 
@@ -147,7 +168,10 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
+    closeLiveLines(); // before the error, so it does not print into a live line
     return reportError(error, argv.includes('--json'));
+  } finally {
+    closeLiveLines();
   }
 }
 
@@ -163,7 +187,7 @@ function reportError(error: unknown, json: boolean): number {
   const exit = !isOurs ? 1 : e.errorClass === 'usage' || e.errorClass === 'config' ? 2 : e.errorClass === 'dependency' ? 3 : 1;
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ type: 'error', code: isOurs ? e.code : 'UNEXPECTED', message, ...(hint ? { hint } : {}), exitCode: exit })}\n`,
+      `${JSON.stringify(withTime({ type: 'error', code: isOurs ? e.code : 'UNEXPECTED', message, ...(hint ? { hint } : {}), exitCode: exit }))}\n`,
     );
   } else {
     const colour = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;

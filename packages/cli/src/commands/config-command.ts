@@ -31,6 +31,7 @@ export async function runPrint(...args: unknown[]): Promise<void> {
   const flags = cmd.optsWithGlobals<GlobalFlags & ConfigFlags>();
   const out = makeOutput(flags);
   const { config: cfg, sources } = await loadEffectiveConfig(flags, out);
-  if (out.options.json) out.json(cfg);
+  // The config itself, re-usable as a config file: no timestamp.
+  if (out.options.json) out.json(cfg, false);
   else out.options.stdout.write(`# effective configuration (${sources.join(' ← ')})\n${stringify(cfg)}`);
 }

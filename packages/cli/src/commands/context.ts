@@ -33,7 +33,7 @@ export function makeOutput(flags: GlobalFlags): Output {
   return new Output(outputOptions(flags));
 }
 
-/** Loads the effective config: file ← `CLUSTER_LAB_*` env ← flags. */
+/** Loads the effective config: file (`--config` > `CLUSTER_LAB_CONFIG` > default paths) ← `CLUSTER_LAB_*` env ← flags. */
 export async function loadEffectiveConfig(
   flags: GlobalFlags & ConfigFlags,
   output?: Output,
@@ -43,9 +43,19 @@ export async function loadEffectiveConfig(
   if (flags.interface) overrides.interface = flags.interface;
   if (flags.role) overrides.role = flags.role;
   if (flags.backend) overrides.network = { backend: flags.backend };
-  const loaded = await loadConfig({ ...(flags.config ? { file: flags.config } : {}), env: process.env, overrides });
+  const loaded = await loadConfig({ ...configFile(flags, process.env), env: process.env, overrides });
   for (const w of loaded.warnings) output?.warn(w);
   return { config: loaded.config, sources: loaded.sources };
+}
+
+/**
+ * The config file to read and what named it: `--config`, else `CLUSTER_LAB_CONFIG`, else none
+ * (the loader then looks in the default places).
+ */
+export function configFile(flags: GlobalFlags, env: Record<string, string | undefined>): { file?: string; fileOrigin?: string } {
+  if (flags.config) return { file: flags.config, fileOrigin: '--config' };
+  const fromEnv = env.CLUSTER_LAB_CONFIG;
+  return fromEnv ? { file: fromEnv, fileOrigin: 'CLUSTER_LAB_CONFIG' } : {};
 }
 
 /** Commands that change the machine need root; refuse early with exit code 2. */

@@ -2,6 +2,7 @@ import { ExecaRunner } from '@cluster-lab/core';
 import type { Command } from 'commander';
 import { checkDependencies, installMissing } from '../deps/dependencies.js';
 import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { keepInstalledDocker } from './keep-installed-docker.js';
 
 /** Exit code when a required dependency is missing. */
 export const EXIT_MISSING_DEPENDENCY = 3;
@@ -14,12 +15,12 @@ export async function run(...args: unknown[]): Promise<void> {
   const out = makeOutput(flags);
   const { config } = await loadEffectiveConfig(flags, out);
   const runner = new ExecaRunner();
-  let statuses = await checkDependencies({ config, runner });
+  let statuses = await keepInstalledDocker(await checkDependencies({ config, runner }));
   if (opts.install && statuses.some((s) => !s.ok && s.aptPackage)) {
     requireRoot('dependencies --install');
     const installed = await installMissing(runner, statuses);
     out.line(`installed: ${installed.join(', ')}`);
-    statuses = await checkDependencies({ config, runner });
+    statuses = await keepInstalledDocker(await checkDependencies({ config, runner }));
   }
   for (const s of statuses) {
     const status = s.ok ? 'PASS' : s.required ? 'FAIL' : 'WARN';

@@ -1,4 +1,5 @@
 import type { CheckReport, ProgressEvent } from '@cluster-lab/core';
+import { LiveLine, type LiveStream } from './live-line.js';
 
 /** Where and how the CLI writes. */
 export interface OutputOptions {
@@ -6,19 +7,29 @@ export interface OutputOptions {
   verbose: boolean;
   /** Colour only on a TTY and when NO_COLOR is unset. */
   color: boolean;
-  stdout: NodeJS.WritableStream;
+  /**
+   * Show the running step as a live line with its elapsed time: only on an interactive terminal
+   * (not `--json`, not `--verbose`, whose `… step` lines stay as they are, not `TERM=dumb` or CI).
+   */
+  live: boolean;
+  stdout: LiveStream;
   stderr: NodeJS.WritableStream;
 }
 
-/** Builds {@link OutputOptions} from flags and the environment (`NO_COLOR`, TTY detection). */
-export function outputOptions(flags: { json?: boolean; verbose?: boolean }, env = process.env): OutputOptions {
-  const isTty = Boolean((process.stdout as { isTTY?: boolean }).isTTY);
+/** Builds {@link OutputOptions} from flags and the environment (`NO_COLOR`, `TERM`, `CI`, TTY detection). */
+export function outputOptions(
+  flags: { json?: boolean; verbose?: boolean },
+  env: Record<string, string | undefined> = process.env,
+  streams: { stdout: LiveStream; stderr: NodeJS.WritableStream } = process,
+): OutputOptions {
+  const isTty = Boolean(streams.stdout.isTTY) && env.TERM !== 'dumb';
   return {
     json: Boolean(flags.json),
     verbose: Boolean(flags.verbose),
-    color: isTty && !flags.json && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb',
-    stdout: process.stdout,
-    stderr: process.stderr,
+    color: isTty && !flags.json && (env.NO_COLOR === undefined || env.NO_COLOR === ''),
+    live: isTty && !flags.json && !flags.verbose && env.CI === undefined,
+    stdout: streams.stdout,
+    stderr: streams.stderr,
   };
 }
 
@@ -29,7 +40,16 @@ const CODES = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1 } as const;
  * per line with `--json`.
  */
 export class Output {
-  constructor(readonly options: OutputOptions) {}
+  private readonly liveLine: LiveLine | undefined;
+
+  constructor(readonly options: OutputOptions) {
+    this.liveLine = options.live ? new LiveLine(options.stdout) : undefined;
+  }
+
+  /** Clears the live line, if one is showing (the process can then exit). */
+  close(): void {
+    this.liveLine?.close();
+  }
 
   paint(color: keyof typeof CODES, text: string): string {
     return this.options.color ? `\u001b[${CODES[color]}m${text}\u001b[0m` : text;
@@ -40,9 +60,12 @@ export class Output {
     if (!this.options.json) this.options.stdout.write(`${text}\n`);
   }
 
-  /** Writes one JSON object per line to stdout. */
-  json(value: unknown): void {
-    this.options.stdout.write(`${JSON.stringify(value)}\n`);
+  /**
+   * Writes one JSON object per line to stdout. An event gets the time it was written (`time`,
+   * ISO 8601); pass `stamp: false` for a document that must stay exactly itself (a config).
+   */
+  json(value: unknown, stamp = true): void {
+    this.options.stdout.write(`${JSON.stringify(stamp ? withTime(value) : value)}\n`);
   }
 
   warn(text: string): void {
@@ -59,16 +82,20 @@ export class Output {
     switch (event.type) {
       case 'step-started':
         if (this.options.verbose) this.line(this.paint('dim', `  … ${event.title}`));
+        this.liveLine?.start(event.step, event.title);
         return;
       case 'step-finished':
+        this.liveLine?.end(event.step);
         this.line(
           `${this.paint('green', 'PASS')} ${event.title.padEnd(34)} ${ms(event.durationMs)}${event.detail ? `  ${this.paint('dim', event.detail)}` : ''}`,
         );
         return;
       case 'step-skipped':
+        this.liveLine?.end(event.step);
         this.line(`${this.paint('dim', 'SKIP')} ${event.title.padEnd(34)} ${this.paint('dim', event.reason)}`);
         return;
       case 'step-failed':
+        this.liveLine?.end(event.step);
         this.line(`${this.paint('red', 'FAIL')} ${event.title.padEnd(34)} ${ms(event.durationMs)}`);
         return;
       case 'rollback-started':
@@ -114,6 +141,11 @@ export class Output {
     this.line(this.paint('bold', fmt(headers)));
     for (const row of rows) this.line(fmt(row));
   }
+}
+
+/** `value` with `time` added when it is a plain object (arrays and scalars are written as they are). */
+export function withTime(value: unknown, now = new Date()): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value, time: now.toISOString() } : value;
 }
 
 function ms(durationMs: number): string {

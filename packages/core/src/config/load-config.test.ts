@@ -203,6 +203,21 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('leaves the program’s own variables (CLUSTER_LAB_DEBUG, CLUSTER_LAB_CONFIG) out of the config', async () => {
+    const { config, sources } = await loadConfig({
+      searchDefaults: false,
+      env: { CLUSTER_LAB_DEBUG: '1', CLUSTER_LAB_CONFIG: '/nowhere.yaml' },
+    });
+    expect(config.interface).toBe('eth0');
+    expect(sources).toEqual(['defaults']);
+  });
+
+  it('names the variable that gave a missing file', async () => {
+    const missing = join(dir, 'from-env.yaml');
+    const error = await configErrorOf(loadConfig({ file: missing, fileOrigin: 'CLUSTER_LAB_CONFIG' }));
+    expect(error.problems.map((p) => [p.path, p.value, p.message])).toEqual([['CLUSTER_LAB_CONFIG', missing, 'does not exist']]);
+  });
+
   it('fails clearly on a missing file', async () => {
     const missing = join(dir, 'nope.yaml');
     const error = await configErrorOf(loadConfig({ file: missing }));
@@ -253,6 +268,8 @@ describe('envOverrides and deepMerge', () => {
         CLUSTER_LAB_DHCP__DNS: '["192.168.200.1"]',
         CLUSTER_LAB_DHCP__ROUTER: '{not json',
         CLUSTER_LAB___BAD: 'x',
+        CLUSTER_LAB_DEBUG: '1',
+        CLUSTER_LAB_CONFIG: '/etc/cluster-lab/other.yaml',
         OTHER: 'y',
       }),
     ).toEqual({

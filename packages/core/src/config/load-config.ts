@@ -12,10 +12,19 @@ export const DEFAULT_CONFIG_PATHS = ['/etc/cluster-lab/config.yaml', '/etc/clust
 /** Prefix of environment variables that override config fields. */
 export const ENV_PREFIX = 'CLUSTER_LAB_';
 
+/**
+ * Variables under {@link ENV_PREFIX} that belong to the `cluster-lab` program itself, not to the
+ * config: `CLUSTER_LAB_CONFIG` (the config file's path) and `CLUSTER_LAB_DEBUG` (stack traces on
+ * unexpected errors). {@link envOverrides} skips them, so no config field can take these names.
+ */
+export const RESERVED_ENV_NAMES: readonly string[] = ['CLUSTER_LAB_CONFIG', 'CLUSTER_LAB_DEBUG'];
+
 /** Options for {@link loadConfig}. */
 export interface LoadConfigOptions {
   /** Config file (YAML, JSON or legacy `cluster.conf`). When set it must exist. */
   file?: string;
+  /** What named {@link file}, for the error when it cannot be read (default `--config`; e.g. `CLUSTER_LAB_CONFIG`). */
+  fileOrigin?: string;
   /** Look in {@link DEFAULT_CONFIG_PATHS} when `file` is not set. Default true. */
   searchDefaults?: boolean;
   /** Environment to read `CLUSTER_LAB_*` overrides from. Default: none. */
@@ -52,7 +61,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const origins = new Map<string, string>();
   const file = options.file ?? (options.searchDefaults === false ? undefined : await firstExisting(DEFAULT_CONFIG_PATHS));
   if (file) {
-    const read = await readConfigSource(file, warnings);
+    const read = await readConfigSource(file, warnings, options.fileOrigin);
     merged = read.data;
     for (const [path, key] of Object.entries(read.origins)) origins.set(path, `${key} in ${file}`);
     sources.push(file);
@@ -110,6 +119,7 @@ export async function readConfigFile(file: string, warnings: string[] = []): Pro
 async function readConfigSource(
   file: string,
   warnings: string[],
+  fileOrigin = '--config',
 ): Promise<{ data: Record<string, unknown>; origins: Record<string, string> }> {
   let text: string;
   try {
@@ -118,7 +128,7 @@ async function readConfigSource(
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError([
       {
-        path: '--config',
+        path: fileOrigin,
         value: file,
         message: code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`,
         hint: 'pass the path of an existing YAML, JSON or cluster.conf file',
@@ -168,9 +178,9 @@ export function envOverrides(env: Record<string, string | undefined>): Record<st
   return out;
 }
 
-/** `CLUSTER_LAB_DHCP__RANGE_START` → `['dhcp', 'rangeStart']`; undefined for other variables. */
+/** `CLUSTER_LAB_DHCP__RANGE_START` → `['dhcp', 'rangeStart']`; undefined for other and reserved variables. */
 function envPath(key: string): string[] | undefined {
-  if (!key.startsWith(ENV_PREFIX)) return undefined;
+  if (!key.startsWith(ENV_PREFIX) || RESERVED_ENV_NAMES.includes(key)) return undefined;
   const path = key
     .slice(ENV_PREFIX.length)
     .split('__')

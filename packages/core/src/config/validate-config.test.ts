@@ -35,7 +35,7 @@ const BAD: [string, unknown, ConfigProblem['path'], unknown, string][] = [
     { interface: 'eth0:1' },
     'interface',
     'eth0:1',
-    'interface name may only contain letters, digits and . _ - @ (no "/", ":" or whitespace)',
+    'interface name is an address label (an alias address on "eth0"), not a link; use "eth0"',
   ],
   [
     'interface longer than 15',

@@ -208,7 +208,7 @@ describe('linkAddArgs', () => {
     [{ kind: 'veth', name: 'v0', peer: 'v1', peerNetns: '../etc' }, 'network namespace name "../etc" may only contain'],
     [{ kind: 'vlan', name: 'eth0.0', parent: 'eth0', id: 0 }, 'VLAN id 0 must be between 1 and 4094'],
     [{ kind: 'vlan', name: 'eth0.x', parent: 'eth0', id: 4095 }, 'VLAN id 4095 must be between 1 and 4094'],
-    [{ kind: 'vlan', name: 'e.1', parent: 'eth:0', id: 1 }, 'VLAN parent interface "eth:0" may only contain'],
+    [{ kind: 'vlan', name: 'e.1', parent: 'eth:0', id: 1 }, 'VLAN parent interface "eth:0" is an address label'],
     [{ kind: 'vxlan', name: 'vx', vni: 0, port: 4790 }, 'VXLAN id 0 must be a whole number between 1 and 16777215'],
     [{ kind: 'vxlan', name: 'vx', vni: 1, port: 70000 }, 'VXLAN port 70000 must be a UDP port between 1 and 65535'],
     [{ kind: 'vxlan', name: 'vx', vni: 1, port: 4790, group: '239.1.1' }, 'address "239.1.1" must be an IPv4 address'],
@@ -415,7 +415,9 @@ describe('IpRoute2 commands', () => {
   it('validates names, addresses and MTUs before running anything', async () => {
     const runner = new FakeRunner();
     const ip = new IpRoute2(runner);
-    await expect(ip.getLink('eth0:1')).rejects.toThrow('interface name "eth0:1" may only contain letters, digits and . _ - @');
+    await expect(ip.getLink('eth0:1')).rejects.toThrow(
+      'interface name "eth0:1" is an address label (an alias address on "eth0"), not a link',
+    );
     await expect(ip.addAddress('eth0', '192.168.200.1')).rejects.toThrow(
       'address "192.168.200.1" must be an IPv4 CIDR like 192.168.200.0/24',
     );

@@ -28,7 +28,9 @@ describe('validation helpers', () => {
     ['.', 'is a reserved name'],
     ['..', 'is a reserved name'],
     ['eth0/1', 'may only contain letters, digits and . _ - @ (no "/", ":" or whitespace)'],
-    ['eth0:1', 'may only contain letters, digits and . _ - @ (no "/", ":" or whitespace)'],
+    ['eth0:1', 'is an address label (an alias address on "eth0"), not a link; use "eth0"'],
+    ['eth0:', 'is an address label (an alias address on "eth0"), not a link; use "eth0"'],
+    [':1', 'may only contain letters, digits and . _ - @ (no "/", ":" or whitespace)'],
     ['eth 0', 'may only contain letters, digits and . _ - @ (no "/", ":" or whitespace)'],
     ['eth%d', 'may only contain letters, digits and . _ - @ (no "/", ":" or whitespace)'],
   ])('interface name %j → %s', (name, problem) => {
@@ -73,7 +75,7 @@ describe('validation helpers', () => {
 
   it('assert* throw a usage ClusterLabError naming the value and a hint', () => {
     const cases: [() => void, string, string][] = [
-      [() => assertInterfaceName('eth0:1'), 'interface name "eth0:1" may only contain', 'use a name like eth0, eth0.200 or vx200'],
+      [() => assertInterfaceName('eth0:1'), 'interface name "eth0:1" is an address label', 'use a name like eth0, eth0.200 or vx200'],
       [
         () => assertInterfaceName('x'.repeat(16), 'VLAN parent interface'),
         'VLAN parent interface "xxxxxxxxxxxxxxxx" is 16 characters long',

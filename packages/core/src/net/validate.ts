@@ -14,7 +14,11 @@ export function interfaceNameProblem(name: string): string | undefined {
   if (name.length > MAX_INTERFACE_NAME_LENGTH)
     return `is ${name.length} characters long; Linux allows at most ${MAX_INTERFACE_NAME_LENGTH}`;
   if (name === '.' || name === '..') return 'is a reserved name';
-  // ':' is rejected by the kernel (it marks address labels like eth0:1), '/' by sysfs.
+  // ':' is rejected by the kernel: `eth0:1` is an address label (an "alias" from ifconfig days)
+  // on the link eth0, not a link of its own, so nothing can be built on it.
+  const label = /^([A-Za-z0-9_.@-]+):[A-Za-z0-9_.@-]*$/.exec(name);
+  if (label) return `is an address label (an alias address on "${label[1]}"), not a link; use "${label[1]}"`;
+  // '/' is rejected by sysfs, whitespace by the kernel.
   if (!/^[A-Za-z0-9_.@-]+$/.test(name)) return 'may only contain letters, digits and . _ - @ (no "/", ":" or whitespace)';
   return undefined;
 }
