@@ -63,12 +63,18 @@ describe('daemon helpers', () => {
   });
 
   it('kills a daemon that is not ready in time and reports the tail of its log', async () => {
-    const spec = {
+    const spec: Parameters<typeof startDaemon>[1] & { logFile: string; pidFile: string } = {
       file: node,
       args: ['-e', 'console.log("binding 192.168.200.1:67"); console.error("address in use"); setInterval(() => {}, 1000)'],
       name: 'fake-dnsmasq',
       ...paths('not-ready'),
-      ready: async () => false,
+      // Never ready — but only answers once the daemon has written its log, so the report's tail
+      // is not racing Node's start-up (which takes longer than the timeout on a loaded machine).
+      ready: async () => {
+        for (let i = 0; i < 500 && !(await readFile(spec.logFile, 'utf8').catch(() => '')).includes('address in use'); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        return false;
+      },
       readyTimeoutMs: 300,
       pollMs: 20,
     };

@@ -152,6 +152,9 @@ export async function stopDaemon(pidFile: string, options: { timeoutMs?: number;
   return true;
 }
 
+/** How long {@link killAndWait} waits for a process to disappear after SIGKILL. */
+export const SIGKILL_EXIT_WAIT_MS = 10_000;
+
 /** Sends `signal`, waits for the process to exit, escalates to SIGKILL after `timeoutMs`. */
 export async function killAndWait(pid: number, timeoutMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   try {
@@ -167,7 +170,9 @@ export async function killAndWait(pid: number, timeoutMs: number, signal: NodeJS
       } catch {
         return;
       }
-      const hard = Date.now() + 2000;
+      // SIGKILL cannot be ignored, but on a loaded machine the exit can take seconds (a process in
+      // uninterruptible I/O); "stopped" must mean gone, so wait for it rather than for a guess.
+      const hard = Date.now() + SIGKILL_EXIT_WAIT_MS;
       while ((await isProcessAlive(pid)) && Date.now() < hard) await new Promise((r) => setTimeout(r, 20));
       return;
     }
