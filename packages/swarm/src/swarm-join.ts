@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClusterStore, describeError, type EventSink, ignoreEvents, type StoreLock } from '@cluster-lab/core';
 import { type DockerClient, type DockerInfo, inspectEngine, SWARM_PORT } from './docker-api.js';
 import { isTransientSwarmError, swarmError, toSwarmError } from './errors.js';
@@ -464,8 +465,4 @@ async function recordAndAwaitLabels(input: RecordInput): Promise<'applied' | 're
     // An ack for an older node ID: wait for the fresh one without spinning.
     if (stored) await sleep(LOCAL_STATE_POLL_MS);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

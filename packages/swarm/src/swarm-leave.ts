@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClusterStore, describeError, type EventSink, ignoreEvents } from '@cluster-lab/core';
 import {
   type DockerClient,
@@ -278,8 +279,4 @@ async function swarmLeave(docker: DockerClient, force: boolean): Promise<void> {
     const mapped = toSwarmError(error, 'leave the swarm');
     if (mapped.code !== 'SWARM_NOT_MEMBER') throw mapped;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

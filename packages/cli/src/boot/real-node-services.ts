@@ -27,6 +27,7 @@ import {
   hostConfigProblems,
   IpRoute2,
   type Network,
+  subnetPrefix,
 } from '@cluster-lab/core';
 import {
   clientPaths,
@@ -112,7 +113,7 @@ export async function createNodeServices(config: ClusterConfig, options: NodeSer
         ...(timeoutMs ? { timeoutMs } : {}),
       }),
     );
-  const prefix = Number(config.subnet.split('/')[1]);
+  const prefix = subnetPrefix(config);
   const uplink = config.network.backend === 'native' ? undefined : config.interface;
 
   const consulRuntimeFor = (kind: ConsulAgentChanges['runtime'], ctx: ServiceContext): ConsulRuntime =>

@@ -1,6 +1,6 @@
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { type ClusterConfig, ClusterLabError, type EventSink, Journal, StepRunner } from '@cluster-lab/core';
+import { type ClusterConfig, ClusterLabError, type EventSink, Journal, leaderCidr, StepRunner } from '@cluster-lab/core';
 import type { LinkInfo, NodeServices, ServiceContext } from './node-services.js';
 import { JOURNAL_KINDS, undoHandlers } from './undo-handlers.js';
 
@@ -99,7 +99,6 @@ export async function startNode(config: ClusterConfig, options: StartNodeOptions
         (l) => `${l.name} mtu ${l.mtu}${l.created ? ' (created)' : ''}`,
       );
       const linkInfo: LinkInfo = { name: link.name, mac: link.mac, mtu: link.mtu };
-      const prefix = Number(config.subnet.split('/')[1]);
 
       const election = await steps.step(
         'election',
@@ -108,7 +107,7 @@ export async function startNode(config: ClusterConfig, options: StartNodeOptions
           const outcome = await services.elect(ctx, linkInfo);
           if (outcome.claimed) {
             changed = true;
-            const cidr = `${config.leaderAddress}/${prefix}`;
+            const cidr = leaderCidr(config);
             await step.record(JOURNAL_KINDS.leaderAddress, cidr, { link: link.name, cidr });
           }
           return outcome;

@@ -1,5 +1,5 @@
 import { ConsulClient, ConsulStore } from '@cluster-lab/consul';
-import { ArpingProber, ExecaRunner, IpRoute2, Journal, watchLeadership } from '@cluster-lab/core';
+import { ArpingProber, ExecaRunner, IpRoute2, Journal, subnetPrefix, watchLeadership } from '@cluster-lab/core';
 import { startReconciler } from '@cluster-lab/swarm';
 import type { Command } from 'commander';
 import Dockerode from 'dockerode';
@@ -54,7 +54,7 @@ export async function run(...args: unknown[]): Promise<void> {
           mac: (await network.requireLink(facts.link)).mac,
           priority: config.priority,
           leaderAddress: config.leaderAddress,
-          prefix: Number(config.subnet.split('/')[1]),
+          prefix: subnetPrefix(config),
           network,
           prober: new ArpingProber({ runner }),
           onEvent: (e) => {

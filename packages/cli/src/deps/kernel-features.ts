@@ -1,18 +1,10 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
+import { pathExists } from '@cluster-lab/core';
 
 /** Whether a kernel feature is usable now, loadable as a module, or absent. */
 export type KernelFeatureState = 'available' | 'loadable' | 'missing';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Kernel config symbol of each feature we check (for /proc/config.gz). */
 const CONFIG_SYMBOLS: Record<string, string> = { '8021q': 'CONFIG_VLAN_8021Q', vxlan: 'CONFIG_VXLAN' };
@@ -24,8 +16,8 @@ const CONFIG_SYMBOLS: Record<string, string> = { '8021q': 'CONFIG_VLAN_8021Q', v
  * machine.
  */
 export async function kernelFeature(module: string, root = ''): Promise<KernelFeatureState> {
-  if (await exists(`${root}/sys/module/${module}`)) return 'available';
-  if (module === '8021q' && (await exists(`${root}/proc/net/vlan`))) return 'available';
+  if (await pathExists(`${root}/sys/module/${module}`)) return 'available';
+  if (module === '8021q' && (await pathExists(`${root}/proc/net/vlan`))) return 'available';
   const symbol = CONFIG_SYMBOLS[module];
   if (symbol) {
     try {

@@ -14,6 +14,7 @@ import {
   pass,
   readPidFile,
   skip,
+  subnetPrefix,
   warn,
 } from '@cluster-lab/core';
 import { clientPaths, createDhcpClient, type DhcpClient, dnsmasqPaths, leaseMovedWarning } from '@cluster-lab/dhcp';
@@ -48,7 +49,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
   const running = journal?.status === 'running';
   const backend = createBackend(config, { network, runner });
   const link = facts.link ?? backend.linkName;
-  const prefix = Number(config.subnet.split('/')[1]);
+  const prefix = subnetPrefix(config);
   const prober = new ArpingProber({ runner });
   // One FAIL says the node is not started; the checks that depend on it are skipped, not failed.
   const notStarted = () => fail('this node is not started', 'run `cluster-lab start`');

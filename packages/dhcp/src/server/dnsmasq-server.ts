@@ -7,6 +7,7 @@ import {
   cidrContains,
   findExecutable,
   IpRoute2,
+  leaderCidr,
   type Network,
   startDaemon,
 } from '@cluster-lab/core';
@@ -175,7 +176,7 @@ export class DnsmasqServer {
         DhcpErrorCode.linkNotInSubnet,
         `${this.options.link} holds no address in the cluster subnet ${this.config.subnet} (has: ${held.join(', ') || 'none'}); dnsmasq could not serve the range`,
         {
-          hint: `add the leader address first, e.g. ${this.config.leaderAddress}/${this.config.subnet.split('/')[1]} on ${this.options.link}`,
+          hint: `add the leader address first, e.g. ${leaderCidr(this.config)} on ${this.options.link}`,
         },
       );
     }
