@@ -11,11 +11,12 @@ import {
   type Network,
   startDaemon,
 } from '@cluster-lab/core';
-import { programNotFound } from '../client/program-not-found.js';
 import { DhcpErrorCode, RogueDhcpServerError } from '../dhcp-errors.js';
 import { readOwnPid, stopOwnDaemon } from '../process/own-pid.js';
+import { programNotFound } from '../program-not-found.js';
+import { assertServableLinks } from '../servable-links.js';
 import { type DnsmasqPaths, dnsmasqPaths } from '../state-paths.js';
-import { assertServableLinks, type RenderedDnsmasqConfig, renderDnsmasqConfig } from './dnsmasq-config.js';
+import { type RenderedDnsmasqConfig, renderDnsmasqConfig } from './dnsmasq-config.js';
 import { parseLeaseFile, type ServerLease } from './lease-file.js';
 import { probeForDhcpServer } from './rogue-probe.js';
 

@@ -1,5 +1,5 @@
 import { ClusterLabError } from '@cluster-lab/core';
-import { DhcpErrorCode } from '../dhcp-errors.js';
+import { DhcpErrorCode } from './dhcp-errors.js';
 
 /** Debian package providing each program. */
 const DEBIAN_PACKAGE: Record<string, string> = {
