@@ -19,10 +19,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   type ClusterConfig,
-  createRealElectionDeps,
   type EventSink,
   ExecaRunner,
-  electLeader,
   IpRoute2,
   Journal,
   type JournalEntry,
@@ -31,6 +29,7 @@ import {
   type UndoHandler,
 } from '@cluster-lab/core';
 import { createDhcpClient, dnsmasqServer } from '@cluster-lab/dhcp';
+import { createRealElectionDeps, electLeader } from '@cluster-lab/election';
 import { createBackend, type TeardownState } from '@cluster-lab/vlan';
 
 const { values } = parseArgs({

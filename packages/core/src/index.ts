@@ -8,7 +8,6 @@ export * from './config/load-config.js';
 export * from './config/schema.js';
 export * from './config/subnet-facts.js';
 export * from './config/validate-config.js';
-export * from './election/index.js';
 export * from './errors/cluster-lab-error.js';
 export * from './events/progress-event.js';
 export * from './fs/path-exists.js';

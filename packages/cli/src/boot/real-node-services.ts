@@ -16,14 +16,11 @@ import {
   stopConsulAgent,
 } from '@cluster-lab/consul';
 import {
-  ARP_PROBE_DEADLINE_MS,
   type ClusterConfig,
   ClusterLabError,
   type CommandRunner,
   ConfigError,
-  createRealElectionDeps,
   ExecaRunner,
-  electLeader,
   hostConfigProblems,
   IpRoute2,
   type Network,
@@ -38,6 +35,7 @@ import {
   probeForDhcpServer,
   RogueDhcpServerError,
 } from '@cluster-lab/dhcp';
+import { ARP_PROBE_DEADLINE_MS, createRealElectionDeps, electLeader } from '@cluster-lab/election';
 import { initManager, join as joinSwarm, leave as leaveSwarm } from '@cluster-lab/swarm';
 import { createBackend, type NetworkBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';

@@ -1,5 +1,6 @@
 import { ConsulClient, ConsulStore } from '@cluster-lab/consul';
-import { ArpingProber, ExecaRunner, IpRoute2, Journal, subnetPrefix, watchLeadership } from '@cluster-lab/core';
+import { ExecaRunner, IpRoute2, Journal, subnetPrefix } from '@cluster-lab/core';
+import { ArpingProber, watchLeadership } from '@cluster-lab/election';
 import { startReconciler } from '@cluster-lab/swarm';
 import type { Command } from 'commander';
 import Dockerode from 'dockerode';

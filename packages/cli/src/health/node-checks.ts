@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { ConsulClient, ConsulStore } from '@cluster-lab/consul';
 import {
-  ArpingProber,
   type Check,
   type ClusterConfig,
   type CommandRunner,
   cidrContains,
-  detectDuplicateLeader,
   fail,
   isProcessAlive,
   type JournalStatus,
@@ -18,6 +16,7 @@ import {
   warn,
 } from '@cluster-lab/core';
 import { clientPaths, createDhcpClient, type DhcpClient, dnsmasqPaths, leaseMovedWarning } from '@cluster-lab/dhcp';
+import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
 import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
 import { createBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';

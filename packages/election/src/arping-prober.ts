@@ -1,6 +1,4 @@
-import type { CommandResult, CommandRunner } from '../command/command-runner.js';
-import { ClusterLabError } from '../errors/cluster-lab-error.js';
-import { assertInterfaceName, assertIpv4 } from '../net/validate.js';
+import { assertInterfaceName, assertIpv4, ClusterLabError, type CommandResult, type CommandRunner } from '@cluster-lab/core';
 import type { AddressOwner, AddressProber, ProbeOptions } from './address-prober.js';
 
 /**

@@ -1,5 +1,5 @@
+import { InMemoryNetwork } from '@cluster-lab/core';
 import { describe, expect, it } from 'vitest';
-import { InMemoryNetwork } from '../net/in-memory-network.js';
 import { VirtualClock } from './clock.js';
 import { FakeSegment } from './fake-segment.js';
 import { leaderAddressCheck } from './leader-address-check.js';

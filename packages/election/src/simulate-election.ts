@@ -2,7 +2,7 @@
  * Helpers shared by the election's unit tests (not exported from the package).
  * @internal
  */
-import { InMemoryNetwork } from '../net/in-memory-network.js';
+import { InMemoryNetwork } from '@cluster-lab/core';
 import { compareCandidates } from './candidate.js';
 import { VirtualClock } from './clock.js';
 import { type ElectionResult, type ElectionRole, electLeader } from './elect-leader.js';

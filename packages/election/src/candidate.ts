@@ -1,4 +1,4 @@
-import { ClusterLabError } from '../errors/cluster-lab-error.js';
+import { ClusterLabError } from '@cluster-lab/core';
 
 /**
  * Where a node is in the election, carried in every {@link CandidacyMessage}:

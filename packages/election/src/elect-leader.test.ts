@@ -1,7 +1,5 @@
+import { ClusterLabError, InMemoryNetwork, type ProgressEvent } from '@cluster-lab/core';
 import { describe, expect, it } from 'vitest';
-import { ClusterLabError } from '../errors/cluster-lab-error.js';
-import type { ProgressEvent } from '../events/progress-event.js';
-import { InMemoryNetwork } from '../net/in-memory-network.js';
 import { LINK_LOCAL_PREFIX, linkLocalAddressFor } from './candidate.js';
 import { VirtualClock } from './clock.js';
 import { type ElectionResult, electLeader } from './elect-leader.js';

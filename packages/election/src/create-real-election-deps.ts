@@ -1,6 +1,4 @@
-import type { CommandRunner } from '../command/command-runner.js';
-import type { EventSink } from '../events/progress-event.js';
-import type { Network } from '../net/types.js';
+import type { CommandRunner, EventSink, Network } from '@cluster-lab/core';
 import type { AddressProber } from './address-prober.js';
 import { ArpingProber } from './arping-prober.js';
 import type { ElectionTransport } from './election-transport.js';

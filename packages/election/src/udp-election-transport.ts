@@ -1,7 +1,5 @@
 import dgram from 'node:dgram';
-import { ClusterLabError } from '../errors/cluster-lab-error.js';
-import { type EventSink, ignoreEvents } from '../events/progress-event.js';
-import type { Network } from '../net/types.js';
+import { ClusterLabError, type EventSink, ignoreEvents, type Network } from '@cluster-lab/core';
 import {
   type CandidacyMessage,
   decodeCandidacy,

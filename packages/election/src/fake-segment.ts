@@ -1,4 +1,4 @@
-import type { Network } from '../net/types.js';
+import type { Network } from '@cluster-lab/core';
 import type { AddressOwner, AddressProber, ProbeOptions } from './address-prober.js';
 import { ARP_PROBE_COUNT, ARP_PROBE_DEADLINE_MS, ARP_PROBE_INTERVAL_MS } from './arping-prober.js';
 import { type CandidacyMessage, LINK_LOCAL_PREFIX, linkLocalAddressFor, normaliseMac } from './candidate.js';

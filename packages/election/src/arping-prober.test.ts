@@ -1,5 +1,5 @@
+import { FakeRunner } from '@cluster-lab/core';
 import { describe, expect, it } from 'vitest';
-import { FakeRunner } from '../command/fake-runner.js';
 import { ArpingProber, detectArpingFlavour, parseArpingReplies } from './arping-prober.js';
 
 // Output captured from Debian's arping 2.23 (Habets) in a namespace lab.

@@ -1,6 +1,4 @@
-import type { EventSink } from '../events/progress-event.js';
-import { ignoreEvents } from '../events/progress-event.js';
-import type { Network } from '../net/types.js';
+import { type EventSink, ignoreEvents, type Network } from '@cluster-lab/core';
 import type { AddressOwner, AddressProber } from './address-prober.js';
 import { type Candidate, compareCandidates, normaliseMac } from './candidate.js';
 import { type Clock, systemClock } from './clock.js';

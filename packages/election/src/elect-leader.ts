@@ -1,8 +1,4 @@
-import { ClusterLabError } from '../errors/cluster-lab-error.js';
-import type { EventSink } from '../events/progress-event.js';
-import { ignoreEvents } from '../events/progress-event.js';
-import type { Network } from '../net/types.js';
-import { assertInterfaceName, assertIpv4 } from '../net/validate.js';
+import { assertInterfaceName, assertIpv4, ClusterLabError, type EventSink, ignoreEvents, type Network } from '@cluster-lab/core';
 import type { AddressOwner, AddressProber } from './address-prober.js';
 import {
   assertPriority,

@@ -1,6 +1,5 @@
+import { InMemoryNetwork, type ProgressEvent } from '@cluster-lab/core';
 import { describe, expect, it } from 'vitest';
-import type { ProgressEvent } from '../events/progress-event.js';
-import { InMemoryNetwork } from '../net/in-memory-network.js';
 import { linkLocalAddressFor } from './candidate.js';
 import { UdpElectionTransport } from './udp-election-transport.js';
 

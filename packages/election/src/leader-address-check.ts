@@ -1,5 +1,4 @@
-import { type Check, type CheckResult, fail, pass } from '../health/check.js';
-import type { Network } from '../net/types.js';
+import { type Check, type CheckResult, fail, type Network, pass } from '@cluster-lab/core';
 import type { AddressProber } from './address-prober.js';
 import { normaliseMac } from './candidate.js';
 

@@ -5,9 +5,7 @@
  * `cluster-lab start` runs on a real node). Not part of the public API.
  * @internal
  */
-import { ExecaRunner } from '../command/execa-runner.js';
-import type { ProgressEvent } from '../events/progress-event.js';
-import { IpRoute2 } from '../net/ip-route2.js';
+import { ExecaRunner, IpRoute2, type ProgressEvent } from '@cluster-lab/core';
 import { createRealElectionDeps } from './create-real-election-deps.js';
 import { type ElectionResult, type ElectionRole, electLeader } from './elect-leader.js';
 
