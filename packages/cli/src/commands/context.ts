@@ -1,16 +1,7 @@
-import {
-  type ClusterConfig,
-  ClusterLabError,
-  type CommandRunner,
-  ExecaRunner,
-  IpRoute2,
-  Journal,
-  loadConfig,
-  type Network,
-} from '@cluster-lab/core';
+import { type ClusterConfig, ClusterLabError, loadConfig } from '@cluster-lab/core';
+import { createNodeServices, type JournalView, type NodeFacts, type NodeServices, nodeFacts, readJournalView } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { journalPath } from '../boot/start-node.js';
-import type { JournalView } from '../health/node-checks.js';
+import { cliArgv } from '../lab/run-in-nodes.js';
 import { Output, outputOptions } from '../output/output.js';
 
 /** Global flags every command accepts. */
@@ -58,28 +49,24 @@ export function requireRoot(command: string): void {
   }
 }
 
+/** The real node services, with this CLI as the supervisor (`cluster-lab supervise`). */
+export function cliNodeServices(): NodeServices {
+  return createNodeServices({ supervisor: { argv: (file) => cliArgv(['supervise', '--config', file]) } });
+}
+
 /** What the read-only commands (`status`, `health`) look at: this node as `start` left it. */
 export interface NodeView {
   out: Output;
-  config: ClusterConfig;
-  runner: CommandRunner;
-  network: Network;
+  node: NodeFacts;
   /** The journal's status and facts; undefined when the node was never started (or stopped). */
   journal: JournalView | undefined;
 }
 
-/** Loads config, output, runner, network and journal for a read-only command. */
+/** Loads config, output, the node and its journal for a read-only command. */
 export async function loadNodeView(cmd: Command): Promise<NodeView> {
   const flags = cmd.optsWithGlobals<GlobalFlags & ConfigFlags>();
   const out = makeOutput(flags);
   const { config } = await loadEffectiveConfig(flags, out);
-  const runner = new ExecaRunner();
-  const journal = await Journal.open(journalPath(config));
-  return {
-    out,
-    config,
-    runner,
-    network: new IpRoute2(runner),
-    journal: journal.exists ? { status: journal.status, facts: journal.facts } : undefined,
-  };
+  const node = nodeFacts(config);
+  return { out, node, journal: await readJournalView(node) };
 }

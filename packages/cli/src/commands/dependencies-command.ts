@@ -1,6 +1,6 @@
 import { ExecaRunner } from '@cluster-lab/core';
+import { checkDependencies, installMissing } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { checkDependencies, installMissing } from '../deps/dependencies.js';
 import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
 
 /** Exit code when a required dependency is missing. */

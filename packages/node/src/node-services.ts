@@ -1,4 +1,6 @@
-import type { ClusterConfig, EventSink } from '@cluster-lab/core';
+import type { EventSink } from '@cluster-lab/core';
+import type { ProbeAnswer } from '@cluster-lab/dhcp';
+import type { NodeFacts } from './node-facts.js';
 
 /** The cluster link as the boot flow needs it. */
 export interface LinkInfo {
@@ -13,12 +15,19 @@ export interface LinkChange extends LinkInfo {
   broughtUp: boolean;
 }
 
-/** Outcome of the leader election. */
+/** Outcome of the leader election; the DHCP step of the same start reads it. */
 export interface ElectionOutcome {
   role: 'leader' | 'follower';
   /** True when this node added the leader address (and must remove it on stop). */
   claimed: boolean;
+  /** Nodes that took part (1 when this node already held the address, or heard nobody). */
   candidates: number;
+  /**
+   * The rogue-DHCP probe, started during the election instead of after it (it takes seconds),
+   * when this node could win and serves DHCP. Only a winner's DHCP server step awaits it;
+   * undefined when no probe ran (the server step then probes itself).
+   */
+  dhcpProbe?: Promise<ProbeAnswer | undefined>;
 }
 
 /** A lease applied to the cluster link. */
@@ -57,10 +66,10 @@ export interface SwarmOutcome {
   joined: boolean;
 }
 
-/** Context shared by every service call. */
+/** Context shared by every service call of one `start` or `stop`. */
 export interface ServiceContext {
-  config: ClusterConfig;
-  hostname: string;
+  /** The node: config and everything derived from it, built once. */
+  node: NodeFacts;
   signal: AbortSignal;
   onEvent: EventSink;
 }
@@ -78,18 +87,20 @@ export interface NodeServices {
   teardownLink(ctx: ServiceContext, change: LinkChange): Promise<void>;
   elect(ctx: ServiceContext, link: LinkInfo): Promise<ElectionOutcome>;
   releaseLeaderAddress(ctx: ServiceContext, link: string, cidr: string): Promise<void>;
-  startDhcpServer(ctx: ServiceContext, link: LinkInfo): Promise<DaemonRef>;
+  /** Leader: serve DHCP on the cluster link, after the election's rogue-server probe came back empty. */
+  startDhcpServer(ctx: ServiceContext, link: LinkInfo, election: ElectionOutcome): Promise<DaemonRef>;
   stopDhcpServer(ctx: ServiceContext, ref: DaemonRef): Promise<void>;
-  obtainLease(ctx: ServiceContext, link: LinkInfo): Promise<LeaseOutcome>;
+  /** Follower: lease an address from the leader (after a contested election, once the winner serves). */
+  obtainLease(ctx: ServiceContext, link: LinkInfo, election: ElectionOutcome): Promise<LeaseOutcome>;
   releaseLease(ctx: ServiceContext, link: string, lease: LeaseOutcome): Promise<void>;
   startConsul(ctx: ServiceContext, args: { role: 'leader' | 'follower'; address: string }): Promise<ConsulOutcome>;
   stopConsul(ctx: ServiceContext, outcome: ConsulOutcome): Promise<void>;
   joinSwarm(ctx: ServiceContext, args: { role: 'leader' | 'follower'; address: string }): Promise<SwarmOutcome>;
   leaveSwarm(ctx: ServiceContext, outcome: SwarmOutcome): Promise<void>;
   /**
-   * Starts the node's supervisor: a small detached `cluster-lab supervise` process that keeps
-   * reconciling the swarm (labels, stale nodes, manager count) and watches leadership after
-   * `start` has exited.
+   * Starts the node's supervisor: a small detached process (`cluster-lab supervise`, running
+   * `superviseNode`) that keeps reconciling the swarm (labels, stale nodes, manager count) and
+   * watches leadership after `start` has exited.
    */
   startSupervisor(ctx: ServiceContext): Promise<DaemonRef>;
   stopSupervisor(ctx: ServiceContext, ref: DaemonRef): Promise<void>;

@@ -1,10 +1,8 @@
-import { ConsulClient } from '@cluster-lab/consul';
-import { type ClusterConfig, type CommandRunner, describeError, type Network } from '@cluster-lab/core';
+import { describeError } from '@cluster-lab/core';
 import { dnsmasqServer } from '@cluster-lab/dhcp';
 import { status as swarmStatus } from '@cluster-lab/swarm';
-import { createBackend } from '@cluster-lab/vlan';
-import Dockerode from 'dockerode';
-import type { JournalView } from '../health/node-checks.js';
+import type { JournalView } from '../journal-view.js';
+import type { NodeFacts } from '../node-facts.js';
 
 /** Everything `cluster-lab status` reports (also its `--json` shape). */
 export interface NodeStatus {
@@ -28,15 +26,10 @@ export interface NodeStatus {
 }
 
 /** Collects {@link NodeStatus}; parts that cannot be read carry an `error` instead of failing the whole. */
-export async function collectStatus(
-  config: ClusterConfig,
-  runner: CommandRunner,
-  network: Network,
-  journal: JournalView | undefined,
-): Promise<NodeStatus> {
+export async function collectStatus(node: NodeFacts, journal: JournalView | undefined): Promise<NodeStatus> {
+  const { config, runner, network } = node;
   const facts = (journal?.facts ?? {}) as { role?: 'leader' | 'follower'; address?: string; link?: string };
-  const backend = createBackend(config, { network, runner });
-  const d = await backend.describe();
+  const d = await node.backend.describe();
   const out: NodeStatus = {
     type: 'status',
     running: journal?.status === 'running',
@@ -58,8 +51,7 @@ export async function collectStatus(
     }));
   }
   if (config.consul.enabled) {
-    const token = config.consul.aclToken;
-    const client = new ConsulClient({ address: `127.0.0.1:${config.consul.httpPort}`, timeoutMs: 3000, ...(token ? { token } : {}) });
+    const client = node.localConsul({ timeoutMs: 3000 });
     try {
       const [health, members] = await Promise.all([client.agentHealth(), client.members()]);
       out.consul = {
@@ -75,7 +67,7 @@ export async function collectStatus(
   }
   if (config.swarm.enabled) {
     try {
-      const s = await swarmStatus({ docker: new Dockerode({ socketPath: config.docker.socket }) });
+      const s = await swarmStatus({ docker: node.docker });
       out.swarm = {
         role: s.local.role,
         state: s.local.state,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortedError, type ClusterConfig, type ProgressEvent, parseConfig } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NodeServices } from './node-services.js';
+import { nodeFacts } from '../node-facts.js';
+import type { NodeServices } from '../node-services.js';
 import { startNode } from './start-node.js';
 import { stopNode } from './stop-node.js';
 
@@ -115,7 +116,7 @@ describe('startNode / stopNode', () => {
   it('runs the leader flow in order and journals every change', async () => {
     const { services, log } = fakeServices('leader');
     const events: ProgressEvent[] = [];
-    const result = await startNode(config, { services, onEvent: (e) => events.push(e), hostname: 'pi1' });
+    const result = await startNode(nodeFacts(config, { hostname: 'pi1' }), { services, onEvent: (e) => events.push(e) });
     expect(result).toMatchObject({ role: 'leader', address: '192.168.200.1', link: 'vx200', swarmRole: 'manager', alreadyRunning: false });
     expect(log).toEqual(['preflight', 'ensureLink', 'elect', 'startDhcpServer', 'startConsul', 'joinSwarm', 'startSupervisor']);
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
@@ -135,8 +136,8 @@ describe('startNode / stopNode', () => {
 
   it('reports alreadyRunning on a second start and records nothing new', async () => {
     const { services } = fakeServices('leader');
-    await startNode(config, { services });
-    const second = await startNode(config, { services });
+    await startNode(nodeFacts(config), { services });
+    const second = await startNode(nodeFacts(config), { services });
     expect(second.alreadyRunning).toBe(true);
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
     expect(journal.entries).toHaveLength(6);
@@ -144,9 +145,9 @@ describe('startNode / stopNode', () => {
 
   it('repairs a component that died and is not "already running" then', async () => {
     const fake = fakeServices('follower');
-    await startNode(config, { services: fake.services });
+    await startNode(nodeFacts(config), { services: fake.services });
     fake.state.consul = false; // the agent was killed
-    const again = await startNode(config, { services: fake.services });
+    const again = await startNode(nodeFacts(config), { services: fake.services });
     expect(again.alreadyRunning).toBe(false);
     expect(fake.state.consul).toBe(true);
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
@@ -155,14 +156,14 @@ describe('startNode / stopNode', () => {
 
   it('follows the follower flow with a DHCP lease', async () => {
     const { services, log } = fakeServices('follower');
-    const result = await startNode(config, { services });
+    const result = await startNode(nodeFacts(config), { services });
     expect(result).toMatchObject({ role: 'follower', address: '192.168.200.101' });
     expect(log).toEqual(['preflight', 'ensureLink', 'elect', 'obtainLease', 'startConsul', 'joinSwarm', 'startSupervisor']);
   });
 
   it('rolls back everything, newest first, when a step fails', async () => {
     const { services, log, state } = fakeServices('leader', 'startConsul');
-    await expect(startNode(config, { services })).rejects.toThrow('startConsul exploded');
+    await expect(startNode(nodeFacts(config), { services })).rejects.toThrow('startConsul exploded');
     expect(log.slice(-3)).toEqual(['stopDhcpServer', 'releaseLeaderAddress', 'teardownLink']);
     expect(state).toEqual({ link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false, supervisor: false });
     await expect(readFile(join(dir, 'journal.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
@@ -173,42 +174,42 @@ describe('startNode / stopNode', () => {
     const { services, state } = fakeServices('leader', undefined, (name) => {
       if (name === 'startConsul') controller.abort();
     });
-    await expect(startNode(config, { services, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
+    await expect(startNode(nodeFacts(config), { services, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
     expect(state).toEqual({ link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false, supervisor: false });
   });
 
   it('refuses a follower without DHCP with a config error', async () => {
     const { services } = fakeServices('follower');
     const noDhcp = parseConfig({ stateDir: dir, dhcp: { enabled: false } });
-    await expect(startNode(noDhcp, { services })).rejects.toMatchObject({ code: 'FOLLOWER_NEEDS_DHCP', exitCode: 2 });
+    await expect(startNode(nodeFacts(noDhcp), { services })).rejects.toMatchObject({ code: 'FOLLOWER_NEEDS_DHCP', exitCode: 2 });
   });
 
   it('stop undoes exactly what start did, in reverse, and is safe to repeat', async () => {
     const { services, log, state } = fakeServices('leader');
-    await startNode(config, { services });
+    await startNode(nodeFacts(config), { services });
     log.length = 0;
-    const stopped = await stopNode(config, { services });
+    const stopped = await stopNode(nodeFacts(config), { services });
     expect(stopped).toEqual({ wasRunning: true, undone: 6 });
     expect(log).toEqual(['stopSupervisor', 'leaveSwarm', 'stopConsul', 'stopDhcpServer', 'releaseLeaderAddress', 'teardownLink']);
     expect(Object.values(state).every((v) => v === false)).toBe(true);
-    expect(await stopNode(config, { services })).toEqual({ wasRunning: false, undone: 0 });
+    expect(await stopNode(nodeFacts(config), { services })).toEqual({ wasRunning: false, undone: 0 });
     expect(log).not.toContain('purgeState');
   });
 
   it('stop --purge also deletes the state kept on purpose', async () => {
     const { services, log } = fakeServices('leader');
-    await startNode(config, { services });
-    await stopNode(config, { services, purge: true });
+    await startNode(nodeFacts(config), { services });
+    await stopNode(nodeFacts(config), { services, purge: true });
     expect(log.at(-1)).toBe('purgeState');
   });
 
   it('stop reports changes it could not undo and keeps them for a retry', async () => {
     const { services } = fakeServices('leader');
-    await startNode(config, { services });
+    await startNode(nodeFacts(config), { services });
     const broken = { ...services, stopConsul: async () => Promise.reject(new Error('consul stuck')) };
-    await expect(stopNode(config, { services: broken })).rejects.toMatchObject({ code: 'STOP_INCOMPLETE' });
+    await expect(stopNode(nodeFacts(config), { services: broken })).rejects.toMatchObject({ code: 'STOP_INCOMPLETE' });
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
     expect(journal.entries.map((e: { kind: string }) => e.kind)).toEqual(['consul-agent']);
-    expect(await stopNode(config, { services })).toEqual({ wasRunning: true, undone: 1 });
+    expect(await stopNode(nodeFacts(config), { services })).toEqual({ wasRunning: true, undone: 1 });
   });
 });

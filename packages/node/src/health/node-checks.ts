@@ -1,38 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { ConsulClient, ConsulStore } from '@cluster-lab/consul';
-import {
-  type Check,
-  type ClusterConfig,
-  type CommandRunner,
-  cidrContains,
-  fail,
-  isProcessAlive,
-  type JournalStatus,
-  type Network,
-  pass,
-  readPidFile,
-  skip,
-  subnetPrefix,
-  warn,
-} from '@cluster-lab/core';
-import { clientPaths, createDhcpClient, type DhcpClient, dnsmasqPaths, leaseMovedWarning } from '@cluster-lab/dhcp';
+import { ConsulStore } from '@cluster-lab/consul';
+import { type Check, cidrContains, fail, isProcessAlive, pass, readPidFile, skip, warn } from '@cluster-lab/core';
+import { clientPaths, createDhcpClient, type DhcpClient, leaseMovedWarning } from '@cluster-lab/dhcp';
 import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
 import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
-import { createBackend } from '@cluster-lab/vlan';
-import Dockerode from 'dockerode';
-import { supervisorPaths } from '../boot/supervisor.js';
+import type { JournalView } from '../journal-view.js';
+import type { NodeFacts } from '../node-facts.js';
 
-/** The journal as the read-only commands see it. */
-export interface JournalView {
-  status: JournalStatus;
-  facts: Readonly<Record<string, unknown>>;
-}
-
-/** What the checks need: the config, this node's runner/network and the journal (if any). */
+/** What the checks need: the node and its journal (if any). */
 export interface NodeCheckContext {
-  config: ClusterConfig;
-  runner: CommandRunner;
-  network: Network;
+  node: NodeFacts;
   journal: JournalView | undefined;
 }
 
@@ -43,18 +20,16 @@ export interface NodeCheckContext {
  * carries a hint.
  */
 export function nodeChecks(ctx: NodeCheckContext): Check[] {
-  const { config, runner, network, journal } = ctx;
+  const { node, journal } = ctx;
+  const { config, runner, network, backend, prefix } = node;
   const facts = (journal?.facts ?? {}) as { role?: 'leader' | 'follower'; address?: string; link?: string; hostname?: string };
   const running = journal?.status === 'running';
-  const backend = createBackend(config, { network, runner });
-  const link = facts.link ?? backend.linkName;
-  const prefix = subnetPrefix(config);
+  const link = facts.link ?? node.linkName;
   const prober = new ArpingProber({ runner });
   // One FAIL says the node is not started; the checks that depend on it are skipped, not failed.
   const notStarted = () => fail('this node is not started', 'run `cluster-lab start`');
   const needsStart = () => skip('node not started');
-  const token = config.consul.aclToken;
-  const consul = () => new ConsulClient({ address: `127.0.0.1:${config.consul.httpPort}`, timeoutMs: 3000, ...(token ? { token } : {}) });
+  const consul = () => node.localConsul({ timeoutMs: 3000 });
 
   const checks: Check[] = [
     {
@@ -84,7 +59,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
       run: async () => {
         if (!running) return needsStart();
         const addrs = (await network.listAddresses(link)).filter((a) => a.family === 'inet');
-        const expected = facts.role === 'leader' ? `${config.leaderAddress}/${prefix}` : `${facts.address}/${prefix}`;
+        const expected = facts.role === 'leader' ? node.leaderCidr : `${facts.address}/${prefix}`;
         if (!addrs.some((a) => a.cidr === expected))
           return fail(
             `${expected} is not on ${link} (has: ${addrs.map((a) => a.cidr).join(', ') || 'none'})`,
@@ -138,7 +113,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             const paths = clientPaths(config.stateDir, link);
             const pid = await readPidFile(paths.renewalPidFile);
             if (!pid) return fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
-            return (await leaseMovedWarning(await obtainingClient(ctx, link))) ?? pass(`renewal client pid ${pid}`);
+            return (await leaseMovedWarning(await obtainingClient(node, link))) ?? pass(`renewal client pid ${pid}`);
           },
         }
       : {
@@ -147,7 +122,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
           run: async () => {
             if (!running) return needsStart();
             if (!config.dhcp.enabled) return skip('dhcp.enabled is false');
-            const paths = dnsmasqPaths(config.stateDir);
+            const paths = node.paths.dnsmasq;
             const pid = await readPidFile(paths.pidFile);
             if (!pid) return fail('dnsmasq is not running', 'run `cluster-lab start` again; see the dnsmasq log in the state dir');
             const conf = await readFile(paths.confFile, 'utf8');
@@ -201,7 +176,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
     );
   }
   if (config.swarm.enabled) {
-    const docker = new Dockerode({ socketPath: config.docker.socket });
+    const { docker } = node;
     checks.push(...swarmChecks({ docker }).map((c) => ({ ...c, run: running ? c.run : async () => needsStart() })));
     checks.push({
       id: 'swarm-recorded',
@@ -228,7 +203,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
       title: 'supervisor running',
       run: async () => {
         if (!running) return needsStart();
-        const pid = await readPidFile(supervisorPaths(config).pidFile);
+        const pid = await readPidFile(node.paths.supervisor.pidFile);
         if (pid && (await isProcessAlive(pid))) return pass(`pid ${pid}`);
         return warn('the supervisor is not running: new nodes are not labelled, stale nodes not removed', 'run `cluster-lab start` again');
       },
@@ -241,8 +216,8 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
  * The DHCP client as the adapter that obtained the lease (their hook variables differ). Only its
  * lease files are read: no program runs, so none has to be located.
  */
-async function obtainingClient(ctx: NodeCheckContext, link: string): Promise<DhcpClient> {
-  const options = { runner: ctx.runner, network: ctx.network, config: ctx.config, link, locate: async (name: string) => name };
+async function obtainingClient(node: NodeFacts, link: string): Promise<DhcpClient> {
+  const options = { runner: node.runner, network: node.network, config: node.config, link, locate: async (name: string) => name };
   const kind = (await (await createDhcpClient(options)).current())?.kind;
   return createDhcpClient(kind ? { ...options, kind } : options);
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { type CheckResult, FakeRunner, InMemoryNetwork, parseConfig, writePidFile } from '@cluster-lab/core';
 import { clientPaths, leaseToJson, toLease } from '@cluster-lab/dhcp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nodeFacts } from '../node-facts.js';
 import { nodeChecks } from './node-checks.js';
 
 const LINK = 'vx200';
@@ -44,9 +45,7 @@ describe('health: the follower DHCP lease check', () => {
       await writeFile(paths.renewalEventsFile, `${JSON.stringify(bound)}\n`);
     }
     const checks = nodeChecks({
-      config,
-      runner: new FakeRunner(),
-      network: new InMemoryNetwork(),
+      node: nodeFacts(config, { runner: new FakeRunner(), network: new InMemoryNetwork() }),
       journal: { status: 'running', facts: { role: 'follower', link: LINK, address: '192.168.200.150' } },
     });
     const check = checks.find((c) => c.id === 'dhcp-lease');

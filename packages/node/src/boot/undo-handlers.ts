@@ -1,7 +1,7 @@
 import type { JournalEntry, UndoHandler } from '@cluster-lab/core';
-import type { ConsulOutcome, DaemonRef, LeaseOutcome, LinkChange, NodeServices, ServiceContext, SwarmOutcome } from './node-services.js';
+import type { ConsulOutcome, DaemonRef, LeaseOutcome, LinkChange, NodeServices, ServiceContext, SwarmOutcome } from '../node-services.js';
 
-/** Journal entry kinds written by {@link startNode}, in the order start makes them. */
+/** Journal entry kinds written by `startNode`, in the order start makes them. */
 export const JOURNAL_KINDS = {
   link: 'cluster-link',
   leaderAddress: 'leader-address',
