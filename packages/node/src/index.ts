@@ -9,6 +9,7 @@ export * from './health/node-checks.js';
 export * from './journal-view.js';
 export * from './node-facts.js';
 export * from './node-services.js';
+export * from './probe/probe-cluster-link.js';
 export * from './services/cluster-link.js';
 export * from './services/consul.js';
 export * from './services/dhcp-lease.js';
