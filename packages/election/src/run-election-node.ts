@@ -5,6 +5,7 @@
  * `cluster-lab start` runs on a real node). Not part of the public API.
  * @internal
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecaRunner, IpRoute2, type ProgressEvent } from '@cluster-lab/core';
 import { createRealElectionDeps } from './create-real-election-deps.js';
 import { type ElectionResult, type ElectionRole, electLeader } from './elect-leader.js';
@@ -41,7 +42,7 @@ export async function runElectionNode(argv: readonly string[]): Promise<void> {
   const events: ProgressEvent[] = [];
   const startAt = spec.startAt + spec.offsetMs;
   const wait = startAt - Date.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  if (wait > 0) await sleep(wait);
   const report: ElectionNodeReport = { nodeId: spec.nodeId, mac, lateMs: Math.max(0, -wait), events };
   try {
     report.result = await electLeader({

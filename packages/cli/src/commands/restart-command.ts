@@ -1,6 +1,7 @@
 import { nodeFacts, startNode, stopNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { type ConfigFlags, cliNodeServices, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { cliNodeServices } from './node-view.js';
 
 /** `cluster-lab restart` (hidden): stop exactly what start did, then run the boot flow again. */
 export async function run(...args: unknown[]): Promise<void> {

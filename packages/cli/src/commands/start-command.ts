@@ -1,6 +1,7 @@
 import { nodeFacts, startNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { type ConfigFlags, cliNodeServices, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { cliNodeServices } from './node-view.js';
 
 /** `cluster-lab start`: the boot flow on this machine. */
 export async function run(...args: unknown[]): Promise<void> {

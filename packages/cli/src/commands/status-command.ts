@@ -1,6 +1,6 @@
 import { collectStatus } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { loadNodeView } from './context.js';
+import { loadNodeView } from './node-view.js';
 
 /** `cluster-lab status`. */
 export async function run(...args: unknown[]): Promise<void> {

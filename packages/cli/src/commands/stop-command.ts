@@ -1,6 +1,7 @@
 import { forceStopNode, nodeFacts, stopNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { type ConfigFlags, cliNodeServices, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { cliNodeServices } from './node-view.js';
 
 /** `cluster-lab stop [--force] [--purge]`: undo exactly what start did. */
 export async function run(...args: unknown[]): Promise<void> {
