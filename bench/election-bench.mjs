@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Leader-election benchmark: N namespace nodes on one bridge start the REAL election (UDP
+// Leader-election benchmark: N lab nodes (@cluster-lab/lab, eth0 on one bridge) start the REAL election (UDP
 // candidacy over link-local + arping) at the same instant, R rounds per N. Prints median and p95
 // of the election time (until every node knows its role) and of the leader's own time.
 //
@@ -10,6 +10,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
+const { createLab } = await import('@cluster-lab/lab').catch((error) => {
+  console.error(`election-bench: build the packages first (npm run build): ${error.message}`);
+  process.exit(2);
+});
+
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, nodes: { type: 'string', default: '3,5' } } });
 const rounds = Number(values.rounds);
 const sizes = values.nodes.split(',').map(Number);
@@ -19,24 +24,25 @@ if (process.getuid?.() !== 0) {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const election = join(root, 'packages/core/src/election');
+const election = join(root, 'packages/election/src');
 // The workspace runs TypeScript from source; bundle the helpers once. The cache lives under
 // node_modules so the bundle can still import esbuild (kept external: it is a native binary).
 const cache = join(root, 'node_modules/.cache/cluster-lab-election-bench');
 await mkdir(cache, { recursive: true });
 const toolkit = join(cache, 'toolkit.mjs');
 await build({
-  entryPoints: [join(election, 'netns-segment.ts')],
+  entryPoints: [join(election, 'real-election-round.ts')],
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node22',
   outfile: toolkit,
   external: ['esbuild'],
+  conditions: ['source'],
   logLevel: 'error',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
-const { NetnsSegment, runRealElectionRound, bundleElectionNode } = await import(pathToFileURL(toolkit).href);
+const { runRealElectionRound, bundleElectionNode } = await import(pathToFileURL(toolkit).href);
 
 const LEADER = '192.168.200.1';
 const quantile = (xs, q) => {
@@ -49,17 +55,17 @@ const bundle = await bundleElectionNode(election);
 try {
   console.log(`leader election, real UDP + arping, nodes start together, ${rounds} rounds each`);
   for (const n of sizes) {
-    const segment = await NetnsSegment.create(n);
+    const lab = await createLab({ name: 'election-bench', nodes: n, lan: false });
     try {
       const all = [];
       const leaderTimes = [];
       const followerTimes = [];
       for (let r = 0; r < rounds; r++) {
-        const reports = await runRealElectionRound(segment, {
+        const reports = await runRealElectionRound(lab.nodes, {
           script: bundle.script,
           leaderAddress: LEADER,
           prefix: 24,
-          offsetsMs: segment.nodes.map(() => 0),
+          offsetsMs: lab.nodes.map(() => 0),
         });
         const failed = reports.filter((x) => x.error);
         if (failed.length) throw new Error(`round ${r + 1}: ${JSON.stringify(failed.map((x) => x.error))}`);
@@ -68,8 +74,8 @@ try {
         all.push(Math.max(...reports.map((x) => x.result.durationMs)));
         leaderTimes.push(leaders[0].result.durationMs);
         for (const x of reports) if (x.result.role === 'follower') followerTimes.push(x.result.durationMs);
-        const holder = segment.nodes.find((node) => node.name === leaders[0].nodeId);
-        await holder.network.delAddress('eth0', `${LEADER}/24`);
+        const holder = lab.node(leaders[0].nodeId);
+        await holder.ip.delAddress('eth0', `${LEADER}/24`);
       }
       console.log(`${n} nodes: election (all nodes decided): ${fmt(all)}`);
       // Headline lines for bench/run.mjs (RESULTS.md): the issue's target is ≤ 3 s for 3 nodes.
@@ -79,7 +85,7 @@ try {
       console.log(`${n} nodes:   leader holds the address:   ${fmt(leaderTimes)}`);
       console.log(`${n} nodes:   followers know the leader:  ${fmt(followerTimes)}`);
     } finally {
-      await segment.destroy();
+      await lab.destroy();
     }
   }
 } finally {

@@ -1,11 +1,13 @@
 /**
- * A custom boot flow composed from the packages: a cluster network over VXLAN (whatever the
- * config file says), a split-brain-safe leader election, and DHCP on the cluster link — without
- * Consul or Swarm, for a plain "give my machines a private network with stable addresses" setup.
+ * A custom boot flow composed from `@cluster-lab/node`'s role functions: a cluster network over
+ * VXLAN (whatever the config file says), the split-brain-safe leader election, and DHCP on the
+ * cluster link — without Consul or Swarm, for a plain "give my machines a private network with
+ * stable addresses" setup.
  *
- * It uses the same building blocks as `cluster-lab start`: every change is recorded in a journal
- * (`StepRunner` + `Journal`), a failure or Ctrl-C rolls back what was done so far, and `--stop`
- * replays the journal backwards — also from another process, after a reboot.
+ * It uses the same building blocks as `cluster-lab start`, in an order of its own: every change
+ * is recorded in a journal (`StepRunner` + `Journal`) under the journal kinds whose undo handlers
+ * `@cluster-lab/node` provides, so a failure or Ctrl-C rolls back what was done so far, and
+ * `--stop` replays the journal backwards — also from another process, after a reboot.
  *
  * Run on every node at the same time (as root); the nodes elect one leader:
  *
@@ -15,23 +17,20 @@
  * Options: --config <file>, --state-dir <dir> (default /var/lib/cluster-lab-example, separate
  * from cluster-lab's own journal), --stop.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type EventSink, Journal, loadConfig, StepRunner } from '@cluster-lab/core';
 import {
-  type ClusterConfig,
-  createRealElectionDeps,
-  type EventSink,
-  ExecaRunner,
-  electLeader,
-  IpRoute2,
-  Journal,
-  type JournalEntry,
-  loadConfig,
-  StepRunner,
-  type UndoHandler,
-} from '@cluster-lab/core';
-import { createDhcpClient, dnsmasqServer } from '@cluster-lab/dhcp';
-import { createBackend, type TeardownState } from '@cluster-lab/vlan';
+  createNodeServices,
+  electNode,
+  ensureClusterLink,
+  JOURNAL_KINDS,
+  nodeFacts,
+  obtainLease,
+  preflight,
+  serviceContext,
+  startDhcpServer,
+  undoHandlers,
+} from '@cluster-lab/node';
 
 const { values } = parseArgs({
   options: {
@@ -42,17 +41,13 @@ const { values } = parseArgs({
 });
 
 // The "different backend": whatever the file says, this flow builds a VXLAN cluster link
-// (flags/overrides win over the file and the environment, as in the CLI).
+// (overrides win over the file and the environment, as flags do in the CLI).
 const { config } = await loadConfig({
   env: process.env,
   ...(values.config ? { file: values.config } : {}),
-  overrides: { network: { backend: 'vxlan' }, stateDir: values['state-dir'] },
+  overrides: { network: { backend: 'vxlan' }, stateDir: values['state-dir'], consul: { enabled: false }, swarm: { enabled: false } },
 });
-
-const runner = new ExecaRunner();
-const network = new IpRoute2(runner);
-const backend = createBackend(config, { network, runner });
-const prefix = Number(config.subnet.split('/')[1]);
+const node = nodeFacts(config);
 
 /** Progress lines like the CLI's (the events are the same ones `cluster-lab --json` prints). */
 const onEvent: EventSink = (event) => {
@@ -62,31 +57,14 @@ const onEvent: EventSink = (event) => {
   else if (event.type === 'undo') console.log(`undo ${event.description}${event.ok ? '' : ` FAILED: ${event.error}`}`);
 };
 
-/** How to undo each kind of change this flow records. Each must succeed when the change is already gone. */
-function undoHandlers(cfg: ClusterConfig): Record<string, UndoHandler> {
-  const data = (entry: JournalEntry) => entry.data as Record<string, string>;
-  return {
-    link: async (entry) => {
-      await backend.teardown(entry.data as unknown as TeardownState);
-    },
-    'leader-address': async (entry) => {
-      await network.delAddress(data(entry).link as string, data(entry).cidr as string);
-    },
-    'dhcp-server': async (entry) => {
-      await dnsmasqServer({ runner, config: cfg, link: data(entry).link as string, uplink: cfg.interface }).stop();
-    },
-    'dhcp-lease': async (entry) => {
-      await (await createDhcpClient({ runner, network, config: cfg, link: data(entry).link as string })).release();
-    },
-  };
-}
-
 const stop = new AbortController();
 process.once('SIGINT', () => stop.abort());
 process.once('SIGTERM', () => stop.abort());
 
-const journal = await Journal.open(join(config.stateDir, 'journal.json'));
-const steps = new StepRunner({ journal, undo: undoHandlers(config), onEvent, signal: stop.signal });
+const ctx = serviceContext(node, { signal: stop.signal, onEvent });
+const journal = await Journal.open(node.paths.journal);
+// The stock undo handlers: each knows how to take back one kind of change, and succeeds when it is already gone.
+const steps = new StepRunner({ journal, undo: undoHandlers(createNodeServices(), ctx), onEvent, signal: stop.signal });
 
 if (values.stop) {
   const { failed } = await steps.rollback('--stop');
@@ -94,15 +72,15 @@ if (values.stop) {
   process.exitCode = failed.length === 0 ? 0 : 1;
 } else {
   const result = await steps.run(async () => {
+    await steps.step('preflight', 'Check configuration and dependencies', () => preflight(ctx));
     const link = await steps.step(
       'network',
-      `Cluster link (${backend.kind})`,
-      async (ctx) => {
-        const ensured = await backend.ensure();
-        if (ensured.created || ensured.broughtUp) {
-          await ctx.record('link', backend.linkName, { created: ensured.created, broughtUp: ensured.broughtUp });
-        }
-        return ensured.link;
+      `Cluster link (${node.backend.kind})`,
+      async (step) => {
+        const change = await ensureClusterLink(ctx);
+        // Record only what this run changed: a link that was already there stays on --stop.
+        if (change.created || change.broughtUp) await step.record(JOURNAL_KINDS.link, change.name, { ...change });
+        return change;
       },
       (l) => `${l.name}, MTU ${l.mtu}`,
     );
@@ -110,35 +88,21 @@ if (values.stop) {
     const election = await steps.step(
       'election',
       'Leader election',
-      async (ctx) => {
-        const outcome = await electLeader({
-          link: link.name,
-          mac: link.mac,
-          leaderAddress: config.leaderAddress,
-          prefix,
-          priority: config.priority,
-          role: config.role,
-          network,
-          ...createRealElectionDeps({ runner, network, onEvent }),
-          signal: ctx.signal,
-          onEvent,
-        });
-        if (outcome.claimed) {
-          const cidr = `${config.leaderAddress}/${prefix}`;
-          await ctx.record('leader-address', cidr, { link: link.name, cidr });
-        }
+      async (step) => {
+        const outcome = await electNode(ctx, link);
+        if (outcome.claimed) await step.record(JOURNAL_KINDS.leaderAddress, node.leaderCidr, { link: link.name, cidr: node.leaderCidr });
         return outcome;
       },
-      (o) => `${o.role} among ${o.candidates} candidate(s) in ${o.durationMs} ms`,
+      (o) => `${o.role} among ${o.candidates} candidate(s)`,
     );
 
     if (election.role === 'leader') {
       await steps.step(
         'dhcp-server',
         'DHCP server on the cluster link',
-        async (ctx) => {
-          const server = await dnsmasqServer({ runner, config, link: link.name, uplink: config.interface }).start();
-          if (server.started) await ctx.record('dhcp-server', server.pidFile, { link: link.name });
+        async (step) => {
+          const server = await startDhcpServer(ctx, link, election);
+          if (server.started) await step.record(JOURNAL_KINDS.dhcpServer, server.pidFile, { ...server });
         },
         () => `${config.dhcp.rangeStart}–${config.dhcp.rangeEnd} on ${link.name} only`,
       );
@@ -148,17 +112,15 @@ if (values.stop) {
     const lease = await steps.step(
       'dhcp-lease',
       'DHCP lease from the leader',
-      async (ctx) => {
-        const client = await createDhcpClient({ runner, network, config, link: link.name });
-        const obtained = await client.obtain({ signal: ctx.signal });
-        await ctx.record('dhcp-lease', link.name, { link: link.name });
-        await client.startRenewal();
-        return obtained;
+      async (step) => {
+        const outcome = await obtainLease(ctx, link, election);
+        await step.record(JOURNAL_KINDS.dhcpLease, link.name, { link: link.name, lease: { ...outcome } });
+        return outcome;
       },
-      (l) => `${l.ip}/${l.prefix} from ${l.serverId}`,
+      (l) => `${l.cidr} from ${l.serverId}`,
     );
     return { role: election.role, address: lease.ip };
   });
   await journal.setStatus('running');
-  console.log(`this node is the ${result.role} at ${result.address} on ${backend.linkName}; undo with --stop`);
+  console.log(`this node is the ${result.role} at ${result.address} on ${node.linkName}; undo with --stop`);
 }

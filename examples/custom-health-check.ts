@@ -1,6 +1,6 @@
 /**
- * Add your own health checks next to Cluster Lab's (here: the cluster link check from
- * `@cluster-lab/vlan`) and run them with the same runner that powers `cluster-lab health`: each
+ * Add your own health checks next to Cluster Lab's (every check of `cluster-lab health`, from
+ * `@cluster-lab/node`) and run them with the same runner that powers `cluster-lab health`: each
  * check returns PASS/WARN/FAIL/SKIP with a hint, a check that throws or hangs becomes a FAIL
  * instead of hiding the others, and the exit code is non-zero on any FAIL.
  *
@@ -14,9 +14,7 @@ import {
   type Check,
   type ClusterConfig,
   type CommandRunner,
-  ExecaRunner,
   fail,
-  IpRoute2,
   loadConfig,
   type Network,
   pass,
@@ -24,7 +22,7 @@ import {
   skip,
   warn,
 } from '@cluster-lab/core';
-import { backendCheck, createBackend } from '@cluster-lab/vlan';
+import { nodeChecks, nodeFacts, readJournalView } from '@cluster-lab/node';
 
 /** A cluster lease must never replace the node's route to the internet. */
 function noDefaultRouteOnClusterLink(ip: Network, link: string): Check {
@@ -86,16 +84,14 @@ function stateDirHasSpace(config: ClusterConfig, minFreeMiB = 100): Check {
 
 const { values } = parseArgs({ options: { config: { type: 'string' } } });
 const { config } = await loadConfig({ env: process.env, ...(values.config ? { file: values.config } : {}) });
-const runner = new ExecaRunner();
-const ip = new IpRoute2(runner);
-// Cluster Lab's own check of the cluster link (what `cluster-lab health` runs first), then ours.
-const backend = createBackend(config, { network: ip, runner });
-const link = backend.linkName;
+const node = nodeFacts(config);
+const { runner, network, linkName } = node;
 
+// Cluster Lab's own checks (what `cluster-lab health` runs, against what `start` recorded), then ours.
 const checks: Check[] = [
-  backendCheck(backend),
-  noDefaultRouteOnClusterLink(ip, link),
-  leaderAnswersPing(runner, config, link),
+  ...nodeChecks({ node, journal: await readJournalView(node) }),
+  noDefaultRouteOnClusterLink(network, linkName),
+  leaderAnswersPing(runner, config, linkName),
   stateDirHasSpace(config),
 ];
 const report = await runChecks(checks, {

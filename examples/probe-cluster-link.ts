@@ -1,7 +1,8 @@
 /**
  * Does my switch carry the cluster link? The original README's manual two-machine VLAN ping
- * test, automated with `@cluster-lab/vlan`'s probe, for any backend. Run it on two machines
- * before (or instead of) `cluster-lab start`, with the same config:
+ * test, automated for any backend — the same code as `cluster-lab probe`, from
+ * `@cluster-lab/node`. Run it on two machines before (or instead of) `cluster-lab start`, with
+ * the same config:
  *
  *   machine A:  node examples/probe-cluster-link.ts --listen      # waits; Ctrl-C to end
  *   machine B:  node examples/probe-cluster-link.ts               # pings A over the cluster link
@@ -15,8 +16,8 @@
  * the config), --listen.
  */
 import { parseArgs } from 'node:util';
-import { ExecaRunner, IpRoute2, loadConfig } from '@cluster-lab/core';
-import { addProbeAddress, createBackend, DEFAULT_PROBE_ADDRESSES, probeLink } from '@cluster-lab/vlan';
+import { loadConfig } from '@cluster-lab/core';
+import { listenOnClusterLink, nodeFacts, probeClusterLink } from '@cluster-lab/node';
 
 const { values } = parseArgs({
   options: {
@@ -31,34 +32,20 @@ const { config } = await loadConfig({
   ...(values.config ? { file: values.config } : {}),
   ...(values.backend ? { overrides: { network: { backend: values.backend } } } : {}),
 });
-const runner = new ExecaRunner();
-const network = new IpRoute2(runner);
-const backend = createBackend(config, { network, runner });
+const node = nodeFacts(config);
 
-const ensured = await backend.ensure();
-const link = ensured.link.name;
-try {
-  if (values.listen) {
-    await using probe = await addProbeAddress({ network, link }, DEFAULT_PROBE_ADDRESSES.listen);
-    console.log(`listening: ${probe.address} on ${link} (${backend.kind}); run the probe on the other machine, Ctrl-C here when done`);
-    await new Promise<void>((resolve) => {
-      // Signal listeners alone do not keep Node's event loop alive.
-      const keepAlive = setInterval(() => {}, 60_000);
-      const done = () => {
-        clearInterval(keepAlive);
-        resolve();
-      };
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-    });
-  } else {
-    const listenAddress = DEFAULT_PROBE_ADDRESSES.listen.split('/')[0] as string;
-    const result = await probeLink({ local: { network, runner, link }, peer: { address: listenAddress }, backend });
-    console.log(`${result.reachable ? 'PASS' : 'FAIL'} ${result.detail}`);
-    if (result.hint) console.log(`hint: ${result.hint}`);
-    process.exitCode = result.reachable ? 0 : 1;
-  }
-} finally {
-  // Only what this run did: a link that already existed (cluster-lab is running) stays.
-  await backend.teardown({ created: ensured.created, broughtUp: ensured.broughtUp });
+if (values.listen) {
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  await listenOnClusterLink(node, {
+    signal: stop.signal,
+    onListening: ({ address, link, backend }) =>
+      console.log(`listening: ${address} on ${link} (${backend}); run the probe on the other machine, Ctrl-C here when done`),
+  });
+} else {
+  const result = await probeClusterLink(node);
+  console.log(`${result.reachable ? 'PASS' : 'FAIL'} ${result.detail}`);
+  if (result.hint) console.log(`hint: ${result.hint}`);
+  process.exitCode = result.reachable ? 0 : 1;
 }

@@ -12,6 +12,7 @@ status=0
 mkdir -p "$ROOT/.tools"
 echo "== typecheck" && npm run --silent typecheck || status=1
 echo "== lint" && npm run --silent lint || status=1
+echo "== import graph (no loop, no arrow back up)" && node scripts/check-import-graph.mjs || status=1
 echo "== docs (typedoc, warnings are errors)" && npm run --silent docs >/dev/null || status=1
 echo "== config reference is up to date" && node scripts/config-reference.mjs --check docs/configuration.md || status=1
 echo "== packages pack cleanly" && for p in packages/*/; do

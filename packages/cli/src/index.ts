@@ -1,10 +1,5 @@
-export * from './boot/node-services.js';
-export { createNodeServices, type NodeServicesOptions } from './boot/real-node-services.js';
-export * from './boot/start-node.js';
-export * from './boot/stop-node.js';
-export { JOURNAL_KINDS } from './boot/undo-handlers.js';
-export * from './deps/dependencies.js';
-export * from './deps/kernel-features.js';
+// The boot flow's canonical home is @cluster-lab/node; re-exported for scripts that import it from the CLI package.
+export * from '@cluster-lab/node';
 export { CLI_NODE_FLAGS, cliArgv, cliBinPath } from './lab/run-in-nodes.js';
 export type { LiveStream } from './output/live-line.js';
 export * from './output/output.js';

@@ -5,7 +5,8 @@ import { type ClusterConfig, ExecaRunner, parseConfig } from '@cluster-lab/core'
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { createLab, type Lab, type LabNode as TestNode } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDhcpClient, type DhcpClient } from './client/dhcp-client.js';
+import { createDhcpClient } from './client/create-dhcp-client.js';
+import type { DhcpClient } from './client/dhcp-client.js';
 import { DhcpErrorCode } from './dhcp-errors.js';
 import { type DhcpServerHandle, dnsmasqServer } from './server/dnsmasq-server.js';
 import { probeForDhcpServer } from './server/rogue-probe.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { access, chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ClusterLabError, type CommandRunner, describeError } from '@cluster-lab/core';
+import { ClusterLabError, type CommandRunner, describeError, pathExists } from '@cluster-lab/core';
 import type Docker from 'dockerode';
 
 /** The image every lab node gets with `image: true`: a static busybox (sh, nc, httpd, wget, …). */
@@ -46,7 +46,7 @@ export async function buildBusyboxTar(runner: CommandRunner, options: BusyboxTar
     });
   }
   const tarPath = `${cacheDir}/busybox-${createHash('sha256').update(binary).digest('hex').slice(0, 12)}.tar`;
-  if (await exists(tarPath)) return tarPath;
+  if (await pathExists(tarPath)) return tarPath;
 
   await mkdir(cacheDir, { recursive: true });
   const work = await mkdtemp(`${cacheDir}/.build-`);
@@ -138,13 +138,4 @@ function splitRef(ref: string): [string, string | undefined] {
   const slash = ref.lastIndexOf('/');
   const colon = ref.lastIndexOf(':');
   return colon > slash ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, undefined];
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

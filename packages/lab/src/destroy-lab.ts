@@ -1,5 +1,5 @@
-import { access, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { ClusterLabError, type CommandRunner, describeError, killAndWait } from '@cluster-lab/core';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { ClusterLabError, type CommandRunner, describeError, killAndWait, pathExists } from '@cluster-lab/core';
 import { stopDockerd } from './dockerd.js';
 import { ipBatch } from './ip-batch.js';
 import { NETNS_DIR } from './lab-paths.js';
@@ -80,7 +80,7 @@ export async function deleteNetns(runner: CommandRunner, netns: readonly string[
     { force: true, reject: false },
   );
   const left = [];
-  for (const ns of netns) if (await exists(`${netnsDir}/${ns}`)) left.push(ns);
+  for (const ns of netns) if (await pathExists(`${netnsDir}/${ns}`)) left.push(ns);
   if (left.length > 0) throw new Error(`namespaces ${left.join(', ')} are still there: ${result.stderr.trim()}`);
 }
 
@@ -97,15 +97,6 @@ export async function unmount(runner: CommandRunner, path: string): Promise<void
   const result = await runner.run('umount', [path], { reject: false, timeoutMs: 10_000 });
   if (result.exitCode === 0 || /not mounted|no mount point|No such file or directory/.test(result.stderr)) return;
   await runner.run('umount', ['--lazy', path], { timeoutMs: 10_000 });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Mount points strictly below `dir`, from `/proc/self/mountinfo`. */

@@ -1,5 +1,6 @@
 import { open, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ClusterLabError,
   type CommandRunner,
@@ -166,7 +167,7 @@ export async function stopDockerd(dockerd: LabDockerdState): Promise<void> {
         await killAndWait(pid, SHUTDOWN_GRACE_MS);
         break;
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     if (await isProcessAlive(pid)) await killAndWait(pid, 0, 'SIGKILL');
     if (containerd !== undefined && (await isProcessAlive(containerd))) await killAndWait(containerd, DOCKERD_STOP_TIMEOUT_MS);

@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '@cluster-lab/core';
-import type { LabLan } from './lab.js';
 import type { LabNodeInit } from './lab-node.js';
+
+/** The lab's "home LAN": the subnet on the switch that every node's `eth0` sits on. */
+export interface LabLan {
+  /** e.g. `10.142.7.0/24`, different per lab. */
+  subnet: string;
+  prefixLength: number;
+  /** The `.1` address, held by `lab.router` when the lab has one. */
+  routerAddress: string;
+}
 
 /** The process that owns a lab: its pid plus the kernel start time, so a reused pid is not mistaken for the owner. */
 export interface LabOwner {

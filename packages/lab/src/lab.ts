@@ -1,16 +1,7 @@
 import type { CommandRunner } from '@cluster-lab/core';
 import { destroyLabState } from './destroy-lab.js';
 import { LabNode } from './lab-node.js';
-import type { LabState } from './lab-state.js';
-
-/** The lab's "home LAN": the subnet on the switch that every node's `eth0` sits on. */
-export interface LabLan {
-  /** e.g. `10.142.7.0/24`, different per lab. */
-  subnet: string;
-  prefixLength: number;
-  /** The `.1` address, held by `lab.router` when the lab has one. */
-  routerAddress: string;
-}
+import type { LabLan, LabState } from './lab-state.js';
 
 /** The home-router stand-in: a namespace on the LAN switch (hostname `router`) holding the LAN's `.1`. */
 export class LabRouter extends LabNode {

@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import { toSwarmError } from './errors.js';
+import { SWARM_CALLS, toSwarmError } from './errors.js';
 
 /**
  * The Docker client every function of this package takes: a dockerode instance talking to the
@@ -60,7 +60,7 @@ export async function inspectEngine(docker: DockerClient): Promise<DockerInfo> {
   try {
     return (await docker.info()) as DockerInfo;
   } catch (error) {
-    throw toSwarmError(error, 'read the Docker engine info');
+    throw toSwarmError(error, 'read the Docker engine info', SWARM_CALLS.info);
   }
 }
 
@@ -74,7 +74,7 @@ export async function listSwarmNodes(docker: DockerClient): Promise<SwarmNodeObj
   try {
     nodes = (await docker.listNodes()) as Array<Partial<SwarmNodeObject>>;
   } catch (error) {
-    throw toSwarmError(error, 'list swarm nodes');
+    throw toSwarmError(error, 'list swarm nodes', SWARM_CALLS.listNodes);
   }
   return nodes.map(normaliseNode);
 }
@@ -96,7 +96,7 @@ export async function inspectSwarm(docker: DockerClient): Promise<SwarmObject> {
   try {
     return (await docker.swarmInspect()) as SwarmObject;
   } catch (error) {
-    throw toSwarmError(error, 'inspect the swarm');
+    throw toSwarmError(error, 'inspect the swarm', SWARM_CALLS.inspectSwarm);
   }
 }
 
@@ -109,7 +109,7 @@ export async function updateSwarmNode(docker: DockerClient, node: SwarmNodeObjec
     // _query/_body keep the spec out of the query string (docker-modem otherwise sends both).
     await docker.getNode(node.ID).update({ _query: { version: node.Version.Index }, _body: spec });
   } catch (error) {
-    throw toSwarmError(error, `update swarm node ${node.Description.Hostname} (${node.ID})`);
+    throw toSwarmError(error, `update swarm node ${node.Description.Hostname} (${node.ID})`, SWARM_CALLS.updateNode);
   }
 }
 
@@ -118,7 +118,7 @@ export async function removeSwarmNode(docker: DockerClient, node: SwarmNodeObjec
   try {
     await docker.getNode(node.ID).remove({ force });
   } catch (error) {
-    const mapped = toSwarmError(error, `remove swarm node ${node.Description.Hostname} (${node.ID})`);
+    const mapped = toSwarmError(error, `remove swarm node ${node.Description.Hostname} (${node.ID})`, SWARM_CALLS.removeNode);
     if (mapped.code === 'SWARM_NODE_NOT_FOUND') return;
     throw mapped;
   }

@@ -117,6 +117,32 @@ describe('join', () => {
     });
   });
 
+  it('gives each way the swarm record can fail its own code', async () => {
+    const { fake, store } = await leaderUp(2);
+    const broken = new InMemoryClusterStore();
+    await broken.put(keys.cluster, '{not json');
+    await expect(joinNode(fake, broken, 2)).rejects.toMatchObject({
+      code: 'SWARM_RECORD_INVALID',
+      hint: expect.stringContaining('leader'),
+    });
+
+    await store.delete(keys.managerToken);
+    await expect(joinNode(fake, store, 2)).rejects.toMatchObject({
+      code: 'SWARM_TOKEN_MISSING',
+      message: 'the manager join token is missing from the cluster store',
+    });
+
+    await store.put(keys.managerToken, 'SWMTKN-1-x-y');
+    await store.delete(keys.managers);
+    await expect(joinNode(fake, store, 2)).rejects.toMatchObject({ code: 'SWARM_MANAGERS_MISSING' });
+
+    const cancelled = new AbortController();
+    cancelled.abort();
+    await expect(joinNode(fake, new InMemoryClusterStore(), 2, { signal: cancelled.signal })).rejects.toMatchObject({
+      code: 'SWARM_JOIN_CANCELLED',
+    });
+  });
+
   it('reports progress every 5 s while it waits for the tokens', async () => {
     fake = await FakeDockerCluster.create({ hostnames: ['node2'] });
     const events: ProgressEvent[] = [];

@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClusterStore, describeError, type EventSink, ignoreEvents, type StoreLock } from '@cluster-lab/core';
 import { type DockerClient, type DockerInfo, inspectEngine, SWARM_PORT } from './docker-api.js';
-import { isTransientSwarmError, swarmError, toSwarmError } from './errors.js';
+import { isTransientSwarmError, SWARM_CALLS, swarmError, toSwarmError } from './errors.js';
 import { assertUserLabels } from './labels.js';
 import {
   assertManagerCount,
@@ -143,7 +144,7 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
       try {
         await docker.swarmLeave({ force: true });
       } catch (error) {
-        const mapped = toSwarmError(error, 'leave the previous swarm');
+        const mapped = toSwarmError(error, 'leave the previous swarm', SWARM_CALLS.leave);
         if (mapped.code !== 'SWARM_NOT_MEMBER') throw mapped;
       }
     } else {
@@ -180,7 +181,7 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
     try {
       await docker.swarmLeave({ force: true });
     } catch (error) {
-      const mapped = toSwarmError(error, 'leave the swarm after being removed');
+      const mapped = toSwarmError(error, 'leave the swarm after being removed', SWARM_CALLS.leave);
       if (mapped.code !== 'SWARM_NOT_MEMBER') throw mapped;
     }
     alreadyMember = false;
@@ -218,12 +219,15 @@ async function waitForCluster(
       try {
         return JSON.parse(stored.value) as ClusterRecord;
       } catch {
-        throw swarmError('SWARM_TOKENS_TIMEOUT', `the cluster record at ${keys.cluster} is not valid JSON`, {
+        throw swarmError('SWARM_RECORD_INVALID', `the cluster record at ${keys.cluster} is not valid JSON`, {
           hint: 'restart the leader so it republishes the swarm record',
         });
       }
     }
-    if (signal?.aborted) throw swarmError('SWARM_TOKENS_TIMEOUT', 'waiting for swarm join tokens was cancelled');
+    if (signal?.aborted)
+      throw swarmError('SWARM_JOIN_CANCELLED', 'waiting for swarm join tokens was cancelled', {
+        hint: 'start was interrupted; run it again',
+      });
     if (Date.now() >= deadline) {
       throw swarmError('SWARM_TOKENS_TIMEOUT', `no swarm join tokens appeared in the cluster store within ${timeoutMs} ms`, {
         hint: 'check that the leader is up and its swarm step passed (`cluster-lab status` on the leader)',
@@ -343,7 +347,7 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
     }
     const token = await store.get(decision.role === 'manager' ? keys.managerToken : keys.workerToken);
     if (!token) {
-      throw swarmError('SWARM_TOKENS_TIMEOUT', `the ${decision.role} join token is missing from the cluster store`, {
+      throw swarmError('SWARM_TOKEN_MISSING', `the ${decision.role} join token is missing from the cluster store`, {
         hint: 'restart the leader so it republishes the tokens',
       });
     }
@@ -368,7 +372,7 @@ async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager
   for (let attempt = 0; ; attempt++) {
     const managers = (await readJson<ManagerAddress[]>(store, keys.managers))?.value ?? [];
     if (managers.length === 0) {
-      throw swarmError('SWARM_TOKENS_TIMEOUT', `no manager addresses at ${keys.managers}`, {
+      throw swarmError('SWARM_MANAGERS_MISSING', `no manager addresses at ${keys.managers}`, {
         hint: 'restart the leader so it republishes the swarm record',
       });
     }
@@ -390,7 +394,7 @@ async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager
       });
       return;
     } catch (error) {
-      const mapped = toSwarmError(error, `join the swarm as ${role} via ${remote.addr}`);
+      const mapped = toSwarmError(error, `join the swarm as ${role} via ${remote.addr}`, SWARM_CALLS.join);
       if (mapped.code === 'SWARM_ALREADY_MEMBER' || mapped.code === 'SWARM_JOIN_TIMEOUT') {
         // An earlier attempt may have completed in the background.
         const info = await inspectEngine(docker);
@@ -464,8 +468,4 @@ async function recordAndAwaitLabels(input: RecordInput): Promise<'applied' | 're
     // An ack for an older node ID: wait for the fresh one without spinning.
     if (stored) await sleep(LOCAL_STATE_POLL_MS);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

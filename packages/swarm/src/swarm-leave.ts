@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClusterStore, describeError, type EventSink, ignoreEvents } from '@cluster-lab/core';
 import {
   type DockerClient,
@@ -8,7 +9,7 @@ import {
   type SwarmNodeObject,
   updateSwarmNode,
 } from './docker-api.js';
-import { isTransientSwarmError, swarmError, toSwarmError } from './errors.js';
+import { isTransientSwarmError, SWARM_CALLS, swarmError, toSwarmError } from './errors.js';
 import { canStepDown, emptySlots, type ManagerSlots, releaseManagerSlot } from './manager-count.js';
 import { readJson, swarmKeys, writeJson } from './store-keys.js';
 import { SLOTS_LOCK_TIMEOUT_MS } from './swarm-reconcile.js';
@@ -265,7 +266,7 @@ async function demoteSelf(docker: DockerClient, self: SwarmNodeObject): Promise<
       try {
         node = normaliseNode((await docker.getNode(self.ID).inspect()) as Partial<SwarmNodeObject>);
       } catch (inspectError) {
-        throw toSwarmError(inspectError, `inspect swarm node ${self.ID}`);
+        throw toSwarmError(inspectError, `inspect swarm node ${self.ID}`, SWARM_CALLS.inspectNode);
       }
     }
   }
@@ -275,11 +276,7 @@ async function swarmLeave(docker: DockerClient, force: boolean): Promise<void> {
   try {
     await docker.swarmLeave({ force });
   } catch (error) {
-    const mapped = toSwarmError(error, 'leave the swarm');
+    const mapped = toSwarmError(error, 'leave the swarm', SWARM_CALLS.leave);
     if (mapped.code !== 'SWARM_NOT_MEMBER') throw mapped;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,6 @@
 import { assertIpv4, type ClusterStore, type EventSink, ignoreEvents } from '@cluster-lab/core';
 import { type DockerClient, type DockerInfo, inspectEngine, inspectSwarm, managerAddress, SWARM_PORT } from './docker-api.js';
-import { swarmError, toSwarmError } from './errors.js';
+import { SWARM_CALLS, swarmError, toSwarmError } from './errors.js';
 import { assertUserLabels } from './labels.js';
 import { assertManagerCount, DEFAULT_MANAGERS, emptySlots, type ManagerSlots } from './manager-count.js';
 import { type ClusterRecord, type NodeRecord, readJson, swarmKeys, writeJson } from './store-keys.js';
@@ -93,7 +93,7 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
           DataPathAddr: dataPathAddr,
         });
       } catch (error) {
-        throw toSwarmError(error, `initialise the swarm on ${options.advertiseAddr}`);
+        throw toSwarmError(error, `initialise the swarm on ${options.advertiseAddr}`, SWARM_CALLS.init);
       }
       created = true;
       break;

@@ -8,7 +8,7 @@ import {
   type SwarmNodeObject,
   updateSwarmNode,
 } from './docker-api.js';
-import { isTransientSwarmError, toSwarmError } from './errors.js';
+import { isTransientSwarmError, SWARM_CALLS, toSwarmError } from './errors.js';
 import { desiredLabels, mergeLabels } from './labels.js';
 import {
   DEFAULT_MANAGERS,
@@ -318,7 +318,7 @@ async function withFreshNode(docker: DockerClient, node: SwarmNodeObject, change
       try {
         current = normaliseNode((await docker.getNode(node.ID).inspect()) as Partial<SwarmNodeObject>);
       } catch (inspectError) {
-        throw toSwarmError(inspectError, `inspect swarm node ${node.ID}`);
+        throw toSwarmError(inspectError, `inspect swarm node ${node.ID}`, SWARM_CALLS.inspectNode);
       }
     }
   }

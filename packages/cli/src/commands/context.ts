@@ -1,16 +1,4 @@
-import {
-  type ClusterConfig,
-  ClusterLabError,
-  type CommandRunner,
-  ExecaRunner,
-  IpRoute2,
-  Journal,
-  loadConfig,
-  type Network,
-} from '@cluster-lab/core';
-import type { Command } from 'commander';
-import { journalPath } from '../boot/start-node.js';
-import type { JournalView } from '../health/node-checks.js';
+import { type ClusterConfig, ClusterLabError, loadConfig } from '@cluster-lab/core';
 import { Output, outputOptions } from '../output/output.js';
 
 /** Global flags every command accepts. */
@@ -66,30 +54,4 @@ export function requireRoot(command: string): void {
       errorClass: 'usage',
     });
   }
-}
-
-/** What the read-only commands (`status`, `health`) look at: this node as `start` left it. */
-export interface NodeView {
-  out: Output;
-  config: ClusterConfig;
-  runner: CommandRunner;
-  network: Network;
-  /** The journal's status and facts; undefined when the node was never started (or stopped). */
-  journal: JournalView | undefined;
-}
-
-/** Loads config, output, runner, network and journal for a read-only command. */
-export async function loadNodeView(cmd: Command): Promise<NodeView> {
-  const flags = cmd.optsWithGlobals<GlobalFlags & ConfigFlags>();
-  const out = makeOutput(flags);
-  const { config } = await loadEffectiveConfig(flags, out);
-  const runner = new ExecaRunner();
-  const journal = await Journal.open(journalPath(config));
-  return {
-    out,
-    config,
-    runner,
-    network: new IpRoute2(runner),
-    journal: journal.exists ? { status: journal.status, facts: journal.facts } : undefined,
-  };
 }

@@ -1,8 +1,7 @@
 import { ExecaRunner } from '@cluster-lab/core';
+import { checkDependencies, installMissing, keepInstalledDocker } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { checkDependencies, installMissing } from '../deps/dependencies.js';
 import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
-import { keepInstalledDocker } from './keep-installed-docker.js';
 
 /** Exit code when a required dependency is missing. */
 export const EXIT_MISSING_DEPENDENCY = 3;

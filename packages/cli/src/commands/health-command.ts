@@ -1,7 +1,7 @@
 import { runChecks } from '@cluster-lab/core';
+import { nodeChecks } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { nodeChecks } from '../health/node-checks.js';
-import { loadNodeView } from './context.js';
+import { loadNodeView } from './node-view.js';
 
 /** `cluster-lab health`: PASS/WARN/FAIL per check; exit 1 on any FAIL. */
 export async function run(...args: unknown[]): Promise<void> {

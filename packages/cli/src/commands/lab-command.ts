@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterLabError, findExecutable } from '@cluster-lab/core';
 import { createLab, type Lab, type LabNode, openLab } from '@cluster-lab/lab';
 import type { Command } from 'commander';
@@ -138,7 +139,7 @@ async function waitHealthy(lab: Lab, timeoutMs: number): Promise<boolean> {
     const runs = await Promise.all(lab.nodes.map((node) => runCliJson(node.runner, ['health', '--config', nodeConfigPath(node)], 60_000)));
     if (runs.every((r) => r.exitCode === 0)) return true;
     if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
 }
 

@@ -1,8 +1,7 @@
+import { nodeFacts, startNode, stopNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { createNodeServices } from '../boot/real-node-services.js';
-import { startNode } from '../boot/start-node.js';
-import { stopNode } from '../boot/stop-node.js';
 import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { cliNodeServices } from './node-view.js';
 
 /** `cluster-lab restart` (hidden): stop exactly what start did, then run the boot flow again. */
 export async function run(...args: unknown[]): Promise<void> {
@@ -11,9 +10,10 @@ export async function run(...args: unknown[]): Promise<void> {
   const out = makeOutput(flags);
   const { config } = await loadEffectiveConfig(flags, out);
   requireRoot('restart');
-  const services = await createNodeServices(config);
-  await stopNode(config, { services, onEvent: out.event });
-  const result = await startNode(config, { services: await createNodeServices(config), onEvent: out.event });
+  const node = nodeFacts(config);
+  const services = cliNodeServices();
+  await stopNode(node, { services, onEvent: out.event });
+  const result = await startNode(node, { services, onEvent: out.event });
   if (out.options.json) out.json({ type: 'result', ok: true, ...result });
   else out.line(`restarted: ${result.role} ${result.address} on ${result.link}`);
 }

@@ -1,7 +1,7 @@
+import { nodeFacts, startNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { createNodeServices } from '../boot/real-node-services.js';
-import { startNode } from '../boot/start-node.js';
 import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { cliNodeServices } from './node-view.js';
 
 /** `cluster-lab start`: the boot flow on this machine. */
 export async function run(...args: unknown[]): Promise<void> {
@@ -21,8 +21,7 @@ export async function run(...args: unknown[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const services = await createNodeServices(config);
-    const result = await startNode(config, { services, signal: controller.signal, onEvent: out.event });
+    const result = await startNode(nodeFacts(config), { services: cliNodeServices(), signal: controller.signal, onEvent: out.event });
     if (out.options.json) {
       out.json({ type: 'result', ok: true, ...result });
     } else if (result.alreadyRunning) {

@@ -1,11 +1,11 @@
+import { collectStatus } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { collectStatus } from '../status/node-status.js';
-import { loadNodeView } from './context.js';
+import { loadNodeView } from './node-view.js';
 
 /** `cluster-lab status`. */
 export async function run(...args: unknown[]): Promise<void> {
-  const { out, config, runner, network, journal } = await loadNodeView(args.at(-1) as Command);
-  const s = await collectStatus(config, runner, network, journal);
+  const { out, node, journal } = await loadNodeView(args.at(-1) as Command);
+  const s = await collectStatus(node, journal);
   if (out.options.json) {
     out.json(s);
     return;

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandRunner } from '../command/command-runner.js';
 import { tail } from '../command/command-runner.js';
 import { ClusterLabError } from '../errors/cluster-lab-error.js';
@@ -133,7 +134,7 @@ export async function startDaemon(runner: CommandRunner, spec: DaemonSpec): Prom
         },
       );
     }
-    await new Promise((r) => setTimeout(r, poll));
+    await sleep(poll);
   }
 }
 
@@ -173,10 +174,10 @@ export async function killAndWait(pid: number, timeoutMs: number, signal: NodeJS
       // SIGKILL cannot be ignored, but on a loaded machine the exit can take seconds (a process in
       // uninterruptible I/O); "stopped" must mean gone, so wait for it rather than for a guess.
       const hard = Date.now() + SIGKILL_EXIT_WAIT_MS;
-      while ((await isProcessAlive(pid)) && Date.now() < hard) await new Promise((r) => setTimeout(r, 20));
+      while ((await isProcessAlive(pid)) && Date.now() < hard) await sleep(20);
       return;
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 

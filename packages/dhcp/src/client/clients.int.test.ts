@@ -6,7 +6,8 @@ import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { createLab, type Lab, type LabNode } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DhcpServerHandle, dnsmasqServer } from '../server/dnsmasq-server.js';
-import { createDhcpClient, type DhcpClientKind } from './dhcp-client.js';
+import { createDhcpClient } from './create-dhcp-client.js';
+import type { DhcpClientKind } from './dhcp-client.js';
 
 const installed = {
   udhcpc: Boolean((await findExecutable('udhcpc')) ?? (await findExecutable('busybox'))),

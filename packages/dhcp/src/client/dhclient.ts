@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { startDaemon } from '@cluster-lab/core';
+import type { HookEvent } from '../hook-script.js';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
 import { HookDhcpClient, RELEASE_TIMEOUT_MS } from './hook-dhcp-client.js';
-import type { HookEvent } from './hook-script.js';
 import type { LeaseFields } from './lease.js';
 
 /**

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { type ClusterConfig, type FakeCall, FakeRunner, findExecutable, InMemoryNetwork, parseConfig } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DhcpErrorCode } from '../dhcp-errors.js';
+import { hookEventsFile } from '../hook-script.js';
 import { clientPaths } from '../state-paths.js';
 import { UnrealPidRunner } from '../testing/unreal-pid-runner.js';
+import { createDhcpClient } from './create-dhcp-client.js';
 import { DhclientClient } from './dhclient.js';
-import { createDhcpClient } from './dhcp-client.js';
 import { DhcpcdClient } from './dhcpcd.js';
-import { hookEventsFile } from './hook-script.js';
 import { UdhcpcClient } from './udhcpc.js';
 
 const NOW = Math.floor(Date.now() / 1000);

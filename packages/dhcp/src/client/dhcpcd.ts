@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { ClusterLabError, startDaemon } from '@cluster-lab/core';
+import { type HookEvent, readHookEvents } from '../hook-script.js';
+import { programNotFound } from '../program-not-found.js';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
 import { HookDhcpClient, RELEASE_TIMEOUT_MS } from './hook-dhcp-client.js';
-import { type HookEvent, readHookEvents } from './hook-script.js';
 import type { LeaseFields } from './lease.js';
-import { programNotFound } from './program-not-found.js';
 
 /** dhcpcd reasons that carry an IPv4 lease. */
 const LEASE_REASONS = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT']);

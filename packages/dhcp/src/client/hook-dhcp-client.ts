@@ -10,13 +10,13 @@ import {
   writeFileAtomic,
 } from '@cluster-lab/core';
 import { DhcpErrorCode, NoDhcpServerError } from '../dhcp-errors.js';
+import { type HookEvent, readHookEvents, writeHookScript } from '../hook-script.js';
 import { readOwnPid, stopOwnDaemon } from '../process/own-pid.js';
-import { assertServableLinks } from '../server/dnsmasq-config.js';
+import { programNotFound } from '../program-not-found.js';
+import { assertServableLinks } from '../servable-links.js';
 import { type ClientPaths, clientPaths } from '../state-paths.js';
 import type { AppliedLease, DhcpClient, DhcpClientKind, DhcpClientOptions, ObtainOptions, RenewalHandle } from './dhcp-client.js';
-import { type HookEvent, readHookEvents, writeHookScript } from './hook-script.js';
 import { type Lease, type LeaseFields, leaseFromJson, leaseToJson, toLease } from './lease.js';
-import { programNotFound } from './program-not-found.js';
 
 /** Extra time past the client's own timeout before we kill it. */
 export const OBTAIN_GRACE_MS = 3000;

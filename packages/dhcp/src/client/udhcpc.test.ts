@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { type ClusterConfig, type FakeCall, FakeRunner, InMemoryNetwork, parseConfig } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DhcpErrorCode } from '../dhcp-errors.js';
+import { hookEventsFile } from '../hook-script.js';
 import { clientPaths } from '../state-paths.js';
 import { UnrealPidRunner } from '../testing/unreal-pid-runner.js';
-import { hookEventsFile } from './hook-script.js';
 import { UdhcpcClient } from './udhcpc.js';
 
 const MAC = '02:00:00:00:00:02';

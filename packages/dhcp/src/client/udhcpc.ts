@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { startDaemon } from '@cluster-lab/core';
+import { type HookEvent, readHookEvents, writeHookScript } from '../hook-script.js';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
 import { HookDhcpClient } from './hook-dhcp-client.js';
-import { type HookEvent, readHookEvents, writeHookScript } from './hook-script.js';
 import type { LeaseFields } from './lease.js';
 
 /**

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClusterConfig, type FakeCall, FakeRunner, InMemoryNetwork, parseConfig } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hookEventsFile } from '../client/hook-script.js';
 import { DhcpErrorCode, RogueDhcpServerError } from '../dhcp-errors.js';
+import { hookEventsFile } from '../hook-script.js';
 import { dnsmasqPaths } from '../state-paths.js';
 import { dnsmasqServer } from './dnsmasq-server.js';
 

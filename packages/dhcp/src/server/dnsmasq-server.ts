@@ -7,14 +7,16 @@ import {
   cidrContains,
   findExecutable,
   IpRoute2,
+  leaderCidr,
   type Network,
   startDaemon,
 } from '@cluster-lab/core';
-import { programNotFound } from '../client/program-not-found.js';
 import { DhcpErrorCode, RogueDhcpServerError } from '../dhcp-errors.js';
 import { readOwnPid, stopOwnDaemon } from '../process/own-pid.js';
+import { programNotFound } from '../program-not-found.js';
+import { assertServableLinks } from '../servable-links.js';
 import { type DnsmasqPaths, dnsmasqPaths } from '../state-paths.js';
-import { assertServableLinks, type RenderedDnsmasqConfig, renderDnsmasqConfig } from './dnsmasq-config.js';
+import { type RenderedDnsmasqConfig, renderDnsmasqConfig } from './dnsmasq-config.js';
 import { parseLeaseFile, type ServerLease } from './lease-file.js';
 import { probeForDhcpServer } from './rogue-probe.js';
 
@@ -175,7 +177,7 @@ export class DnsmasqServer {
         DhcpErrorCode.linkNotInSubnet,
         `${this.options.link} holds no address in the cluster subnet ${this.config.subnet} (has: ${held.join(', ') || 'none'}); dnsmasq could not serve the range`,
         {
-          hint: `add the leader address first, e.g. ${this.config.leaderAddress}/${this.config.subnet.split('/')[1]} on ${this.options.link}`,
+          hint: `add the leader address first, e.g. ${leaderCidr(this.config)} on ${this.options.link}`,
         },
       );
     }

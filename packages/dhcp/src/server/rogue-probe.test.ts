@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FakeCall, FakeRunner } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hookEventsFile } from '../client/hook-script.js';
 import { DhcpErrorCode } from '../dhcp-errors.js';
+import { hookEventsFile } from '../hook-script.js';
 import { DHCP_PROBE_TIMEOUT_MS, probeForDhcpServer } from './rogue-probe.js';
 
 function reporting(events: { event: string; env: Record<string, string> }[], exitCode = 0) {

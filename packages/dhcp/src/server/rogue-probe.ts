@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, type CommandRunner, findExecutable, isIpv4 } from '@cluster-lab/core';
-import { hookEventsFile, readHookEvents, writeHookScript } from '../client/hook-script.js';
-import { programNotFound } from '../client/program-not-found.js';
-import { assertServableLinks } from './dnsmasq-config.js';
+import { hookEventsFile, readHookEvents, writeHookScript } from '../hook-script.js';
+import { programNotFound } from '../program-not-found.js';
+import { assertServableLinks } from '../servable-links.js';
 
 /**
  * How long the leader listens for a foreign DHCP server before serving. Every leader boot pays

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import type { LocalNodeState, SwarmNodeObject } from '../docker-api.js';
 
@@ -442,8 +443,4 @@ export class FakeDockerCluster {
 
 function randomId(): string {
   return randomBytes(13).toString('hex').slice(0, 25);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

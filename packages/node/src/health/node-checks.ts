@@ -1,0 +1,223 @@
+import { readFile } from 'node:fs/promises';
+import { ConsulStore } from '@cluster-lab/consul';
+import { type Check, cidrContains, fail, isProcessAlive, pass, readPidFile, skip, warn } from '@cluster-lab/core';
+import { clientPaths, createDhcpClient, type DhcpClient, leaseMovedWarning } from '@cluster-lab/dhcp';
+import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
+import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
+import type { JournalView } from '../journal-view.js';
+import type { NodeFacts } from '../node-facts.js';
+
+/** What the checks need: the node and its journal (if any). */
+export interface NodeCheckContext {
+  node: NodeFacts;
+  journal: JournalView | undefined;
+}
+
+/**
+ * The `cluster-lab health` checks, the original's PASS/FAIL list and more: started, cluster link,
+ * address, leader reachable, exactly one leader, DHCP bound to the cluster link only, Consul
+ * agent/leader/membership, Swarm membership/quorum/readiness, supervisor alive. Each FAIL
+ * carries a hint.
+ */
+export function nodeChecks(ctx: NodeCheckContext): Check[] {
+  const { node, journal } = ctx;
+  const { config, runner, network, backend, prefix } = node;
+  const facts = (journal?.facts ?? {}) as { role?: 'leader' | 'follower'; address?: string; link?: string; hostname?: string };
+  const running = journal?.status === 'running';
+  const link = facts.link ?? node.linkName;
+  const prober = new ArpingProber({ runner });
+  // One FAIL says the node is not started; the checks that depend on it are skipped, not failed.
+  const notStarted = () => fail('this node is not started', 'run `cluster-lab start`');
+  const needsStart = () => skip('node not started');
+  const consul = () => node.localConsul({ timeoutMs: 3000 });
+
+  const checks: Check[] = [
+    {
+      id: 'started',
+      title: 'node started',
+      run: async () =>
+        running
+          ? pass(`${facts.role} ${facts.address} on ${link}`)
+          : journal
+            ? fail(`journal status is "${journal.status}"`, 'run `cluster-lab start` (or `stop` to clean up)')
+            : notStarted(),
+    },
+    {
+      id: 'cluster-link',
+      title: `cluster link (${config.network.backend})`,
+      run: async () => {
+        const d = await backend.describe();
+        if (d.ok)
+          return pass(`${d.name} up, mtu ${d.mtu}${d.vlanId ? `, VLAN ${d.vlanId}` : ''}${d.vni ? `, VNI ${d.vni} port ${d.port}` : ''}`);
+        const first = d.problems[0];
+        return fail(d.problems.map((p) => p.message).join('; '), first?.hint);
+      },
+    },
+    {
+      id: 'cluster-address',
+      title: 'cluster address in the subnet',
+      run: async () => {
+        if (!running) return needsStart();
+        const addrs = (await network.listAddresses(link)).filter((a) => a.family === 'inet');
+        const expected = facts.role === 'leader' ? node.leaderCidr : `${facts.address}/${prefix}`;
+        if (!addrs.some((a) => a.cidr === expected))
+          return fail(
+            `${expected} is not on ${link} (has: ${addrs.map((a) => a.cidr).join(', ') || 'none'})`,
+            'run `cluster-lab start` again',
+          );
+        if (!cidrContains(config.subnet, facts.address ?? ''))
+          return fail(`${facts.address} is outside ${config.subnet}`, 'check the DHCP range');
+        return pass(`${expected} on ${link}`);
+      },
+    },
+    {
+      id: 'single-leader',
+      title: 'exactly one leader',
+      run: async () => {
+        if (!running) return needsStart();
+        if (facts.role === 'leader') {
+          const mac = (await network.requireLink(link)).mac;
+          const verdict = await detectDuplicateLeader({
+            link,
+            mac,
+            priority: config.priority,
+            leaderAddress: config.leaderAddress,
+            prober,
+          });
+          return verdict.duplicate
+            ? fail(
+                `another host (${verdict.owners.map((o) => o.mac).join(', ')}) also answers for ${config.leaderAddress}`,
+                'two leaders: stop one node, then start it again to re-elect',
+              )
+            : pass(`this node holds ${config.leaderAddress}, nobody else answers`);
+        }
+        const owners = await prober.probe(config.leaderAddress, link);
+        if (owners.length === 1) return pass(`leader ${config.leaderAddress} is ${owners[0]?.mac}`);
+        if (owners.length === 0)
+          return fail(
+            `nobody answers for the leader address ${config.leaderAddress}`,
+            'is the leader up? does the switch pass the cluster link (VLAN tags)? try `cluster-lab probe`',
+          );
+        return fail(
+          `${owners.length} hosts answer for ${config.leaderAddress}: ${owners.map((o) => o.mac).join(', ')}`,
+          'split brain: stop the extra leader and start it again',
+        );
+      },
+    },
+    facts.role === 'follower'
+      ? {
+          id: 'dhcp-lease',
+          title: 'DHCP lease renewed in the background',
+          run: async () => {
+            if (!running) return needsStart();
+            const paths = clientPaths(config.stateDir, link);
+            const pid = await readPidFile(paths.renewalPidFile);
+            if (!pid) return fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
+            return (await leaseMovedWarning(await obtainingClient(node, link))) ?? pass(`renewal client pid ${pid}`);
+          },
+        }
+      : {
+          id: 'dhcp-server',
+          title: 'DHCP server only on the cluster link',
+          run: async () => {
+            if (!running) return needsStart();
+            if (!config.dhcp.enabled) return skip('dhcp.enabled is false');
+            const paths = node.paths.dnsmasq;
+            const pid = await readPidFile(paths.pidFile);
+            if (!pid) return fail('dnsmasq is not running', 'run `cluster-lab start` again; see the dnsmasq log in the state dir');
+            const conf = await readFile(paths.confFile, 'utf8');
+            const interfaces = [...conf.matchAll(/^interface=(.+)$/gm)].map((m) => m[1]);
+            if (interfaces.length !== 1 || interfaces[0] !== link || !/^bind-interfaces$/m.test(conf)) {
+              return fail(
+                `dnsmasq serves ${interfaces.join(', ') || 'every interface'}`,
+                `it must serve ${link} only: run \`cluster-lab stop\` and \`start\``,
+              );
+            }
+            return pass(`dnsmasq pid ${pid} bound to ${link} only`);
+          },
+        },
+  ];
+
+  if (config.consul.enabled) {
+    checks.push(
+      {
+        id: 'consul-agent',
+        title: 'Consul agent answers',
+        run: async () => {
+          if (!running) return needsStart();
+          const c = consul();
+          try {
+            const h = await c.agentHealth();
+            return pass(`${h.nodeName} (${h.server ? 'server' : 'client'}, ${h.version})`);
+          } finally {
+            c.close();
+          }
+        },
+      },
+      {
+        id: 'consul-leader',
+        title: 'Consul has a leader and this node is a member',
+        run: async () => {
+          if (!running) return needsStart();
+          const c = consul();
+          try {
+            const h = await c.agentHealth();
+            if (!h.leader) return fail('no Consul leader', 'is the leader node up? servers need a majority');
+            const members = await c.members();
+            const self = members.find((m) => m.name === h.nodeName);
+            if (self?.status !== 'alive')
+              return fail(`this node is "${self?.status ?? 'missing'}" in the member list`, 'restart the agent: `cluster-lab start`');
+            return pass(`leader ${h.leader}, ${h.membersAlive}/${h.membersTotal} members alive`);
+          } finally {
+            c.close();
+          }
+        },
+      },
+    );
+  }
+  if (config.swarm.enabled) {
+    const { docker } = node;
+    checks.push(...swarmChecks({ docker }).map((c) => ({ ...c, run: running ? c.run : async () => needsStart() })));
+    checks.push({
+      id: 'swarm-recorded',
+      title: "in the leader's swarm",
+      run: async () => {
+        if (!running) return needsStart();
+        const client = consul();
+        try {
+          const member = await inRecordedSwarm({ docker, store: new ConsulStore(client) });
+          if (member === undefined) return skip('no swarm recorded in the cluster store, or it does not answer');
+          return member
+            ? pass('the swarm the cluster store records')
+            : fail(
+                'this node is in another swarm than the one the leader recorded (the leader was restarted alone and started a new one)',
+                "run `cluster-lab stop` and then `cluster-lab start` on this node to join the leader's swarm",
+              );
+        } finally {
+          client.close();
+        }
+      },
+    });
+    checks.push({
+      id: 'supervisor',
+      title: 'supervisor running',
+      run: async () => {
+        if (!running) return needsStart();
+        const pid = await readPidFile(node.paths.supervisor.pidFile);
+        if (pid && (await isProcessAlive(pid))) return pass(`pid ${pid}`);
+        return warn('the supervisor is not running: new nodes are not labelled, stale nodes not removed', 'run `cluster-lab start` again');
+      },
+    });
+  }
+  return checks;
+}
+
+/**
+ * The DHCP client as the adapter that obtained the lease (their hook variables differ). Only its
+ * lease files are read: no program runs, so none has to be located.
+ */
+async function obtainingClient(node: NodeFacts, link: string): Promise<DhcpClient> {
+  const options = { runner: node.runner, network: node.network, config: node.config, link, locate: async (name: string) => name };
+  const kind = (await (await createDhcpClient(options)).current())?.kind;
+  return createDhcpClient(kind ? { ...options, kind } : options);
+}

@@ -1,0 +1,92 @@
+import { describeError } from '@cluster-lab/core';
+import { dnsmasqServer } from '@cluster-lab/dhcp';
+import { status as swarmStatus } from '@cluster-lab/swarm';
+import type { JournalView } from '../journal-view.js';
+import type { NodeFacts } from '../node-facts.js';
+
+/** Everything `cluster-lab status` reports (also its `--json` shape). */
+export interface NodeStatus {
+  type: 'status';
+  running: boolean;
+  role?: 'leader' | 'follower';
+  address?: string;
+  link?: string;
+  leaderAddress: string;
+  backend: { kind: string; name: string; exists: boolean; up: boolean; ok: boolean };
+  /** Leader only: the DHCP leases handed out. */
+  leases?: { mac: string; ip: string; hostname?: string; expiresAt?: string }[];
+  consul?: { server?: boolean; leader?: string; members: { name: string; address: string; status: string }[]; error?: string };
+  swarm?: {
+    role?: string;
+    state: string;
+    nodes?: { hostname: string; role: string; state: string; availability: string; address: string }[];
+    managers?: number;
+    error?: string;
+  };
+}
+
+/** Collects {@link NodeStatus}; parts that cannot be read carry an `error` instead of failing the whole. */
+export async function collectStatus(node: NodeFacts, journal: JournalView | undefined): Promise<NodeStatus> {
+  const { config, runner, network } = node;
+  const facts = (journal?.facts ?? {}) as { role?: 'leader' | 'follower'; address?: string; link?: string };
+  const d = await node.backend.describe();
+  const out: NodeStatus = {
+    type: 'status',
+    running: journal?.status === 'running',
+    leaderAddress: config.leaderAddress,
+    backend: { kind: d.kind, name: d.name, exists: d.exists, up: d.up, ok: d.ok },
+  };
+  if (facts.role) out.role = facts.role;
+  if (facts.address) out.address = facts.address;
+  if (facts.link) out.link = facts.link;
+  if (!out.running) return out;
+
+  if (facts.role === 'leader' && config.dhcp.enabled) {
+    const leases = await dnsmasqServer({ runner, network, config, link: d.name }).leases();
+    out.leases = leases.map((l) => ({
+      mac: l.mac,
+      ip: l.ip,
+      ...(l.hostname ? { hostname: l.hostname } : {}),
+      ...(l.expiresAt ? { expiresAt: l.expiresAt.toISOString() } : {}),
+    }));
+  }
+  if (config.consul.enabled) {
+    const client = node.localConsul({ timeoutMs: 3000 });
+    try {
+      const [health, members] = await Promise.all([client.agentHealth(), client.members()]);
+      out.consul = {
+        server: health.server,
+        ...(health.leader ? { leader: health.leader } : {}),
+        members: members.map((m) => ({ name: m.name, address: m.address, status: m.status })),
+      };
+    } catch (error) {
+      out.consul = { members: [], error: describeError(error) };
+    } finally {
+      client.close();
+    }
+  }
+  if (config.swarm.enabled) {
+    try {
+      const s = await swarmStatus({ docker: node.docker });
+      out.swarm = {
+        role: s.local.role,
+        state: s.local.state,
+        ...(s.nodes
+          ? {
+              nodes: s.nodes.map((n) => ({
+                hostname: n.hostname,
+                role: n.role,
+                state: n.state,
+                availability: n.availability,
+                address: n.address,
+              })),
+            }
+          : {}),
+        ...(s.quorum ? { managers: s.quorum.managers } : {}),
+      };
+    } catch (error) {
+      out.swarm = { state: 'unknown', error: describeError(error) };
+    }
+  }
+  return out;
+}
