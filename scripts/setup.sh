@@ -18,6 +18,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# Real Consul (Debian bullseye's 1.8.7) for the lab and the tests, cached across clones.
+bash "$ROOT/scripts/get-consul.sh"
+
 # shellcheck source=env.sh
 source "$ROOT/scripts/env.sh"
 echo "setup: node $(node --version), npm $(npm --version)" >&2
