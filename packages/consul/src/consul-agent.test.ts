@@ -8,6 +8,7 @@ import { ConsulStore } from './api/consul-store.js';
 import { claimServerSlot, consulAgent, type StartedConsulAgent } from './consul-agent.js';
 import { BinaryRuntime } from './runtime/binary-runtime.js';
 import { bundleFakeConsul, randomLoopback } from './test-support/bundle-fake-consul.js';
+import { parseConsulVersion } from './version/consul-version.js';
 
 let bin: string;
 let root: string;
@@ -91,7 +92,7 @@ describe('consulAgent with the binary runtime (fake consul executable)', () => {
       const again = await follower.agent.start();
       expect(again.changes.startedAgent).toBe(false);
       again.client.close();
-      expect(events.filter((e) => e.type === 'log' && /Consul leader/.test(e.message))).toHaveLength(3);
+      expect(events.filter((e) => e.type === 'log' && /^Consul 1\.20\.0-fake leader /.test(e.message))).toHaveLength(3);
       expect(JSON.stringify(events)).not.toContain('SWMTKN');
     } finally {
       await b.stop();
@@ -139,12 +140,12 @@ describe('consulAgent with the binary runtime (fake consul executable)', () => {
     const l = randomLoopback();
     const events: ProgressEvent[] = [];
     const config = parseConfig({ ...labConfig(l, join(root, 'ui')), consul: { ...labConfig(l, '/x').consul, exposeUi: true } });
-    const rendered = consulAgent({
+    const rendered = await consulAgent({
       config,
       runtime: new BinaryRuntime({ runner: new ExecaRunner(), runDir: '/nonexistent' }),
       facts: { role: 'leader', server: true, clusterAddress: l, leaderAddress: l, nodeName: 'ui', nodeId: 'x', dataDir: '/d' },
       events: (e) => events.push(e),
-    }).render();
+    }).render(parseConsulVersion('Consul v1.20.1'));
     expect(rendered.config.client_addr).toBe('0.0.0.0');
     expect(rendered.warnings[0]).toMatch(/^consul.exposeUi is set/);
   });

@@ -1,4 +1,5 @@
 export * from './api/consul-client.js';
+export * from './api/consul-statuses.js';
 export * from './api/consul-store.js';
 export * from './config/node-id.js';
 export * from './config/render-consul-config.js';
@@ -10,3 +11,4 @@ export * from './runtime/choose-runtime.js';
 export * from './runtime/consul-image.js';
 export * from './runtime/consul-runtime.js';
 export * from './runtime/container-runtime.js';
+export * from './version/consul-version.js';
