@@ -6,6 +6,7 @@ export * from './config/render-consul-config.js';
 export * from './consul-agent.js';
 export * from './consul-errors.js';
 export * from './consul-health-checks.js';
+export * from './install/consul-install.js';
 export * from './runtime/binary-runtime.js';
 export * from './runtime/choose-runtime.js';
 export * from './runtime/consul-image.js';
