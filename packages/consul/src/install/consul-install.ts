@@ -257,7 +257,7 @@ export async function debianMirror(aptDir = '/etc/apt'): Promise<string | undefi
 
 async function versionOf(runner: CommandRunner, binary: string): Promise<ConsulVersion | undefined> {
   const r = await runner.run(binary, ['version'], { reject: false, timeoutMs: 10_000 }).catch(() => undefined);
-  if (!r || r.exitCode !== 0) return undefined;
+  if (r?.exitCode !== 0) return undefined;
   try {
     return parseConsulVersion(r.stdout, `${binary} version`);
   } catch {
