@@ -12,4 +12,5 @@ export * from './runtime/choose-runtime.js';
 export * from './runtime/consul-image.js';
 export * from './runtime/consul-runtime.js';
 export * from './runtime/container-runtime.js';
+export * from './runtime/local-consul-image.js';
 export * from './version/consul-version.js';

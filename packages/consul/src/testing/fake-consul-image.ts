@@ -3,6 +3,7 @@ import { access, chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, sy
 import { dirname } from 'node:path';
 import type { CommandRunner } from '@cluster-lab/core';
 import type Dockerode from 'dockerode';
+import { parseLdd } from '../runtime/local-consul-image.js';
 import { assertFakeConsulBuilt } from './fake-consul-bin.js';
 
 /** Tag of the locally built image that wraps the fake `consul` executable (TEST DOUBLE). */
@@ -140,18 +141,6 @@ export async function importFakeConsulImage(
       else resolve();
     });
   });
-}
-
-/** Absolute library paths from `ldd` output (the vDSO has no file and is skipped). */
-export function parseLdd(output: string): string[] {
-  const libs: string[] = [];
-  for (const line of output.split('\n')) {
-    const arrow = /=>\s+(\/\S+)\s+\(/.exec(line);
-    const direct = /^\s*(\/\S+)\s+\(/.exec(line);
-    const path = arrow?.[1] ?? direct?.[1];
-    if (path) libs.push(path);
-  }
-  return libs;
 }
 
 async function exists(path: string): Promise<boolean> {
