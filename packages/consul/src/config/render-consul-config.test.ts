@@ -164,7 +164,7 @@ describe('renderConsulConfig per Consul version band', () => {
   for (const [band, version] of Object.entries(bands)) {
     for (const [role, facts] of Object.entries(roles)) {
       it(`golden: Consul ${band}, ${role}, ACL + gossip encryption`, async () => {
-        await expect(renderConsulConfig(secure, { ...facts, version }).json).toMatchFileSnapshot(`./golden/consul-${band}-${role}.json`);
+        await expect(renderConsulConfig(secure, { ...facts, version }).json).toMatchFileSnapshot(`./fixtures/consul-${band}-${role}.json`);
       });
     }
   }
