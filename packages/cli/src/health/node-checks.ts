@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ConsulClient, ConsulStore } from '@cluster-lab/consul';
+import { ConsulClient, ConsulStore, describeAgent } from '@cluster-lab/consul';
 import {
   ArpingProber,
   type Check,
@@ -173,7 +173,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
           const c = consul();
           try {
             const h = await c.agentHealth();
-            return pass(`${h.nodeName} (${h.server ? 'server' : 'client'}, ${h.version})`);
+            return pass(describeAgent(h));
           } finally {
             c.close();
           }
