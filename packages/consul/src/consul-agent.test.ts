@@ -136,6 +136,41 @@ describe('consulAgent with the binary runtime (fake consul executable)', () => {
     expect(await exists(join(stateDir, 'data'))).toBe(false);
   });
 
+  it('begin() returns before the agent runs; running() before the leader; its store waits for the leader', async () => {
+    const l = randomLoopback();
+    const stateDir = join(root, 'split');
+    const config = labConfig(l, stateDir);
+    const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: bin, runDir: join(stateDir, 'consul') });
+    const begun = await consulAgent({
+      config,
+      runtime,
+      facts: {
+        role: 'leader',
+        server: true,
+        clusterAddress: l,
+        leaderAddress: l,
+        nodeName: 'split',
+        nodeId: crypto.randomUUID(),
+        dataDir: join(stateDir, 'data'),
+      },
+      clientAddress: `${l}:${config.consul.httpPort}`,
+      leaderTimeoutMs: 5000,
+    }).begin();
+    try {
+      expect(begun.changes).toMatchObject({ startedAgent: true, createdConfigFile: true, createdDataDir: true });
+      expect(begun.version).toMatchObject({ major: 1, minor: 20, prerelease: 'fake' });
+      const running = await begun.running();
+      expect(running.leader).toBeUndefined();
+      // The fake elects after 150 ms × raft_multiplier: the put waits for it instead of failing.
+      await running.store.put('swarm/manager-token', 'SWMTKN-1-m');
+      expect(await begun.leaderKnown()).toBe(`${l}:8300`);
+      expect((await running.store.get('swarm/manager-token'))?.value).toBe('SWMTKN-1-m');
+    } finally {
+      await begun.stop();
+    }
+    expect(await exists(join(stateDir, 'data'))).toBe(false);
+  });
+
   it('render() carries the exposeUi warning that start emits as a warn event', async () => {
     const l = randomLoopback();
     const events: ProgressEvent[] = [];

@@ -60,6 +60,16 @@ export interface BegunConsulAgent {
    * failure it stops the agent and removes what `begin` created, then throws.
    */
   ready(): Promise<StartedConsulAgent>;
+  /**
+   * Waits only until the agent runs (~0.2 s after exec for 1.8.7), not for the Raft leader
+   * (1–2 s more for a first server: raft's randomised heartbeat timeout). The returned `store`
+   * waits for the leader before its first operation, so work that needs no KV (e.g.
+   * `docker swarm init`) overlaps the election. `leader` is undefined; {@link leaderKnown} waits
+   * for it explicitly. On failure it stops the agent and removes what `begin` created.
+   */
+  running(): Promise<StartedConsulAgent>;
+  /** Polls this agent (every {@link LOCAL_LEADER_POLL_MS}) until it knows a Raft leader; returns its server address. */
+  leaderKnown(): Promise<string>;
   /** Stops the agent (graceful leave) and removes what `begin` created. Safe twice. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -152,6 +162,21 @@ export function consulAgent(options: ConsulAgentOptions): ConsulAgentRole {
     } catch (error) {
       return fail(error, started);
     }
+    let leaderWait: Promise<string> | undefined;
+    const leaderKnown = () => {
+      leaderWait ??= client
+        .waitForLeader({ timeoutMs: options.leaderTimeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS, pollMs: LOCAL_LEADER_POLL_MS })
+        .then((leader) => {
+          events({
+            type: 'log',
+            level: 'info',
+            message: `Consul ${formatConsulVersion(agentVersion)} leader ${leader} (agent ${options.facts.nodeName} at ${address})`,
+            source: 'consul',
+          });
+          return leader;
+        });
+      return leaderWait;
+    };
     const begun: BegunConsulAgent = {
       address,
       client,
@@ -160,23 +185,19 @@ export function consulAgent(options: ConsulAgentOptions): ConsulAgentRole {
       changes,
       stop,
       [Symbol.asyncDispose]: stop,
+      leaderKnown,
+      async running() {
+        try {
+          await options.runtime.waitRunning();
+          return { ...begun, leader: undefined, store: new ConsulStore(client, { ready: leaderKnown }) };
+        } catch (error) {
+          return fail(error, started);
+        }
+      },
       async ready() {
         try {
           await options.runtime.waitRunning();
-          const leader =
-            options.waitForLeader === false
-              ? undefined
-              : await client.waitForLeader({
-                  timeoutMs: options.leaderTimeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS,
-                  pollMs: LOCAL_LEADER_POLL_MS,
-                });
-          if (leader)
-            events({
-              type: 'log',
-              level: 'info',
-              message: `Consul ${formatConsulVersion(agentVersion)} leader ${leader} (agent ${options.facts.nodeName} at ${address})`,
-              source: 'consul',
-            });
+          const leader = options.waitForLeader === false ? undefined : await leaderKnown();
           return { ...begun, leader, store: new ConsulStore(client) };
         } catch (error) {
           return fail(error, started);

@@ -71,7 +71,7 @@ export async function forwardNodePort(node: LabNode, port: number): Promise<Node
     async close() {
       server.close();
       child.kill('SIGKILL');
-      await child.exited;
+      await Promise.race([child.exited, new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }
