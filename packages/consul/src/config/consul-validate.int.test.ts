@@ -60,6 +60,24 @@ describe('every rendered config passes the real `consul validate`', () => {
           });
         }
 
+  it('a leader taking over an existing cluster (bootstrap: false, join the servers) is valid too', async () => {
+    const { json } = renderConsulConfig(parseConfig({}), {
+      role: 'leader',
+      server: true,
+      clusterAddress: '192.168.200.1',
+      leaderAddress: '192.168.200.1',
+      nodeName: 'takeover',
+      nodeId: '609ab9ba-08a2-7af0-086f-1a11f44b9c21',
+      dataDir: join(dir, 'data'),
+      bootstrap: false,
+      join: ['192.168.200.101', '192.168.200.102'],
+      version,
+    });
+    const file = join(dir, 'takeover.json');
+    await writeFile(file, json);
+    expect((await runner.run(bin, ['validate', file])).stdout).toContain('Configuration is valid!');
+  });
+
   it('an HA leader (bootstrap_expect 3) is valid too', async () => {
     const { json } = renderConsulConfig(parseConfig({}), {
       role: 'leader',

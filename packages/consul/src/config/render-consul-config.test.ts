@@ -78,6 +78,27 @@ describe('renderConsulConfig', () => {
     );
   });
 
+  it('a leader taking over an existing cluster joins its servers instead of bootstrapping (Raft safety)', () => {
+    const takeover = renderConsulConfig(parseConfig({}), {
+      ...leader,
+      bootstrap: false,
+      join: ['192.168.200.101', '192.168.200.102'],
+    }).config;
+    expect(takeover.bootstrap).toBeUndefined();
+    expect(takeover.bootstrap_expect).toBeUndefined();
+    expect(takeover.server).toBe(true);
+    expect(takeover.retry_join).toEqual(['192.168.200.101', '192.168.200.102']);
+    expect(() => renderConsulConfig(parseConfig({}), { ...leader, bootstrap: false })).toThrow(
+      'a leader that does not bootstrap needs the addresses of the Consul servers to join',
+    );
+    expect(() => renderConsulConfig(parseConfig({}), { ...follower, server: true, bootstrap: true })).toThrow(
+      'only the leader may bootstrap the Consul cluster (a follower asked to)',
+    );
+    expect(() => renderConsulConfig(parseConfig({}), { ...leader, bootstrap: false, join: ['10.0.0.5'] })).toThrow(
+      'join[0] 10.0.0.5 is outside the cluster subnet 192.168.200.0/24',
+    );
+  });
+
   it('adds the gossip key, datacenter and port from the config', () => {
     const key = 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=';
     const { config } = renderConsulConfig(parseConfig({ consul: { encrypt: key, datacenter: 'home', httpPort: 8600 } }), follower);

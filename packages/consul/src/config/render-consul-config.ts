@@ -51,6 +51,19 @@ export interface ConsulRuntimeFacts {
    * servers join as voters (autopilot). Set N only for an HA cluster started with N servers at once.
    */
   bootstrapExpect?: number;
+  /**
+   * Whether the leader bootstraps a new Raft cluster. Default true for the leader, never for a
+   * follower. Raft safety rests on it: bootstrap only when no Consul cluster exists yet. A
+   * leader that takes over (failover, or a restart with a fresh data dir while the other servers
+   * run) must pass `false` and {@link join} the existing servers — two bootstrapped servers in
+   * one gossip pool are two Raft clusters.
+   */
+  bootstrap?: boolean;
+  /**
+   * Addresses to `retry_join`. Default: followers join the leader address; a bootstrapping
+   * leader joins nobody. Required (non-empty) for a leader that does not bootstrap.
+   */
+  join?: string[];
 }
 
 /** {@link ConsulRuntimeFacts} plus the agent's version, which decides the keys we write. */
@@ -175,6 +188,19 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFac
     });
   }
   const isLeader = facts.role === 'leader';
+  const bootstraps = isLeader && facts.bootstrap !== false;
+  if (facts.bootstrap === true && !isLeader) {
+    throw consulError('CONSUL_BAD_ADDRESS', 'only the leader may bootstrap the Consul cluster (a follower asked to)', {
+      hint: 'followers join the leader; two bootstrapped servers would be two Raft clusters',
+    });
+  }
+  const retryJoin = facts.join ?? (bootstraps ? [] : isLeader ? [] : [facts.leaderAddress]);
+  if (!bootstraps && retryJoin.length === 0) {
+    throw consulError('CONSUL_BAD_ADDRESS', 'a leader that does not bootstrap needs the addresses of the Consul servers to join', {
+      hint: 'pass facts.join (the servers of the existing cluster)',
+    });
+  }
+  for (const [i, address] of retryJoin.entries()) checkAddress(`join[${i}]`, address, config.subnet);
   const server = isLeader || facts.server;
   const warnings: string[] = [];
   if (facts.role === 'follower' && facts.clusterAddress === facts.leaderAddress) {
@@ -197,7 +223,7 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFac
     bind_addr: facts.clusterAddress,
     advertise_addr: facts.clusterAddress,
     client_addr: clientAddr,
-    retry_join: isLeader ? [] : [facts.leaderAddress],
+    retry_join: retryJoin,
     retry_interval: CONSUL_RETRY_INTERVAL,
     performance: { raft_multiplier: CONSUL_RAFT_MULTIPLIER, leave_drain_time: CONSUL_LEAVE_DRAIN_TIME },
     ports: { http: consul.httpPort },
@@ -207,7 +233,7 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFac
     ...(dialect.ui === 'ui' ? { ui: server } : { ui_config: { enabled: server } }),
     log_level: 'INFO',
   };
-  if (isLeader) {
+  if (bootstraps) {
     const expect = facts.bootstrapExpect ?? 1;
     if (!Number.isInteger(expect) || expect < 1 || expect > consul.servers) {
       throw consulError('CONSUL_BAD_ADDRESS', `bootstrap_expect ${expect} must be between 1 and consul.servers (${consul.servers})`, {
