@@ -13,6 +13,12 @@ export const DEFAULT_LEADER_TIMEOUT_MS = 30_000;
  * showed up in the Consul step; a `GET /v1/status/leader` on loopback costs well under 1 ms.
  */
 export const LOCAL_LEADER_POLL_MS = 25;
+/**
+ * Default poll interval of {@link ConsulClient.waitForLeader} (another node's agent, e.g. a
+ * follower waiting for the leader's Consul before claiming a server slot): a status request
+ * across the cluster link costs a millisecond; 100 ms granularity added ~50 ms to every wait.
+ */
+export const DEFAULT_LEADER_POLL_MS = 50;
 /** Default per-request timeout (blocking queries get their wait time on top). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /**
@@ -171,7 +177,7 @@ export class ConsulClient {
    */
   async waitForLeader(options: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal } = {}): Promise<string> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS;
-    const pollMs = options.pollMs ?? 100;
+    const pollMs = options.pollMs ?? DEFAULT_LEADER_POLL_MS;
     const deadline = Date.now() + timeoutMs;
     let lastError: ClusterLabError | undefined;
     for (;;) {
