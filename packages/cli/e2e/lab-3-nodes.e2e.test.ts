@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
+import { findConsulBinary } from '@cluster-lab/consul';
 import { killAndWait, readPidFile } from '@cluster-lab/core';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { dockerdPaths, type Lab, openLab, startDockerd } from '@cluster-lab/lab';
@@ -41,9 +42,9 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
     expect(await openLab('cluster-lab')).toBeUndefined();
   });
 
-  it('prints a status table, the fake-Consul banner and how to use the lab', () => {
+  it('prints a status table and how to use the lab, on real Consul (no test-double banner)', () => {
     expect(upOutput).toMatch(/NODE\s+ROLE\s+ADDRESS/);
-    expect(upOutput).toContain('TEST DOUBLE');
+    expect(upOutput).not.toContain('TEST DOUBLE');
     expect(upOutput).toMatch(/cluster-lab lab exec node\d -- docker node ls/);
   });
 
@@ -68,6 +69,21 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
     const consul = s.consul as { leader?: string; members: { status: string }[] };
     expect(consul.leader).toBe('192.168.200.1:8300');
     expect(consul.members.filter((m) => m.status === 'alive')).toHaveLength(3);
+  });
+
+  it('real Consul 1.8.7: `consul members` inside a node lists 3 alive servers, health names the version', async () => {
+    const consul = await findConsulBinary();
+    const members = await labExec(followers[1] as string, [consul as string, 'members']);
+    expect(members.code, members.stderr).toBe(0);
+    const rows = members.stdout.trim().split('\n').slice(1);
+    expect(
+      rows
+        .map((r) => r.split(/\s+/).slice(0, 5))
+        .map(([name, , status, type, build]) => `${name} ${status} ${type} ${build}`)
+        .sort(),
+    ).toEqual(NODES.map((n) => `${n} alive server 1.8.7`));
+    const health = await labExec(leader, ['cluster-lab', 'health']);
+    expect(health.stdout).toMatch(/PASS.*Consul 1\.8\.7, node\d \(server\)/);
   });
 
   it('docker node ls shows 3 Ready nodes, all managers', async () => {

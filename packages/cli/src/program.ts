@@ -132,6 +132,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-n, --nodes <count>', 'number of nodes (2-12)').default('3'))
     .addOption(new Option('-b, --backend <kind>', 'cluster link backend inside the lab').choices(['vxlan', 'native']).default('vxlan'))
     .option('--keep', 'keep the lab when bring-up fails (for debugging)')
+    .option('--fake-consul', "run the Consul TEST DOUBLE instead of real Consul (only to try the lab where Consul can't be installed)")
     .action(lazy(async () => ({ run: (await import('./commands/lab-command.js')).runUp })));
   lab
     .command('status')

@@ -8,6 +8,7 @@ import { ConsulStore } from './api/consul-store.js';
 import { claimServerSlot, consulAgent, type StartedConsulAgent } from './consul-agent.js';
 import { BinaryRuntime } from './runtime/binary-runtime.js';
 import { bundleFakeConsul, randomLoopback } from './test-support/bundle-fake-consul.js';
+import { parseConsulVersion } from './version/consul-version.js';
 
 let bin: string;
 let root: string;
@@ -91,7 +92,7 @@ describe('consulAgent with the binary runtime (fake consul executable)', () => {
       const again = await follower.agent.start();
       expect(again.changes.startedAgent).toBe(false);
       again.client.close();
-      expect(events.filter((e) => e.type === 'log' && /Consul leader/.test(e.message))).toHaveLength(3);
+      expect(events.filter((e) => e.type === 'log' && /^Consul 1\.20\.0-fake leader /.test(e.message))).toHaveLength(3);
       expect(JSON.stringify(events)).not.toContain('SWMTKN');
     } finally {
       await b.stop();
@@ -135,16 +136,51 @@ describe('consulAgent with the binary runtime (fake consul executable)', () => {
     expect(await exists(join(stateDir, 'data'))).toBe(false);
   });
 
+  it('begin() returns before the agent runs; running() before the leader; its store waits for the leader', async () => {
+    const l = randomLoopback();
+    const stateDir = join(root, 'split');
+    const config = labConfig(l, stateDir);
+    const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: bin, runDir: join(stateDir, 'consul') });
+    const begun = await consulAgent({
+      config,
+      runtime,
+      facts: {
+        role: 'leader',
+        server: true,
+        clusterAddress: l,
+        leaderAddress: l,
+        nodeName: 'split',
+        nodeId: crypto.randomUUID(),
+        dataDir: join(stateDir, 'data'),
+      },
+      clientAddress: `${l}:${config.consul.httpPort}`,
+      leaderTimeoutMs: 5000,
+    }).begin();
+    try {
+      expect(begun.changes).toMatchObject({ startedAgent: true, createdConfigFile: true, createdDataDir: true });
+      expect(begun.version).toMatchObject({ major: 1, minor: 20, prerelease: 'fake' });
+      const running = await begun.running();
+      expect(running.leader).toBeUndefined();
+      // The fake elects after 150 ms × raft_multiplier: the put waits for it instead of failing.
+      await running.store.put('swarm/manager-token', 'SWMTKN-1-m');
+      expect(await begun.leaderKnown()).toBe(`${l}:8300`);
+      expect((await running.store.get('swarm/manager-token'))?.value).toBe('SWMTKN-1-m');
+    } finally {
+      await begun.stop();
+    }
+    expect(await exists(join(stateDir, 'data'))).toBe(false);
+  });
+
   it('render() carries the exposeUi warning that start emits as a warn event', async () => {
     const l = randomLoopback();
     const events: ProgressEvent[] = [];
     const config = parseConfig({ ...labConfig(l, join(root, 'ui')), consul: { ...labConfig(l, '/x').consul, exposeUi: true } });
-    const rendered = consulAgent({
+    const rendered = await consulAgent({
       config,
       runtime: new BinaryRuntime({ runner: new ExecaRunner(), runDir: '/nonexistent' }),
       facts: { role: 'leader', server: true, clusterAddress: l, leaderAddress: l, nodeName: 'ui', nodeId: 'x', dataDir: '/d' },
       events: (e) => events.push(e),
-    }).render();
+    }).render(parseConsulVersion('Consul v1.20.1'));
     expect(rendered.config.client_addr).toBe('0.0.0.0');
     expect(rendered.warnings[0]).toMatch(/^consul.exposeUi is set/);
   });

@@ -1,10 +1,11 @@
-import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type ClusterConfig, type ClusterStore, type EventSink, ignoreEvents, writeFileAtomic } from '@cluster-lab/core';
-import { ConsulClient, DEFAULT_LEADER_TIMEOUT_MS } from './api/consul-client.js';
+import { type ClusterConfig, type ClusterStore, type EventSink, ignoreEvents, pathExists, writeFileAtomic } from '@cluster-lab/core';
+import { ConsulClient, DEFAULT_LEADER_TIMEOUT_MS, LOCAL_LEADER_POLL_MS } from './api/consul-client.js';
 import { ConsulStore } from './api/consul-store.js';
 import { type ConsulRuntimeFacts, type RenderedConsulConfig, renderConsulConfig } from './config/render-consul-config.js';
 import type { ConsulRuntime } from './runtime/consul-runtime.js';
+import { type ConsulVersion, formatConsulVersion } from './version/consul-version.js';
 
 /** Options of {@link consulAgent}. */
 export interface ConsulAgentOptions {
@@ -12,6 +13,8 @@ export interface ConsulAgentOptions {
   facts: ConsulRuntimeFacts;
   /** From `chooseConsulRuntime`, or a `BinaryRuntime`/`ContainerRuntime` built directly. */
   runtime: ConsulRuntime;
+  /** The agent's version; default `runtime.version()` (asked once). Decides the config keys. */
+  version?: ConsulVersion;
   /** Where the rendered config is written. Default `<stateDir>/consul/consul.json`. */
   configFile?: string;
   /**
@@ -39,87 +42,175 @@ export interface ConsulAgentChanges {
   startedAgent: boolean;
 }
 
-/** A running agent, returned by `consulAgent(...).start()`. */
-export interface StartedConsulAgent {
+/**
+ * An agent whose process was started but may not be up yet, returned by
+ * `consulAgent(...).begin()`. Its config is written and `changes` already says what to undo, so
+ * a caller can journal it before waiting. Call {@link BegunConsulAgent.ready} next (or `stop`).
+ */
+export interface BegunConsulAgent {
   /** `host:port` our client talks to. */
   address: string;
-  /** The leader's server address (`ip:8300`), when waited for. */
-  leader: string | undefined;
   client: ConsulClient;
-  /** Core's ClusterStore on this agent's KV. */
-  store: ClusterStore;
   rendered: RenderedConsulConfig;
+  /** The agent's version the config was rendered for. */
+  version: ConsulVersion;
   changes: ConsulAgentChanges;
-  /** Stops the agent (graceful leave) and removes what `start` created. Safe twice. */
+  /**
+   * Waits until the agent runs and (unless `waitForLeader: false`) knows a Raft leader. On
+   * failure it stops the agent and removes what `begin` created, then throws.
+   */
+  ready(): Promise<StartedConsulAgent>;
+  /**
+   * Waits only until the agent runs (~0.2 s after exec for 1.8.7), not for the Raft leader
+   * (1–2 s more for a first server: raft's randomised heartbeat timeout). The returned `store`
+   * waits for the leader before its first operation, so work that needs no KV (e.g.
+   * `docker swarm init`) overlaps the election. `leader` is undefined; {@link leaderKnown} waits
+   * for it explicitly. On failure it stops the agent and removes what `begin` created.
+   */
+  running(): Promise<StartedConsulAgent>;
+  /** Polls this agent (every {@link LOCAL_LEADER_POLL_MS}) until it knows a Raft leader; returns its server address. */
+  leaderKnown(): Promise<string>;
+  /** Stops the agent (graceful leave) and removes what `begin` created. Safe twice. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** A running agent, returned by `consulAgent(...).start()` or `begin()` + `ready()`. */
+export interface StartedConsulAgent extends BegunConsulAgent {
+  /** The leader's server address (`ip:8300`), when waited for. */
+  leader: string | undefined;
+  /** Core's ClusterStore on this agent's KV. */
+  store: ClusterStore;
+}
+
+/** What {@link consulAgent} returns: render, or start in one go or in two halves. */
+export interface ConsulAgentRole {
+  /** The config this node gets for `version` (default: the runtime's). */
+  render(version?: ConsulVersion): Promise<RenderedConsulConfig>;
+  /**
+   * Detects the version, renders and writes the config, starts the agent and returns at once —
+   * ~0.5 s before a 1.8.7 agent runs and 1.5–2.5 s before a first server elects itself. Start it
+   * as early as the node holds its cluster address and do other work before {@link BegunConsulAgent.ready}.
+   */
+  begin(): Promise<BegunConsulAgent>;
+  /** `begin()` then `ready()`. */
+  start(): Promise<StartedConsulAgent>;
+}
+
 /**
- * The Consul role of a node: renders the config, writes it (mode 0600: it may hold the gossip key
- * and ACL token), starts the agent through the runtime, and waits for a leader.
+ * The Consul role of a node: detects the agent's version, renders the config for it, writes it
+ * (mode 0600: it may hold the gossip key and ACL token), starts the agent through the runtime,
+ * and waits for a leader — in one call (`start`) or in two halves (`begin`, then `ready`) so the
+ * agent's start-up overlaps other boot work.
  *
  * @example
  * ```ts
  * const { runtime } = await chooseConsulRuntime({ config, runner, docker, runDir });
- * const agent = await consulAgent({ config, runtime, facts }).start();
+ * const begun = await consulAgent({ config, runtime, facts }).begin();
+ * // … start the DHCP server meanwhile …
+ * const agent = await begun.ready();
  * await agent.store.put('swarm/manager-token', token);
  * // later, on `cluster-lab stop`:
  * await agent.stop();
  * ```
  */
-export function consulAgent(options: ConsulAgentOptions): { render(): RenderedConsulConfig; start(): Promise<StartedConsulAgent> } {
-  const render = () => renderConsulConfig(options.config, options.facts);
-  return {
-    render,
-    async start() {
-      const events = options.events ?? ignoreEvents;
-      const rendered = render();
-      for (const warning of rendered.warnings) events({ type: 'log', level: 'warn', message: warning, source: 'consul' });
-      const configFile = options.configFile ?? join(options.config.stateDir, 'consul', 'consul.json');
-      const dataDir = options.facts.dataDir;
-      const createdDataDir = !(await exists(dataDir));
-      await mkdir(dataDir, { recursive: true, mode: 0o700 });
-      const createdConfigFile = !(await exists(configFile));
-      await mkdir(dirname(configFile), { recursive: true });
-      await writeFileAtomic(configFile, rendered.json, 0o600);
-      const changes: ConsulAgentChanges = {
-        runtime: options.runtime.kind,
-        configFile,
-        createdConfigFile,
-        dataDir,
-        createdDataDir,
-        startedAgent: false,
-      };
-      const address = options.clientAddress ?? `127.0.0.1:${options.config.consul.httpPort}`;
-      const client = new ConsulClient({ address, token: options.config.consul.aclToken });
-      const stop = async () => {
-        client.close();
-        await stopConsulAgent(options.runtime, changes);
-      };
-      let started: boolean | undefined;
-      try {
-        ({ started } = await options.runtime.start({ configFile, dataDir, nodeName: options.facts.nodeName }));
-        changes.startedAgent = started;
-        const leader =
-          options.waitForLeader === false
-            ? undefined
-            : await client.waitForLeader({ timeoutMs: options.leaderTimeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS });
-        if (leader)
+export function consulAgent(options: ConsulAgentOptions): ConsulAgentRole {
+  let detected: Promise<ConsulVersion> | undefined;
+  const version = () => {
+    detected ??= options.version ? Promise.resolve(options.version) : options.runtime.version();
+    return detected;
+  };
+  const render = async (v?: ConsulVersion) => renderConsulConfig(options.config, { ...options.facts, version: v ?? (await version()) });
+  const begin = async (): Promise<BegunConsulAgent> => {
+    const events = options.events ?? ignoreEvents;
+    const agentVersion = await version();
+    const rendered = await render(agentVersion);
+    for (const warning of rendered.warnings) events({ type: 'log', level: 'warn', message: warning, source: 'consul' });
+    const configFile = options.configFile ?? join(options.config.stateDir, 'consul', 'consul.json');
+    const dataDir = options.facts.dataDir;
+    const createdDataDir = !(await pathExists(dataDir));
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const createdConfigFile = !(await pathExists(configFile));
+    await mkdir(dirname(configFile), { recursive: true });
+    await writeFileAtomic(configFile, rendered.json, 0o600);
+    const changes: ConsulAgentChanges = {
+      runtime: options.runtime.kind,
+      configFile,
+      createdConfigFile,
+      dataDir,
+      createdDataDir,
+      startedAgent: false,
+    };
+    const address = options.clientAddress ?? `127.0.0.1:${options.config.consul.httpPort}`;
+    const client = new ConsulClient({ address, token: options.config.consul.aclToken });
+    const stop = async () => {
+      client.close();
+      await stopConsulAgent(options.runtime, changes);
+    };
+    const fail = async (error: unknown, started: boolean | undefined): Promise<never> => {
+      // Leave nothing half-started behind (a failed start may have created a container); the
+      // caller's rollback does not know about it yet. An agent that was already running stays.
+      if (started === undefined) changes.startedAgent = true;
+      await stop().catch(() => {});
+      throw error;
+    };
+    const spec = { configFile, dataDir, nodeName: options.facts.nodeName };
+    let started: boolean | undefined;
+    try {
+      ({ started } = await options.runtime.begin(spec));
+      changes.startedAgent = started;
+    } catch (error) {
+      return fail(error, started);
+    }
+    let leaderWait: Promise<string> | undefined;
+    const leaderKnown = () => {
+      leaderWait ??= client
+        .waitForLeader({ timeoutMs: options.leaderTimeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS, pollMs: LOCAL_LEADER_POLL_MS })
+        .then((leader) => {
           events({
             type: 'log',
             level: 'info',
-            message: `Consul leader ${leader} (agent ${options.facts.nodeName} at ${address})`,
+            message: `Consul ${formatConsulVersion(agentVersion)} leader ${leader} (agent ${options.facts.nodeName} at ${address})`,
             source: 'consul',
           });
-        return { address, leader, client, store: new ConsulStore(client), rendered, changes, stop, [Symbol.asyncDispose]: stop };
-      } catch (error) {
-        // Leave nothing half-started behind (a failed start may have created a container); the
-        // caller's rollback does not know about it yet. An agent that was already running stays.
-        if (started === undefined) changes.startedAgent = true;
-        await stop().catch(() => {});
-        throw error;
-      }
+          return leader;
+        });
+      return leaderWait;
+    };
+    const begun: BegunConsulAgent = {
+      address,
+      client,
+      rendered,
+      version: agentVersion,
+      changes,
+      stop,
+      [Symbol.asyncDispose]: stop,
+      leaderKnown,
+      async running() {
+        try {
+          await options.runtime.waitRunning();
+          return { ...begun, leader: undefined, store: new ConsulStore(client, { ready: leaderKnown }) };
+        } catch (error) {
+          return fail(error, started);
+        }
+      },
+      async ready() {
+        try {
+          await options.runtime.waitRunning();
+          const leader = options.waitForLeader === false ? undefined : await leaderKnown();
+          return { ...begun, leader, store: new ConsulStore(client) };
+        } catch (error) {
+          return fail(error, started);
+        }
+      },
+    };
+    return begun;
+  };
+  return {
+    render,
+    begin,
+    async start() {
+      return (await begin()).ready();
     },
   };
 }
@@ -156,14 +247,5 @@ export async function claimServerSlot(store: ClusterStore, nodeName: string, ser
     if (holders.includes(nodeName)) return true;
     if (holders.length >= servers - 1) return false;
     if (await store.cas(key, JSON.stringify([...holders, nodeName]), current?.index ?? 0)) return true;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

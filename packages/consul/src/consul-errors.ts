@@ -9,12 +9,21 @@ export type ConsulErrorCode =
   | 'CONSUL_UNREACHABLE'
   | 'CONSUL_PERMISSION_DENIED'
   | 'CONSUL_HTTP_ERROR'
+  | 'CONSUL_SERVER_ERROR'
+  | 'CONSUL_BAD_REQUEST'
+  | 'CONSUL_RATE_LIMITED'
+  | 'CONSUL_UNAVAILABLE'
+  | 'CONSUL_VALUE_TOO_LARGE'
+  | 'CONSUL_SESSION_NOT_FOUND'
   | 'CONSUL_LOCK_TIMEOUT'
   | 'CONSUL_BAD_ADDRESS'
   | 'CONSUL_NOT_INSTALLED'
   | 'CONSUL_IMAGE_UNAVAILABLE'
   | 'CONSUL_UNSUPPORTED_ARCH'
-  | 'CONSUL_START_FAILED';
+  | 'CONSUL_START_FAILED'
+  | 'CONSUL_TOO_OLD'
+  | 'CONSUL_VERSION_UNKNOWN'
+  | 'CONSUL_INSTALL_FAILED';
 
 /** Creates a {@link ClusterLabError} with one of the {@link ConsulErrorCode}s. */
 export function consulError(code: ConsulErrorCode, message: string, options: ClusterLabErrorOptions = {}): ClusterLabError {

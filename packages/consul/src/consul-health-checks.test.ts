@@ -28,7 +28,7 @@ describe('consulHealthChecks', () => {
     );
     expect(report.checks.map((c) => [c.id, c.status, c.detail])).toEqual([
       ['consul-agent-running', 'PASS', 'consul agent running (pid 42)'],
-      ['consul-leader', 'PASS', 'leader 192.168.200.1:8300, this agent pi1 (server), serfHealth passing'],
+      ['consul-leader', 'PASS', 'leader 192.168.200.1:8300, this agent Consul 1.20.0, pi1 (server), serfHealth passing'],
       ['consul-members', 'PASS', '1/1 alive'],
     ]);
   });

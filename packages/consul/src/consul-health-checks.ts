@@ -1,6 +1,14 @@
 import { type Check, fail, pass, warn } from '@cluster-lab/core';
-import type { ConsulClient } from './api/consul-client.js';
+import type { AgentHealth, ConsulClient } from './api/consul-client.js';
 import type { ConsulRuntime } from './runtime/consul-runtime.js';
+
+/**
+ * One line naming the agent and the real Consul version it runs, for health and status output:
+ * `Consul 1.8.7, node1 (server)`.
+ */
+export function describeAgent(h: Pick<AgentHealth, 'version' | 'nodeName' | 'server'>): string {
+  return `Consul ${h.version}, ${h.nodeName} (${h.server ? 'server' : 'client'})`;
+}
 
 /** Inputs of {@link consulHealthChecks}. */
 export interface ConsulHealthOptions {
@@ -48,9 +56,7 @@ export function consulHealthChecks(options: ConsulHealthOptions): Check[] {
           'a follower server took over; expected after a leader failure',
         );
       }
-      return pass(
-        `leader ${h.leader}, this agent ${h.nodeName} (${h.server ? 'server' : 'client'}), serfHealth ${h.serfHealth ?? 'unknown'}`,
-      );
+      return pass(`leader ${h.leader}, this agent ${describeAgent(h)}, serfHealth ${h.serfHealth ?? 'unknown'}`);
     },
   });
   checks.push({

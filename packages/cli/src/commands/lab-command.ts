@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClusterLabError, findExecutable } from '@cluster-lab/core';
+import { findConsulBinary } from '@cluster-lab/consul';
+import { ClusterLabError } from '@cluster-lab/core';
 import { createLab, type Lab, type LabNode, openLab } from '@cluster-lab/lab';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -20,14 +21,24 @@ function nodeConfigPath(node: LabNode): string {
   return join(node.dir, 'config.yaml');
 }
 
-async function consulBinary(out: Output): Promise<string> {
-  const real = await findExecutable('consul');
+/**
+ * The lab runs real Consul: the `consul` on PATH or the Debian 11 build setup cached. The test
+ * double runs only when the user asks for it with `--fake-consul`, and says so.
+ */
+async function consulBinary(out: Output, fake: boolean): Promise<string> {
+  if (fake) {
+    const { FAKE_CONSUL_BIN } = await import('@cluster-lab/consul/testing');
+    out.warn(
+      '--fake-consul: the lab runs the Consul TEST DOUBLE (fake-consul), which speaks only the subset of the Consul HTTP API Cluster Lab uses — not HashiCorp Consul.',
+    );
+    return FAKE_CONSUL_BIN;
+  }
+  const real = await findConsulBinary();
   if (real) return real;
-  const { FAKE_CONSUL_BIN } = await import('@cluster-lab/consul/testing');
-  out.warn(
-    'no `consul` executable on this machine: the lab runs the Consul TEST DOUBLE (fake-consul), which speaks the subset of the Consul HTTP API Cluster Lab uses. Install Consul to run the real one.',
-  );
-  return FAKE_CONSUL_BIN;
+  throw new ClusterLabError('CONSUL_NOT_INSTALLED', 'no `consul` executable: the lab runs real Consul', {
+    hint: "run `sudo bash scripts/setup.sh` or `sudo cluster-lab dependencies --install` (installs Debian 11's Consul 1.8.7), or install Consul ≥ 1.8 and put it on PATH",
+    errorClass: 'dependency',
+  });
 }
 
 async function requireLab(): Promise<Lab> {
@@ -53,7 +64,7 @@ function describeRun(node: LabNode, run: JsonRun): string {
 /** `cluster-lab lab up`: nodes + dockerd, simultaneous `start` in every node, health, status. */
 export async function runUp(...args: unknown[]): Promise<void> {
   const cmd = args.at(-1) as Command;
-  const flags = cmd.optsWithGlobals<GlobalFlags & { nodes: string; backend: 'vxlan' | 'native'; keep?: boolean }>();
+  const flags = cmd.optsWithGlobals<GlobalFlags & { nodes: string; backend: 'vxlan' | 'native'; keep?: boolean; fakeConsul?: boolean }>();
   const out = makeOutput(flags);
   const count = Number(flags.nodes);
   if (!Number.isInteger(count) || count < 2 || count > 12) {
@@ -69,7 +80,7 @@ export async function runUp(...args: unknown[]): Promise<void> {
     await printStatus(existing, out);
     return;
   }
-  const binary = await consulBinary(out);
+  const binary = await consulBinary(out, flags.fakeConsul === true);
   const t0 = performance.now();
   out.line(`creating ${count} nodes (network namespaces, switch, one dockerd each)…`);
   const lab = await createLab({

@@ -6,7 +6,7 @@ export interface LabNodeConfigOptions {
   nodeDir: string;
   backend: 'vxlan' | 'native';
   dockerSocket: string;
-  /** Consul executable to run (a real `consul` or the test double). */
+  /** Consul executable to run: the real `consul` setup found (the test double only with `lab up --fake-consul`). */
   consulBinary: string;
 }
 

@@ -215,7 +215,7 @@ describe('ACL token', () => {
     expect(e1.errorClass).toBe('config');
     const wrong = new ConsulClient({ address, token: 'nope' });
     const e2 = (await wrong.kv.put('k', 'secret-value').catch((e: unknown) => e)) as ClusterLabError;
-    expect(e2.message).toBe(`Consul at ${address} refused kv.put (key "k"): ACL not found`);
+    expect(e2.message).toBe(`Consul at ${address}: kv.put (key "k") failed with HTTP 403: ACL not found`);
     expect(e2.message).not.toContain('secret-value');
     none.close();
     wrong.close();

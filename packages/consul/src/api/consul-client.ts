@@ -3,9 +3,22 @@ import type { IncomingMessage } from 'node:http';
 import { type ClusterLabError, isIpv4 } from '@cluster-lab/core';
 import Consul from 'consul';
 import { consulError, formatDuration } from '../consul-errors.js';
+import { CONSUL_STATUSES, type ConsulStatusMap, lookupStatus } from './consul-statuses.js';
 
 /** Default time {@link ConsulClient.waitForLeader} waits: a leader elects in 1–2 s with raft_multiplier 1. */
 export const DEFAULT_LEADER_TIMEOUT_MS = 30_000;
+/**
+ * Poll interval of {@link ConsulClient.waitForLeader} against the node's own agent (loopback):
+ * a 1.8.7 server elects itself 1.5–2.5 s after exec, and every 100 ms of polling granularity
+ * showed up in the Consul step; a `GET /v1/status/leader` on loopback costs well under 1 ms.
+ */
+export const LOCAL_LEADER_POLL_MS = 25;
+/**
+ * Default poll interval of {@link ConsulClient.waitForLeader} (another node's agent, e.g. a
+ * follower waiting for the leader's Consul before claiming a server slot): a status request
+ * across the cluster link costs a millisecond; 100 ms granularity added ~50 ms to every wait.
+ */
+export const DEFAULT_LEADER_POLL_MS = 50;
 /** Default per-request timeout (blocking queries get their wait time on top). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /**
@@ -151,7 +164,9 @@ export class ConsulClient {
 
   /** The current Raft leader (`host:8300`), or undefined when none is elected. Equivalent to `GET /v1/status/leader`. */
   async leader(): Promise<string | undefined> {
-    const leader = await this.call('status.leader', () => this.consul.status.leader({ timeout: this.timeoutMs } as never));
+    const leader = await this.call('status.leader', CONSUL_STATUSES.read, () =>
+      this.consul.status.leader({ timeout: this.timeoutMs } as never),
+    );
     return typeof leader === 'string' && leader !== '' ? leader : undefined;
   }
 
@@ -162,12 +177,12 @@ export class ConsulClient {
    */
   async waitForLeader(options: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal } = {}): Promise<string> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS;
-    const pollMs = options.pollMs ?? 100;
+    const pollMs = options.pollMs ?? DEFAULT_LEADER_POLL_MS;
     const deadline = Date.now() + timeoutMs;
     let lastError: ClusterLabError | undefined;
     for (;;) {
       try {
-        const leader = await this.call('status.leader', () =>
+        const leader = await this.call('status.leader', CONSUL_STATUSES.read, () =>
           this.consul.status.leader({ timeout: Math.max(1, Math.min(this.timeoutMs, deadline - Date.now())) } as never),
         );
         if (typeof leader === 'string' && leader !== '') return leader;
@@ -194,7 +209,7 @@ export class ConsulClient {
 
   /** Gossip members as this agent sees them. Equivalent to `GET /v1/agent/members`. */
   async members(): Promise<ConsulMember[]> {
-    const raw = (await this.call('agent.members', () =>
+    const raw = (await this.call('agent.members', CONSUL_STATUSES.read, () =>
       this.consul.agent.members({ timeout: this.timeoutMs } as never),
     )) as unknown as Array<{
       Name: string;
@@ -249,21 +264,33 @@ export class ConsulClient {
     },
     /** Writes `value`. */
     put: async (key: string, value: string, options: { flags?: number } = {}): Promise<void> => {
-      await this.call('kv.put', () => this.consul.kv.set({ key, value, ...options, ...this.opts() } as never), key);
+      await this.call(
+        'kv.put',
+        CONSUL_STATUSES.kvWrite,
+        () => this.consul.kv.set({ key, value, ...options, ...this.opts() } as never),
+        key,
+      );
     },
     /** Writes only if the key's ModifyIndex is `index` (0: only if absent). Returns whether it was written. */
     cas: async (key: string, value: string, index: number): Promise<boolean> => {
-      return Boolean(await this.call('kv.cas', () => this.consul.kv.set({ key, value, cas: index, ...this.opts() } as never), key));
+      return Boolean(
+        await this.call(
+          'kv.cas',
+          CONSUL_STATUSES.kvWrite,
+          () => this.consul.kv.set({ key, value, cas: index, ...this.opts() } as never),
+          key,
+        ),
+      );
     },
     /** Deletes `key` (with `recurse`: every key under it). Absent keys are fine. */
     delete: async (key: string, options: { recurse?: boolean } = {}): Promise<void> => {
-      await this.call('kv.delete', () => this.consul.kv.del({ key, ...options, ...this.opts() } as never), key);
+      await this.call('kv.delete', CONSUL_STATUSES.kvWrite, () => this.consul.kv.del({ key, ...options, ...this.opts() } as never), key);
     },
   };
 
   /** Creates a session bound to this agent's node; returns its id. Equivalent to `PUT /v1/session/create`. */
   async createSession(options: { name?: string; ttl?: string; lockDelay?: string; behavior?: 'release' | 'delete' } = {}): Promise<string> {
-    const out = await this.call('session.create', () =>
+    const out = await this.call('session.create', CONSUL_STATUSES.session, () =>
       this.consul.session.create({
         name: options.name,
         ttl: options.ttl,
@@ -277,12 +304,12 @@ export class ConsulClient {
 
   /** Destroys a session (its locks are released). Absent sessions are fine. */
   async destroySession(id: string): Promise<void> {
-    await this.call('session.destroy', () => this.consul.session.destroy({ id, ...this.opts() } as never));
+    await this.call('session.destroy', CONSUL_STATUSES.session, () => this.consul.session.destroy({ id, ...this.opts() } as never));
   }
 
   /** Renews a TTL session. */
   async renewSession(id: string): Promise<void> {
-    await this.call('session.renew', () => this.consul.session.renew({ id, ...this.opts() } as never));
+    await this.call('session.renew', CONSUL_STATUSES.sessionRenew, () => this.consul.session.renew({ id, ...this.opts() } as never));
   }
 
   /**
@@ -304,6 +331,7 @@ export class ConsulClient {
       for (;;) {
         const acquired = await this.call(
           'kv.acquire',
+          CONSUL_STATUSES.kvWrite,
           () => this.consul.kv.set({ key, value: options.value ?? '', acquire: session, ...this.opts() } as never),
           key,
         );
@@ -339,6 +367,7 @@ export class ConsulClient {
       try {
         await this.call(
           'kv.release',
+          CONSUL_STATUSES.kvWrite,
           () => this.consul.kv.set({ key, value: options.value ?? '', release: session, ...this.opts() } as never),
           key,
         );
@@ -351,7 +380,7 @@ export class ConsulClient {
 
   /** Registers a service with the local agent (synced to the catalog). Equivalent to `PUT /v1/agent/service/register`. */
   async registerService(service: ServiceRegistration): Promise<void> {
-    await this.call('agent.service.register', () =>
+    await this.call('agent.service.register', CONSUL_STATUSES.serviceRegister, () =>
       this.consul.agent.service.register({
         name: service.name,
         id: service.id ?? service.name,
@@ -366,12 +395,14 @@ export class ConsulClient {
 
   /** Removes a service registered with {@link registerService}. */
   async deregisterService(id: string): Promise<void> {
-    await this.call('agent.service.deregister', () => this.consul.agent.service.deregister({ id, ...this.opts() } as never));
+    await this.call('agent.service.deregister', CONSUL_STATUSES.serviceDeregister, () =>
+      this.consul.agent.service.deregister({ id, ...this.opts() } as never),
+    );
   }
 
   /** Nodes that provide `service` (catalog). */
   async serviceNodes(service: string): Promise<Array<{ node: string; address: string; port: number; serviceId: string }>> {
-    const list = (await this.call('catalog.service.nodes', () =>
+    const list = (await this.call('catalog.service.nodes', CONSUL_STATUSES.read, () =>
       this.consul.catalog.service.nodes({ service, ...this.opts() } as never),
     )) as unknown as Array<{
       Node: string;
@@ -385,13 +416,13 @@ export class ConsulClient {
 
   /** Health of the local agent: identity, leader, its serfHealth check and member counts. */
   async agentHealth(): Promise<AgentHealth> {
-    const self = (await this.call('agent.self', () => this.consul.agent.self(this.opts() as never))) as unknown as {
+    const self = (await this.call('agent.self', CONSUL_STATUSES.read, () => this.consul.agent.self(this.opts() as never))) as unknown as {
       Config: { NodeName: string; Datacenter: string; Server: boolean; Version: string };
     };
     const [leader, members] = await Promise.all([this.leader(), this.members()]);
     let serfHealth: AgentHealth['serfHealth'];
     if (leader) {
-      const checks = (await this.call('health.node', () =>
+      const checks = (await this.call('health.node', CONSUL_STATUSES.read, () =>
         this.consul.health.node({ node: self.Config.NodeName, ...this.opts() } as never),
       )) as unknown as Array<{
         CheckID: string;
@@ -422,6 +453,7 @@ export class ConsulClient {
     try {
       return (await this.call(
         'kv.get',
+        CONSUL_STATUSES.kvRead,
         () => this.consul.kv.get({ key, ctx, timeout: this.timeoutMs + waitMs, ...extra } as never),
         key,
       )) as unknown as WithResponse<unknown>;
@@ -430,56 +462,56 @@ export class ConsulClient {
     }
   }
 
-  /** Runs one request and maps failures to {@link ClusterLabError} (key names yes, values never). */
-  private async call<T>(what: string, fn: () => Promise<T>, key?: string): Promise<T> {
+  /**
+   * Runs one request and maps a failure by the call's status map (key names yes, values never):
+   * a status the map marks `true` is a success with no value (e.g. deleting what is gone).
+   */
+  private async call<T>(what: string, statuses: ConsulStatusMap, fn: () => Promise<T>, key?: string): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw this.mapError(what, error, key);
+      const mapped = this.mapError(what, statuses, error, key);
+      if (mapped === true) return undefined as T;
+      throw mapped;
     }
   }
 
-  private mapError(what: string, error: unknown, key?: string): ClusterLabError {
-    const e = error as Error & { code?: string; response?: { statusCode?: number; body?: unknown }; isPapi?: boolean };
+  private mapError(what: string, statuses: ConsulStatusMap, error: unknown, key?: string): ClusterLabError | true {
+    const e = error as Error & { response?: { statusCode?: number; body?: unknown } };
     const status = e.response?.statusCode;
     const on = key ? ` (key "${key}")` : '';
-    const body =
-      typeof e.response?.body === 'string' ? e.response.body : Buffer.isBuffer(e.response?.body) ? e.response.body.toString('utf8') : '';
-    if (status === 403) {
+    if (status === undefined) {
       return consulError(
-        'CONSUL_PERMISSION_DENIED',
-        `Consul at ${this.address} refused ${what}${on}: ${body.trim() || 'permission denied'}`,
+        'CONSUL_UNREACHABLE',
+        `cannot reach Consul at ${this.address} (${what}): ${e.message.replace(/^consul: [\w.]+: /, '')}`,
         {
-          hint: this.token
-            ? 'the configured consul.aclToken lacks permission or is unknown'
-            : 'the cluster has ACLs enabled: set consul.aclToken',
-          errorClass: 'config',
+          hint: 'is the Consul agent running? `cluster-lab health` shows its state',
           cause: error,
         },
       );
     }
-    if (status !== undefined) {
-      const noLeader = /no cluster leader/i.test(body);
-      return consulError(
-        noLeader ? 'CONSUL_NO_LEADER' : 'CONSUL_HTTP_ERROR',
-        `Consul at ${this.address}: ${what}${on} failed with HTTP ${status}: ${body.trim() || e.message}`,
-        {
-          hint: noLeader
-            ? 'no Consul server is elected yet; wait for the leader (waitForLeader) or check the servers'
-            : 'see the Consul agent log',
-          cause: error,
-        },
-      );
-    }
-    return consulError(
-      'CONSUL_UNREACHABLE',
-      `cannot reach Consul at ${this.address} (${what}): ${e.message.replace(/^consul: [\w.]+: /, '')}`,
-      {
-        hint: 'is the Consul agent running? `cluster-lab health` shows its state',
+    const body = responseText(e.response?.body).trim();
+    const failure = lookupStatus(statuses, status, body);
+    if (failure === true) return true;
+    if (!failure) {
+      return consulError('CONSUL_HTTP_ERROR', `Consul at ${this.address}: ${what}${on} failed with HTTP ${status}: ${body || e.message}`, {
+        hint: 'see the Consul agent log',
         cause: error,
-      },
-    );
+      });
+    }
+    const hint = typeof failure.hint === 'string' ? failure.hint : this.token ? failure.hint.withToken : failure.hint.withoutToken;
+    return consulError(failure.code, `Consul at ${this.address}: ${what}${on} failed with HTTP ${status}: ${body || failure.reason}`, {
+      hint,
+      cause: error,
+      ...(failure.errorClass ? { errorClass: failure.errorClass } : {}),
+    });
   }
+}
+
+function responseText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  return '';
 }
 
 function toEntry(raw: RawKv): KvEntry {

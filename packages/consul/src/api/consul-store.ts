@@ -11,6 +11,11 @@ const MAX_BLOCK_MS = 60_000;
 export interface ConsulStoreOptions {
   /** Prepended to every key. Default {@link DEFAULT_STORE_PREFIX}. */
   prefix?: string;
+  /**
+   * Awaited (once) before the first operation, e.g. "a Raft leader is known": lets a caller hand
+   * the store on while the agent is still electing, instead of waiting for it up front.
+   */
+  ready?: () => Promise<unknown>;
 }
 
 /**
@@ -28,39 +33,58 @@ export interface ConsulStoreOptions {
  */
 export class ConsulStore implements ClusterStore {
   readonly prefix: string;
+  private readonly whenReady: () => Promise<unknown>;
 
   constructor(
     readonly client: ConsulClient,
     options: ConsulStoreOptions = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_STORE_PREFIX;
+    let ready: Promise<unknown> | undefined;
+    const gate = options.ready;
+    // A failed wait is retried by the next operation rather than remembered.
+    this.whenReady = gate
+      ? () => {
+          ready ??= gate().catch((error: unknown) => {
+            ready = undefined;
+            throw error;
+          });
+          return ready;
+        }
+      : async () => undefined;
   }
 
   async get(key: string): Promise<StoredValue | undefined> {
+    await this.whenReady();
     const e = await this.client.kv.get(this.full(key));
     return e ? { value: e.value, index: e.modifyIndex } : undefined;
   }
 
   async put(key: string, value: string): Promise<void> {
+    await this.whenReady();
     await this.client.kv.put(this.full(key), value);
   }
 
   async cas(key: string, value: string, index: number): Promise<boolean> {
+    await this.whenReady();
     return this.client.kv.cas(this.full(key), value, index);
   }
 
   async delete(key: string): Promise<void> {
+    await this.whenReady();
     await this.client.kv.delete(this.full(key));
   }
 
   /** Keys under `prefix` (relative to the store prefix, like the keys given to `put`). */
   async list(prefix: string): Promise<Map<string, StoredValue>> {
+    await this.whenReady();
     const entries = await this.client.kv.list(this.full(prefix));
     return new Map(entries.map((e) => [e.key.slice(this.prefix.length), { value: e.value, index: e.modifyIndex }]));
   }
 
   /** Waits with blocking queries until `key` exists; undefined after `timeoutMs` (or on abort). */
   async waitFor(key: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<StoredValue | undefined> {
+    await this.whenReady();
     const deadline = Date.now() + options.timeoutMs;
     // Index 0 answers at once with the current index; later reads block until the key changes.
     let index = 0;
@@ -75,6 +99,7 @@ export class ConsulStore implements ClusterStore {
   }
 
   async lock(key: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<StoreLock> {
+    await this.whenReady();
     const held = await this.client.lock(this.full(key), options);
     return { release: () => held.release(), [Symbol.asyncDispose]: () => held.release() };
   }

@@ -1,10 +1,14 @@
 import { parseConfig } from '@cluster-lab/core';
 import { describe, expect, it } from 'vitest';
+import { parseConsulVersion } from '../version/consul-version.js';
 import { nodeIdFromMachineId } from './node-id.js';
-import { CONSUL_RETRY_INTERVAL, type ConsulRuntimeFacts, renderConsulConfig } from './render-consul-config.js';
+import { CONSUL_RETRY_INTERVAL, type ConsulConfigFacts, consulConfigDialect, renderConsulConfig } from './render-consul-config.js';
 
 const NODE_ID = nodeIdFromMachineId('3d1219c7c4c5404aaa1f6d2a48adfda4');
-const leader: ConsulRuntimeFacts = {
+const V1_8 = parseConsulVersion('Consul v1.8.7');
+const V1_10 = parseConsulVersion('Consul v1.10.12');
+const CURRENT = parseConsulVersion('Consul v1.20.1');
+const leader: ConsulConfigFacts = {
   role: 'leader',
   server: true,
   clusterAddress: '192.168.200.1',
@@ -12,11 +16,12 @@ const leader: ConsulRuntimeFacts = {
   nodeName: 'pi1',
   nodeId: NODE_ID,
   dataDir: '/var/lib/cluster-lab/consul/data',
+  version: CURRENT,
 };
-const follower: ConsulRuntimeFacts = { ...leader, role: 'follower', server: false, clusterAddress: '192.168.200.101', nodeName: 'pi2' };
+const follower: ConsulConfigFacts = { ...leader, role: 'follower', server: false, clusterAddress: '192.168.200.101', nodeName: 'pi2' };
 
 describe('renderConsulConfig', () => {
-  it('renders the leader as a bootstrapping server bound to its cluster address', () => {
+  it('renders the leader as a bootstrapping server bound to its cluster address (current Consul)', () => {
     const { config, json, warnings, httpAddress } = renderConsulConfig(parseConfig({}), leader);
     expect(config).toEqual({
       datacenter: 'cluster-lab',
@@ -24,13 +29,13 @@ describe('renderConsulConfig', () => {
       node_id: NODE_ID,
       data_dir: '/var/lib/cluster-lab/consul/data',
       server: true,
-      bootstrap_expect: 1,
+      bootstrap: true,
       bind_addr: '192.168.200.1',
       advertise_addr: '192.168.200.1',
       client_addr: '127.0.0.1 192.168.200.1',
       retry_join: [],
       retry_interval: '1s',
-      performance: { raft_multiplier: 1 },
+      performance: { raft_multiplier: 1, leave_drain_time: '1s' },
       ports: { http: 8500 },
       leave_on_terminate: true,
       disable_update_check: true,
@@ -43,9 +48,10 @@ describe('renderConsulConfig', () => {
     expect(httpAddress).toBe('192.168.200.1:8500');
   });
 
-  it('renders a follower client that retry-joins the leader, without bootstrap_expect', () => {
+  it('renders a follower client that retry-joins the leader, without bootstrap', () => {
     const { config } = renderConsulConfig(parseConfig({}), follower);
     expect(config.server).toBe(false);
+    expect(config.bootstrap).toBeUndefined();
     expect(config.bootstrap_expect).toBeUndefined();
     expect(config.retry_join).toEqual(['192.168.200.1']);
     expect(config.retry_interval).toBe(CONSUL_RETRY_INTERVAL);
@@ -58,14 +64,38 @@ describe('renderConsulConfig', () => {
   it('renders a follower server (a claimed server slot) that joins and never bootstraps', () => {
     const { config } = renderConsulConfig(parseConfig({}), { ...follower, server: true });
     expect(config.server).toBe(true);
+    expect(config.bootstrap).toBeUndefined();
     expect(config.bootstrap_expect).toBeUndefined();
     expect(config.retry_join).toEqual(['192.168.200.1']);
   });
 
   it('uses bootstrapExpect for an HA start and validates it against consul.servers', () => {
-    expect(renderConsulConfig(parseConfig({}), { ...leader, bootstrapExpect: 3 }).config.bootstrap_expect).toBe(3);
+    const ha = renderConsulConfig(parseConfig({}), { ...leader, bootstrapExpect: 3 }).config;
+    expect(ha.bootstrap_expect).toBe(3);
+    expect(ha.bootstrap).toBeUndefined();
     expect(() => renderConsulConfig(parseConfig({ consul: { servers: 1 } }), { ...leader, bootstrapExpect: 3 })).toThrow(
       'bootstrap_expect 3 must be between 1 and consul.servers (1)',
+    );
+  });
+
+  it('a leader taking over an existing cluster joins its servers instead of bootstrapping (Raft safety)', () => {
+    const takeover = renderConsulConfig(parseConfig({}), {
+      ...leader,
+      bootstrap: false,
+      join: ['192.168.200.101', '192.168.200.102'],
+    }).config;
+    expect(takeover.bootstrap).toBeUndefined();
+    expect(takeover.bootstrap_expect).toBeUndefined();
+    expect(takeover.server).toBe(true);
+    expect(takeover.retry_join).toEqual(['192.168.200.101', '192.168.200.102']);
+    expect(() => renderConsulConfig(parseConfig({}), { ...leader, bootstrap: false })).toThrow(
+      'a leader that does not bootstrap needs the addresses of the Consul servers to join',
+    );
+    expect(() => renderConsulConfig(parseConfig({}), { ...follower, server: true, bootstrap: true })).toThrow(
+      'only the leader may bootstrap the Consul cluster (a follower asked to)',
+    );
+    expect(() => renderConsulConfig(parseConfig({}), { ...leader, bootstrap: false, join: ['10.0.0.5'] })).toThrow(
+      'join[0] 10.0.0.5 is outside the cluster subnet 192.168.200.0/24',
     );
   });
 
@@ -130,6 +160,44 @@ describe('renderConsulConfig', () => {
   it('is pure: same input, same output', () => {
     const cfg = parseConfig({});
     expect(renderConsulConfig(cfg, follower).json).toBe(renderConsulConfig(cfg, follower).json);
+  });
+});
+
+describe('renderConsulConfig per Consul version band', () => {
+  const key = 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=';
+  const secure = parseConfig({ consul: { aclToken: 'b1gs3cr3t', encrypt: key } });
+  const roles = { 'leader-server': leader, 'follower-server': { ...follower, server: true }, 'follower-client': follower };
+  const bands = { '1.8': V1_8, '1.9-1.10': V1_10, '1.11+': CURRENT };
+
+  it('picks the keys each band understands', () => {
+    expect(consulConfigDialect(V1_8)).toEqual({ ui: 'ui', managementToken: 'master' });
+    expect(consulConfigDialect(parseConsulVersion('1.9.0'))).toEqual({ ui: 'ui_config', managementToken: 'master' });
+    expect(consulConfigDialect(V1_10)).toEqual({ ui: 'ui_config', managementToken: 'master' });
+    expect(consulConfigDialect(parseConsulVersion('1.11.0-beta1'))).toEqual({ ui: 'ui_config', managementToken: 'initial_management' });
+    expect(consulConfigDialect(CURRENT)).toEqual({ ui: 'ui_config', managementToken: 'initial_management' });
+    const old = renderConsulConfig(secure, { ...leader, version: V1_8 }).config;
+    expect(old.ui).toBe(true);
+    expect(old.ui_config).toBeUndefined();
+    expect(old.acl?.tokens).toEqual({ master: 'b1gs3cr3t', agent: 'b1gs3cr3t' });
+    expect(renderConsulConfig(secure, { ...follower, version: V1_8 }).config.ui).toBe(false);
+  });
+
+  for (const [band, version] of Object.entries(bands)) {
+    for (const [role, facts] of Object.entries(roles)) {
+      it(`golden: Consul ${band}, ${role}, ACL + gossip encryption`, async () => {
+        await expect(renderConsulConfig(secure, { ...facts, version }).json).toMatchFileSnapshot(`./fixtures/consul-${band}-${role}.json`);
+      });
+    }
+  }
+
+  it('refuses Consul older than 1.8, naming the version, its source and the fix', () => {
+    expect(() => renderConsulConfig(parseConfig({}), { ...leader, version: parseConsulVersion('Consul v1.7.14') })).toThrow(
+      expect.objectContaining({
+        code: 'CONSUL_TOO_OLD',
+        message: 'the Consul agent is Consul 1.7.14 (from consul version); Cluster Lab needs Consul 1.8 or newer',
+        hint: expect.stringContaining('scripts/setup.sh'),
+      }),
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import { type ClusterConfig, cidrContains, isIpv4 } from '@cluster-lab/core';
 import { consulError } from '../consul-errors.js';
+import { type ConsulVersion, consulVersionAtLeast, requireSupportedConsul } from '../version/consul-version.js';
 
 /**
  * How often a follower retries joining the leader. Replaces Consul's default `retry_interval`
@@ -17,6 +18,13 @@ export const CONSUL_RETRY_INTERVAL = '1s';
  */
 export const CONSUL_RAFT_MULTIPLIER = 1;
 
+/**
+ * How long a server keeps answering RPCs while it leaves (`stop`). Replaces Consul's default of
+ * 5 s, which exists so clients can retry elsewhere during a rolling update over a WAN; on the
+ * cluster link a retry lands in milliseconds, and the 5 s made every server's `stop` take ~13 s
+ * (measured with 1.8.7: serf leave 6 s + drain 5 s), past the runtime's 10 s stop timeout.
+ */
+export const CONSUL_LEAVE_DRAIN_TIME = '1s';
 /** Consul's own ports we configure or document (HTTP comes from `config.consul.httpPort`). */
 export const CONSUL_SERVER_PORT = 8300;
 /** Serf LAN gossip port (`retry_join` targets it). */
@@ -43,6 +51,59 @@ export interface ConsulRuntimeFacts {
    * servers join as voters (autopilot). Set N only for an HA cluster started with N servers at once.
    */
   bootstrapExpect?: number;
+  /**
+   * Whether the leader bootstraps a new Raft cluster. Default true for the leader, never for a
+   * follower. Raft safety rests on it: bootstrap only when no Consul cluster exists yet. A
+   * leader that takes over (failover, or a restart with a fresh data dir while the other servers
+   * run) must pass `false` and {@link join} the existing servers — two bootstrapped servers in
+   * one gossip pool are two Raft clusters.
+   */
+  bootstrap?: boolean;
+  /**
+   * Addresses to `retry_join`. Default: followers join the leader address; a bootstrapping
+   * leader joins nobody. Required (non-empty) for a leader that does not bootstrap.
+   */
+  join?: string[];
+}
+
+/** {@link ConsulRuntimeFacts} plus the agent's version, which decides the keys we write. */
+export interface ConsulConfigFacts extends ConsulRuntimeFacts {
+  /** The agent's version (`runtime.version()`); older than 1.8 is refused with `CONSUL_TOO_OLD`. */
+  version: ConsulVersion;
+}
+
+/**
+ * The config keys one Consul version understands, for the fields we render.
+ *
+ * Checked against Consul's own sources (`agent/config/config.go`, `deprecated.go`, `builder.go`)
+ * from 1.8 to 1.2x:
+ * - the UI: 1.8 knows only the top-level `ui` (and refuses `ui_config` as an "invalid config
+ *   key"); 1.9 added the `ui_config` block and deprecated `ui`, which later versions still accept.
+ * - ACL tokens: up to 1.10 the management token is `acl.tokens.master`; 1.11 renamed it
+ *   `acl.tokens.initial_management` (and `agent_master` → `agent_recovery`); 1.11+ still map the
+ *   old names with a deprecation warning. `acl.tokens.agent` is the same in every version.
+ * - unchanged 1.8 → 1.2x (same key, same meaning): datacenter, primary_datacenter, node_name,
+ *   node_id, data_dir, server, bootstrap, bootstrap_expect, bind_addr, advertise_addr,
+ *   client_addr, retry_join, retry_interval, performance.raft_multiplier,
+ *   performance.leave_drain_time, ports.http, leave_on_terminate, disable_update_check,
+ *   log_level, encrypt, acl.enabled, acl.default_policy, acl.enable_token_persistence.
+ *   `bootstrap_expect: 1` is turned into `bootstrap: true` by every version (with a warning), so
+ *   we write `bootstrap` directly.
+ * The real 1.8.7 validates every combination we render (`consul validate`, integration tests).
+ */
+export interface ConsulConfigDialect {
+  /** `ui` (< 1.9) or `ui_config.enabled` (>= 1.9). */
+  ui: 'ui' | 'ui_config';
+  /** `master` (< 1.11) or `initial_management` (>= 1.11). */
+  managementToken: 'master' | 'initial_management';
+}
+
+/** The {@link ConsulConfigDialect} of a version. */
+export function consulConfigDialect(version: ConsulVersion): ConsulConfigDialect {
+  return {
+    ui: consulVersionAtLeast(version, 1, 9) ? 'ui_config' : 'ui',
+    managementToken: consulVersionAtLeast(version, 1, 11) ? 'initial_management' : 'master',
+  };
 }
 
 /** The subset of Consul's agent configuration (JSON, snake_case) that Cluster Lab writes. */
@@ -53,24 +114,29 @@ export interface ConsulAgentConfig {
   node_id: string;
   data_dir: string;
   server: boolean;
+  bootstrap?: boolean;
   bootstrap_expect?: number;
   bind_addr: string;
   advertise_addr: string;
   client_addr: string;
   retry_join: string[];
   retry_interval: string;
-  performance: { raft_multiplier: number };
+  performance: { raft_multiplier: number; leave_drain_time: string };
   ports: { http: number };
   leave_on_terminate: boolean;
   disable_update_check: boolean;
-  ui_config: { enabled: boolean };
+  /** Consul < 1.9. */
+  ui?: boolean;
+  /** Consul >= 1.9. */
+  ui_config?: { enabled: boolean };
   log_level: string;
   encrypt?: string;
   acl?: {
     enabled: boolean;
     default_policy: 'deny' | 'allow';
     enable_token_persistence: boolean;
-    tokens: { initial_management?: string; agent: string };
+    /** `master` for Consul < 1.11, `initial_management` from 1.11 on. */
+    tokens: { master?: string; initial_management?: string; agent: string };
   };
 }
 
@@ -86,24 +152,28 @@ export interface RenderedConsulConfig {
 }
 
 /**
- * Renders the Consul agent configuration for this node. Pure: same input, same output.
+ * Renders the Consul agent configuration for this node, in the keys `facts.version` understands
+ * (see {@link ConsulConfigDialect}). Pure: same input, same output.
  *
  * - `bind_addr`/`advertise_addr` are the cluster address — never `0.0.0.0`, which lets Consul
  *   pick docker0 or the uplink (the original tool's bug); the address must lie in `config.subnet`.
  * - `client_addr` is loopback + the cluster address, or `0.0.0.0` with a warning when
  *   `consul.exposeUi` is set.
- * - the leader is a server with `bootstrap_expect`; followers `retry_join` the leader address.
+ * - the leader is a server that bootstraps (`bootstrap`, or `bootstrap_expect` N for an HA
+ *   start); followers `retry_join` the leader address and never bootstrap.
  *
  * @example
  * ```ts
  * const { json } = renderConsulConfig(config, {
  *   role: 'follower', server: false, clusterAddress: '192.168.200.101', leaderAddress: '192.168.200.1',
  *   nodeName: 'pi2', nodeId: await readNodeId(), dataDir: '/var/lib/cluster-lab/consul',
+ *   version: parseConsulVersion('Consul v1.8.7'),
  * });
  * ```
  */
-export function renderConsulConfig(config: ClusterConfig, facts: ConsulRuntimeFacts): RenderedConsulConfig {
+export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFacts): RenderedConsulConfig {
   const consul = config.consul;
+  const dialect = consulConfigDialect(requireSupportedConsul(facts.version));
   checkAddress('clusterAddress', facts.clusterAddress, config.subnet);
   checkAddress('leaderAddress', facts.leaderAddress, config.subnet);
   if (!/^[A-Za-z0-9-]{1,63}$/.test(facts.nodeName)) {
@@ -118,6 +188,19 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulRuntimeFa
     });
   }
   const isLeader = facts.role === 'leader';
+  const bootstraps = isLeader && facts.bootstrap !== false;
+  if (facts.bootstrap === true && !isLeader) {
+    throw consulError('CONSUL_BAD_ADDRESS', 'only the leader may bootstrap the Consul cluster (a follower asked to)', {
+      hint: 'followers join the leader; two bootstrapped servers would be two Raft clusters',
+    });
+  }
+  const retryJoin = facts.join ?? (bootstraps ? [] : isLeader ? [] : [facts.leaderAddress]);
+  if (!bootstraps && retryJoin.length === 0) {
+    throw consulError('CONSUL_BAD_ADDRESS', 'a leader that does not bootstrap needs the addresses of the Consul servers to join', {
+      hint: 'pass facts.join (the servers of the existing cluster)',
+    });
+  }
+  for (const [i, address] of retryJoin.entries()) checkAddress(`join[${i}]`, address, config.subnet);
   const server = isLeader || facts.server;
   const warnings: string[] = [];
   if (facts.role === 'follower' && facts.clusterAddress === facts.leaderAddress) {
@@ -140,24 +223,25 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulRuntimeFa
     bind_addr: facts.clusterAddress,
     advertise_addr: facts.clusterAddress,
     client_addr: clientAddr,
-    retry_join: isLeader ? [] : [facts.leaderAddress],
+    retry_join: retryJoin,
     retry_interval: CONSUL_RETRY_INTERVAL,
-    performance: { raft_multiplier: CONSUL_RAFT_MULTIPLIER },
+    performance: { raft_multiplier: CONSUL_RAFT_MULTIPLIER, leave_drain_time: CONSUL_LEAVE_DRAIN_TIME },
     ports: { http: consul.httpPort },
     // `stop` undoes `start`: a stopped node should leave the cluster, not linger as "failed".
     leave_on_terminate: true,
     disable_update_check: true,
-    ui_config: { enabled: server },
+    ...(dialect.ui === 'ui' ? { ui: server } : { ui_config: { enabled: server } }),
     log_level: 'INFO',
   };
-  if (isLeader) {
+  if (bootstraps) {
     const expect = facts.bootstrapExpect ?? 1;
     if (!Number.isInteger(expect) || expect < 1 || expect > consul.servers) {
       throw consulError('CONSUL_BAD_ADDRESS', `bootstrap_expect ${expect} must be between 1 and consul.servers (${consul.servers})`, {
         errorClass: 'config',
       });
     }
-    out.bootstrap_expect = expect;
+    if (expect === 1) out.bootstrap = true;
+    else out.bootstrap_expect = expect;
   }
   if (consul.encrypt) out.encrypt = consul.encrypt;
   if (consul.aclToken) {
@@ -168,7 +252,7 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulRuntimeFa
       enable_token_persistence: true,
       // Servers create the token as the management token at bootstrap; every agent uses it to
       // register itself (default policy deny would otherwise refuse the node's own catalog entry).
-      tokens: server ? { initial_management: consul.aclToken, agent: consul.aclToken } : { agent: consul.aclToken },
+      tokens: server ? managementTokens(dialect, consul.aclToken) : { agent: consul.aclToken },
     };
   }
   return {
@@ -177,6 +261,10 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulRuntimeFa
     warnings,
     httpAddress: `${facts.clusterAddress}:${consul.httpPort}`,
   };
+}
+
+function managementTokens(dialect: ConsulConfigDialect, token: string): { master?: string; initial_management?: string; agent: string } {
+  return dialect.managementToken === 'master' ? { master: token, agent: token } : { initial_management: token, agent: token };
 }
 
 function checkAddress(field: string, address: string, subnet: string): void {

@@ -30,7 +30,7 @@ describe('BinaryRuntime', () => {
       }),
     );
     const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: bin, runDir: join(dir, 'run') });
-    expect(await runtime.version()).toBe('Consul v1.20.0-fake');
+    expect(await runtime.version()).toMatchObject({ major: 1, minor: 20, patch: 0, prerelease: 'fake' });
     expect(await runtime.start({ configFile, dataDir: join(dir, 'data'), nodeName: 'b1' })).toEqual({ started: true });
     const status = await runtime.status();
     expect(status.running).toBe(true);
@@ -48,25 +48,30 @@ describe('BinaryRuntime', () => {
     await writeFile(configFile, JSON.stringify({ node_name: 'b2' }));
     const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: bin, runDir: join(dir, 'run-bad') });
     await expect(runtime.start({ configFile, dataDir: '/nonexistent', nodeName: 'b2' })).rejects.toMatchObject({
-      code: 'DAEMON_EXITED',
-      message: expect.stringContaining('==> data_dir cannot be empty'),
+      code: 'CONSUL_START_FAILED',
+      message: expect.stringMatching(/^consul exited right after start \(exit code 1\):\n[\s\S]*==> data_dir cannot be empty/),
     });
     expect((await runtime.status()).running).toBe(false);
   });
 
-  it('a missing executable is CONSUL_NOT_INSTALLED; version() says undefined', async () => {
+  it('a missing executable is CONSUL_NOT_INSTALLED; installedVersion() says undefined', async () => {
     const runtime = new BinaryRuntime({ runner: new ExecaRunner(), binary: join(dir, 'no-such-consul'), runDir: join(dir, 'run-missing') });
-    expect(await runtime.version()).toBeUndefined();
+    expect(await runtime.installedVersion()).toBeUndefined();
+    await expect(runtime.version()).rejects.toMatchObject({ code: 'CONSUL_NOT_INSTALLED', errorClass: 'dependency' });
     await expect(runtime.start({ configFile: '/x.json', dataDir: '/d', nodeName: 'x' })).rejects.toMatchObject({
       code: 'CONSUL_NOT_INSTALLED',
       errorClass: 'dependency',
     });
   });
 
-  it('runs exactly `consul version` to probe', async () => {
-    const runner = new FakeRunner().on('consul', ['version'], { stdout: 'Consul v1.20.1\nRevision abc\n' });
-    expect(await new BinaryRuntime({ runner, runDir: '/run/x' }).version()).toBe('Consul v1.20.1');
-    expect(runner.commands()).toEqual(['consul version']);
+  it('runs exactly `consul version -format=json` to probe, once per runtime', async () => {
+    const runner = new FakeRunner().on('consul', ['version', '-format=json'], {
+      stdout: '{"Version":"1.8.7","Revision":"","Prerelease":""}',
+    });
+    const runtime = new BinaryRuntime({ runner, runDir: '/run/x' });
+    expect(await runtime.version()).toEqual({ major: 1, minor: 8, patch: 7, prerelease: '', source: 'consul version -format=json' });
+    await runtime.version();
+    expect(runner.commands()).toEqual(['consul version -format=json']);
     expect(new BinaryRuntime({ runner, runDir: '/run/x' }).describe()).toBe('binary consul (pid file /run/x/consul.pid)');
   });
 });

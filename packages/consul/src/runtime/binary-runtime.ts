@@ -1,8 +1,25 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type CommandRunner, type EventSink, ignoreEvents, readPidFile, startDaemon, stopDaemon, tail } from '@cluster-lab/core';
-import { consulError } from '../consul-errors.js';
-import { CONSUL_READY_LINE, type ConsulRuntime, type ConsulRuntimeStatus, type ConsulStartSpec } from './consul-runtime.js';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  type CommandRunner,
+  type EventSink,
+  ignoreEvents,
+  readPidFile,
+  type SpawnedProcess,
+  stopDaemon,
+  tail,
+  writePidFile,
+} from '@cluster-lab/core';
+import { consulError, formatDuration } from '../consul-errors.js';
+import { type ConsulVersion, parseConsulVersion } from '../version/consul-version.js';
+import {
+  CONSUL_READY_LINE,
+  CONSUL_READY_POLL_MS,
+  type ConsulRuntime,
+  type ConsulRuntimeStatus,
+  type ConsulStartSpec,
+  DEFAULT_READY_TIMEOUT_MS,
+} from './consul-runtime.js';
 
 /** Options of {@link BinaryRuntime}. */
 export interface BinaryRuntimeOptions {
@@ -13,8 +30,23 @@ export interface BinaryRuntimeOptions {
   /** Directory for `consul.pid` and `consul.log` (e.g. `<stateDir>/consul`). */
   runDir: string;
   events?: EventSink;
-  /** How long `stop` waits after SIGTERM (graceful leave) before SIGKILL. Default 10 s. */
+  /** How long `stop` waits after SIGTERM (graceful leave) before SIGKILL. Default 15 s. */
   stopTimeoutMs?: number;
+}
+
+/**
+ * How long `stop` lets an agent leave gracefully. A 1.8.7 server needs ~6 s of serf leave plus
+ * `leave_drain_time` (1 s, see `CONSUL_LEAVE_DRAIN_TIME`); the old 10 s cut servers off mid-leave
+ * when Consul's default 5 s drain applied.
+ */
+const DEFAULT_STOP_TIMEOUT_MS = 15_000;
+
+/** The run in progress, from {@link BinaryRuntime.begin} until it is running. */
+interface PendingRun {
+  child: SpawnedProcess;
+  exit: { exitCode: number | null; signal: string | null } | undefined;
+  /** Where this run's output starts in the log, so an earlier run's ready line does not count. */
+  logOffset: number;
 }
 
 /**
@@ -34,6 +66,8 @@ export class BinaryRuntime implements ConsulRuntime {
   readonly pidFile: string;
   readonly logFile: string;
   private readonly events: EventSink;
+  private pending: PendingRun | undefined;
+  private detected: Promise<ConsulVersion | undefined> | undefined;
 
   constructor(private readonly options: BinaryRuntimeOptions) {
     this.binary = options.binary ?? 'consul';
@@ -46,11 +80,30 @@ export class BinaryRuntime implements ConsulRuntime {
     return `binary ${this.binary} (pid file ${this.pidFile})`;
   }
 
-  /** `consul version` first line, or undefined when the executable is missing. Equivalent to `consul version`. */
-  async version(): Promise<string | undefined> {
+  /**
+   * The executable's version, or undefined when it is not installed. Equivalent to
+   * `consul version -format=json` (`consul version` for agents too old to know `-format`).
+   * Asked once per runtime.
+   */
+  installedVersion(): Promise<ConsulVersion | undefined> {
+    this.detected ??= this.detectVersion();
+    return this.detected;
+  }
+
+  async version(): Promise<ConsulVersion> {
+    const version = await this.installedVersion();
+    if (!version) throw this.notInstalled();
+    return version;
+  }
+
+  private async detectVersion(): Promise<ConsulVersion | undefined> {
+    const { runner } = this.options;
     try {
-      const { stdout } = await this.options.runner.run(this.binary, ['version'], { timeoutMs: 10_000 });
-      return stdout.split('\n')[0]?.trim();
+      const json = await runner.run(this.binary, ['version', '-format=json'], { timeoutMs: 10_000, reject: false });
+      if (json.exitCode === 0) return parseConsulVersion(json.stdout, `${this.binary} version -format=json`);
+      if (json.exitCode === 127) return undefined;
+      const text = await runner.run(this.binary, ['version'], { timeoutMs: 10_000 });
+      return parseConsulVersion(text.stdout, `${this.binary} version`);
     } catch (error) {
       if (isMissingProgram(error)) return undefined;
       throw error;
@@ -58,36 +111,69 @@ export class BinaryRuntime implements ConsulRuntime {
   }
 
   async start(spec: ConsulStartSpec): Promise<{ started: boolean }> {
-    // Where the log starts for this run, so readiness does not match an earlier run's line.
-    const offset = await fileSize(this.logFile);
+    const begun = await this.begin(spec);
+    await this.waitRunning(spec.readyTimeoutMs);
+    return begun;
+  }
+
+  async begin(spec: ConsulStartSpec): Promise<{ started: boolean }> {
+    if ((await readPidFile(this.pidFile)) !== undefined) return { started: false };
+    await mkdir(dirname(this.logFile), { recursive: true });
+    const logOffset = await fileSize(this.logFile);
+    let child: SpawnedProcess;
     try {
-      const handle = await startDaemon(this.options.runner, {
-        file: this.binary,
-        args: ['agent', `-config-file=${spec.configFile}`],
-        pidFile: this.pidFile,
+      child = await this.options.runner.spawn(this.binary, ['agent', `-config-file=${spec.configFile}`], {
+        detached: true,
         logFile: this.logFile,
-        name: 'consul',
-        ready: async () => (await readFile(this.logFile)).subarray(offset).includes(CONSUL_READY_LINE),
-        readyTimeoutMs: spec.readyTimeoutMs ?? 30_000,
-        pollMs: 50,
       });
-      if (handle.started)
-        this.events({ type: 'log', level: 'info', message: `started consul agent (pid ${handle.pid})`, source: 'consul' });
-      return { started: handle.started };
     } catch (error) {
-      if (isMissingProgram(error)) {
-        throw consulError('CONSUL_NOT_INSTALLED', `the consul executable "${this.binary}" was not found`, {
-          hint: 'install Consul, set consul.binary, or use the container runtime',
-          errorClass: 'dependency',
-          cause: error,
+      if (isMissingProgram(error)) throw this.notInstalled(error);
+      throw error;
+    }
+    const run: PendingRun = { child, exit: undefined, logOffset };
+    void child.exited.then((e) => {
+      run.exit = e;
+    });
+    this.pending = run;
+    await writePidFile(this.pidFile, child.pid);
+    this.events({ type: 'log', level: 'info', message: `started consul agent (pid ${child.pid})`, source: 'consul' });
+    return { started: true };
+  }
+
+  async waitRunning(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
+    const run = this.pending;
+    // Not started by this runtime object (it was already running): nothing to wait for.
+    if (!run) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (run.exit) {
+        this.pending = undefined;
+        await stopDaemon(this.pidFile, { timeoutMs: 1000 });
+        const how = run.exit.signal ? `killed by ${run.exit.signal}` : `exit code ${run.exit.exitCode}`;
+        if (run.exit.exitCode === 127) throw this.notInstalled();
+        throw consulError('CONSUL_START_FAILED', `consul exited right after start (${how}):\n${await this.logs(15)}`, {
+          hint: `see ${this.logFile}`,
         });
       }
-      throw error;
+      const log = await readFile(this.logFile).catch(() => Buffer.alloc(0));
+      if (log.subarray(run.logOffset).includes(CONSUL_READY_LINE)) {
+        this.pending = undefined;
+        return;
+      }
+      if (Date.now() >= deadline) {
+        this.pending = undefined;
+        await this.stop();
+        throw consulError('CONSUL_START_FAILED', `consul was not running within ${formatDuration(timeoutMs)}:\n${await this.logs(15)}`, {
+          hint: `see ${this.logFile}`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, CONSUL_READY_POLL_MS));
     }
   }
 
   async stop(): Promise<boolean> {
-    const stopped = await stopDaemon(this.pidFile, { timeoutMs: this.options.stopTimeoutMs ?? 10_000 });
+    this.pending = undefined;
+    const stopped = await stopDaemon(this.pidFile, { timeoutMs: this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS });
     if (stopped) this.events({ type: 'log', level: 'info', message: 'stopped consul agent', source: 'consul' });
     return stopped;
   }
@@ -106,12 +192,20 @@ export class BinaryRuntime implements ConsulRuntime {
       return '';
     }
   }
+
+  private notInstalled(cause?: unknown) {
+    return consulError('CONSUL_NOT_INSTALLED', `the consul executable "${this.binary}" was not found`, {
+      hint: 'run `sudo bash scripts/setup.sh` or `cluster-lab dependencies --install` (Debian 11 build 1.8.7), install Consul ≥ 1.8 and set consul.binary, or use consul.runtime: container',
+      errorClass: 'dependency',
+      ...(cause ? { cause } : {}),
+    });
+  }
 }
 
 /** Not installed: ENOENT directly, or exit 127 when started through a wrapper such as `nsenter … --`. */
 function isMissingProgram(error: unknown): boolean {
-  const e = error as { notFound?: boolean; exitCode?: number };
-  return e.notFound === true || e.exitCode === 127;
+  const e = error as { notFound?: boolean; exitCode?: number; code?: string };
+  return e.notFound === true || e.exitCode === 127 || e.code === 'ENOENT';
 }
 
 async function fileSize(path: string): Promise<number> {

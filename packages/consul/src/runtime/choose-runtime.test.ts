@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BinaryRuntime } from './binary-runtime.js';
 import { chooseConsulRuntime } from './choose-runtime.js';
 import { CONSUL_PLATFORMS, consulArch, consulImageForArch } from './consul-image.js';
-import { ContainerRuntime, demux } from './container-runtime.js';
+import { ContainerRuntime, consulVersionOfImage, demux } from './container-runtime.js';
 
 /** The few dockerode calls runtime choice makes, recorded. */
 function stubDocker(opts: { images?: string[]; pullFails?: boolean; down?: boolean } = {}) {
@@ -65,14 +65,15 @@ describe('consulImageForArch', () => {
 });
 
 describe('chooseConsulRuntime', () => {
-  const withConsul = () => new FakeRunner().on('consul', ['version'], { stdout: 'Consul v1.20.1\nRevision 1234\n' });
-  const withoutConsul = () => new FakeRunner().on('consul', ['version'], { notFound: true });
+  const withConsul = () =>
+    new FakeRunner().on('consul', ['version', '-format=json'], { stdout: '{"Version":"1.20.1","Revision":"1234","Prerelease":""}\n' });
+  const withoutConsul = () => new FakeRunner().on('consul', ['version', '-format=json'], { notFound: true });
 
   it('auto prefers an installed executable', async () => {
     const { docker, calls } = stubDocker({ images: ['hashicorp/consul:1.20'] });
     const choice = await chooseConsulRuntime({ config: parseConfig({}), runner: withConsul(), docker, runDir });
     expect(choice.runtime).toBeInstanceOf(BinaryRuntime);
-    expect(choice.reason).toBe('auto: found executable consul (Consul v1.20.1)');
+    expect(choice.reason).toBe('auto: found executable consul (Consul 1.20.1)');
     expect(calls).toEqual([]);
   });
 
@@ -126,17 +127,22 @@ describe('chooseConsulRuntime', () => {
 
   it('binary mode requires the executable (also when missing behind nsenter: exit 127)', async () => {
     const cfg = parseConfig({ consul: { runtime: 'binary', binary: '/opt/consul/bin/consul' } });
-    const runner = new FakeRunner().on('/opt/consul/bin/consul', ['version'], { exitCode: 127, stderr: 'nsenter: failed to execute' });
+    const runner = new FakeRunner().on('/opt/consul/bin/consul', ['version', '-format=json'], {
+      exitCode: 127,
+      stderr: 'nsenter: failed to execute',
+    });
     await expect(chooseConsulRuntime({ config: cfg, runner, runDir })).rejects.toMatchObject({
       code: 'CONSUL_NOT_INSTALLED',
       message: 'consul.runtime is "binary" but the executable "/opt/consul/bin/consul" was not found',
     });
     const ok = await chooseConsulRuntime({
       config: cfg,
-      runner: new FakeRunner().on('/opt/consul/bin/consul', ['version'], { stdout: 'Consul v1.19.2\n' }),
+      runner: new FakeRunner()
+        .on('/opt/consul/bin/consul', ['version', '-format=json'], { exitCode: 1, stderr: 'flag provided but not defined: -format' })
+        .on('/opt/consul/bin/consul', ['version'], { stdout: 'Consul v1.19.2\n' }),
       runDir,
     });
-    expect(ok.reason).toBe('consul.runtime: binary (Consul v1.19.2)');
+    expect(ok.reason).toBe('consul.runtime: binary (Consul 1.19.2)');
     expect((ok.runtime as BinaryRuntime).pidFile).toBe('/var/lib/cluster-lab/consul/consul.pid');
   });
 
@@ -162,6 +168,33 @@ describe('demux', () => {
     };
     expect(demux(Buffer.concat([frame(1, 'out\n'), frame(2, 'err\n')]), false)).toBe('out\nerr\n');
     expect(demux(Buffer.from('raw'), true)).toBe('raw');
+  });
+});
+
+describe('consulVersionOfImage', () => {
+  it('reads the version label, then the CONSUL_VERSION env, then the tag', () => {
+    const label = consulVersionOfImage('cluster-lab/consul:local', { 'org.opencontainers.image.version': '1.8.7' }, []);
+    expect(label).toMatchObject({
+      major: 1,
+      minor: 8,
+      patch: 7,
+      source: 'label org.opencontainers.image.version of image cluster-lab/consul:local',
+    });
+    expect(consulVersionOfImage('x/consul:latest', { version: '1.19.2' }, []).minor).toBe(19);
+    expect(consulVersionOfImage('hashicorp/consul:latest', {}, ['PATH=/bin', 'CONSUL_VERSION=1.20.1'])).toMatchObject({
+      minor: 20,
+      patch: 1,
+      source: 'env CONSUL_VERSION of image hashicorp/consul:latest',
+    });
+    expect(consulVersionOfImage('registry:5000/hashicorp/consul:1.21', {}, [])).toMatchObject({ major: 1, minor: 21, patch: 0 });
+  });
+  it('names the image when nothing carries a version', () => {
+    expect(() => consulVersionOfImage('my/consul:latest', {}, [])).toThrow(
+      expect.objectContaining({
+        code: 'CONSUL_VERSION_UNKNOWN',
+        message: 'cannot tell the Consul version of image my/consul:latest: no version label, CONSUL_VERSION env or version tag',
+      }),
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import { type ClusterConfig, type CommandRunner, type EventSink, ignoreEvents } from '@cluster-lab/core';
 import type Dockerode from 'dockerode';
 import { consulError } from '../consul-errors.js';
+import { formatConsulVersion } from '../version/consul-version.js';
 import { BinaryRuntime } from './binary-runtime.js';
 import { type ConsulArch, consulImageForArch } from './consul-image.js';
 import type { ConsulRuntime } from './consul-runtime.js';
@@ -58,21 +59,22 @@ export async function chooseConsulRuntime(options: ChooseRuntimeOptions): Promis
   };
   const mode = config.consul.runtime;
   if (mode === 'binary') {
-    const version = await binary.version();
+    const version = await binary.installedVersion();
     if (!version) {
       throw consulError('CONSUL_NOT_INSTALLED', `consul.runtime is "binary" but the executable "${config.consul.binary}" was not found`, {
         hint: 'install Consul, set consul.binary to its path, or use consul.runtime: container',
         errorClass: 'dependency',
       });
     }
-    return { runtime: binary, reason: `consul.runtime: binary (${version})` };
+    return { runtime: binary, reason: `consul.runtime: binary (Consul ${formatConsulVersion(version)})` };
   }
   if (mode === 'container') {
     const runtime = container();
     return { runtime, reason: `consul.runtime: container (${runtime.describe()})` };
   }
-  const version = await binary.version();
-  if (version) return { runtime: binary, reason: `auto: found executable ${config.consul.binary} (${version})` };
+  const version = await binary.installedVersion();
+  if (version)
+    return { runtime: binary, reason: `auto: found executable ${config.consul.binary} (Consul ${formatConsulVersion(version)})` };
   if (!docker) {
     throw consulError('CONSUL_NOT_INSTALLED', `no Consul available: executable "${config.consul.binary}" not found and no Docker client`, {
       hint: 'install Consul or Docker (the official image hashicorp/consul is then pulled)',

@@ -1,3 +1,5 @@
+import type { ConsulVersion } from '../version/consul-version.js';
+
 /** What a runtime needs to start the agent (all host paths). */
 export interface ConsulStartSpec {
   /** Rendered JSON config (see `renderConsulConfig`), mode 0600. */
@@ -6,7 +8,7 @@ export interface ConsulStartSpec {
   dataDir: string;
   /** Node name, for messages. */
   nodeName: string;
-  /** Readiness deadline. Default 30 s. */
+  /** Readiness deadline of {@link ConsulRuntime.start}. Default {@link DEFAULT_READY_TIMEOUT_MS}. */
   readyTimeoutMs?: number;
 }
 
@@ -28,8 +30,27 @@ export interface ConsulRuntimeStatus {
  */
 export interface ConsulRuntime {
   readonly kind: 'container' | 'binary';
+  /**
+   * The agent's version: `consul version -format=json` for a binary, the image's version label,
+   * `CONSUL_VERSION` env or tag for a container (pulling a missing image when allowed). Throws
+   * `CONSUL_NOT_INSTALLED` when there is no agent, `CONSUL_VERSION_UNKNOWN` when it cannot tell.
+   */
+  version(): Promise<ConsulVersion>;
   /** Starts the agent and waits until it runs; `started: false` when it was already running. */
   start(spec: ConsulStartSpec): Promise<{ started: boolean }>;
+  /**
+   * Starts the agent and returns at once (`started: false` when it was already running): the
+   * first half of {@link start}, so a caller can overlap the agent's start-up with other work.
+   * Follow with {@link waitRunning}.
+   */
+  begin(spec: ConsulStartSpec): Promise<{ started: boolean }>;
+  /**
+   * Waits until the agent that {@link begin} started logs {@link CONSUL_READY_LINE}; throws
+   * `CONSUL_START_FAILED` with the log tail when it exits or does not get there in `timeoutMs`
+   * (default {@link DEFAULT_READY_TIMEOUT_MS}), after stopping it. Returns at once when `begin`
+   * found it already running.
+   */
+  waitRunning(timeoutMs?: number): Promise<void>;
   /** Stops (and for containers removes) the agent. Returns false when nothing was running. */
   stop(): Promise<boolean>;
   status(): Promise<ConsulRuntimeStatus>;
@@ -41,3 +62,9 @@ export interface ConsulRuntime {
 
 /** Consul's own log line once the agent is up (printed by real Consul and the fake alike). */
 export const CONSUL_READY_LINE = 'Consul agent running!';
+
+/** How long {@link ConsulRuntime.waitRunning} waits by default (a 1.8.7 agent logs it ~0.5 s after exec). */
+export const DEFAULT_READY_TIMEOUT_MS = 30_000;
+
+/** How often readiness is polled: a file read or an inspect per poll is cheap, every 25 ms counts at start-up. */
+export const CONSUL_READY_POLL_MS = 25;

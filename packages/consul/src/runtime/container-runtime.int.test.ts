@@ -6,19 +6,24 @@ import { createLab, type Lab } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIdFromMachineId } from '../config/node-id.js';
 import { consulAgent } from '../consul-agent.js';
-import { FAKE_CONSUL_IMAGE, importFakeConsulImage } from '../testing/index.js';
+import { requireRealConsul } from '../test-support/real-consul.js';
+import { formatConsulVersion } from '../version/consul-version.js';
 import { chooseConsulRuntime } from './choose-runtime.js';
 import { CONSUL_READY_LINE } from './consul-runtime.js';
 import { CONSUL_CONTAINER_NAME, type ContainerRuntime } from './container-runtime.js';
+import { buildLocalConsulImage } from './local-consul-image.js';
 
-describe.skipIf(skipUnlessRoot())('ContainerRuntime against a real lab dockerd (fake consul image)', () => {
+describe.skipIf(skipUnlessRoot())('ContainerRuntime against a real lab dockerd (real Consul in a local image)', () => {
   let lab: Lab;
+  let image: string;
   beforeAll(async () => {
+    const binary = await requireRealConsul();
     lab = await createLab({ name: 'consul-ct', nodes: 1, docker: true, lan: false });
     const n1 = lab.nodes[0]!;
     await n1.ip.setUp('eth0');
     await n1.ip.addAddress('eth0', '192.168.200.1/24');
-    await importFakeConsulImage(new ExecaRunner(), n1.docker());
+    // No registry here: the same Debian 11 build setup installed, `docker import`ed.
+    ({ image } = await buildLocalConsulImage({ runner: new ExecaRunner(), docker: n1.docker(), binary }));
   }, 180_000);
   afterAll(async () => {
     await lab?.destroy();
@@ -29,7 +34,7 @@ describe.skipIf(skipUnlessRoot())('ContainerRuntime against a real lab dockerd (
     const docker = n1.docker();
     const config = parseConfig({
       stateDir: join(lab.stateDir, 'cl'),
-      consul: { image: FAKE_CONSUL_IMAGE, binary: 'consul-not-installed-here' },
+      consul: { image, binary: 'consul-not-installed-here' },
     });
     const events: ProgressEvent[] = [];
     const choice = await chooseConsulRuntime({
@@ -39,9 +44,13 @@ describe.skipIf(skipUnlessRoot())('ContainerRuntime against a real lab dockerd (
       runDir: join(lab.stateDir, 'cl', 'consul'),
       events: (e) => events.push(e),
     });
-    expect(choice.reason).toBe(`auto: image present (container ${CONSUL_CONTAINER_NAME} (${FAKE_CONSUL_IMAGE}, linux/amd64))`);
+    expect(choice.reason).toBe(`auto: image present (container ${CONSUL_CONTAINER_NAME} (${image}, linux/amd64))`);
     const runtime = choice.runtime as ContainerRuntime;
     expect(runtime.kind).toBe('container');
+    // The version comes from the image's label, without running it; it decides the config keys.
+    const version = await runtime.version();
+    expect(formatConsulVersion(version)).toBe('1.8.7');
+    expect(version.source).toBe(`label org.opencontainers.image.version of image ${image}`);
     await mkdir(config.stateDir, { recursive: true });
 
     const agent = await consulAgent({
@@ -56,8 +65,9 @@ describe.skipIf(skipUnlessRoot())('ContainerRuntime against a real lab dockerd (
         nodeId: nodeIdFromMachineId('0123456789abcdef0123456789abcdef'),
         dataDir: join(lab.stateDir, 'cl', 'consul-data'),
       },
-      waitForLeader: false,
       events: (e) => events.push(e),
+      // This test process is outside the node's namespace; the agent is checked through the node below.
+      waitForLeader: false,
     }).start();
     try {
       const info = await runtime.inspect();
@@ -69,8 +79,11 @@ describe.skipIf(skipUnlessRoot())('ContainerRuntime against a real lab dockerd (
         `${agent.changes.configFile}:/consul/config/cluster-lab.json:ro`,
       ]);
       expect(info?.Config?.Labels?.['cluster-lab.component']).toBe('consul');
+      expect(agent.rendered.config.ui).toBe(true);
+      expect(agent.rendered.config.ui_config).toBeUndefined();
       const logs = await runtime.logs();
-      expect(logs).toContain('TEST DOUBLE');
+      expect(logs).not.toContain('TEST DOUBLE');
+      expect(logs).toContain("Version: '1.8.7'");
       expect(logs).toContain(CONSUL_READY_LINE);
       expect(logs).toContain("Node name: 'node1'");
       expect(logs).toContain('Cluster Addr: 192.168.200.1 (LAN: 8301');
@@ -78,10 +91,10 @@ describe.skipIf(skipUnlessRoot())('ContainerRuntime against a real lab dockerd (
       const leader = await until(async () => {
         const r = await n1.exec('busybox', ['wget', '-qO-', 'http://192.168.200.1:8500/v1/status/leader'], { reject: false });
         return r.stdout.includes('8300') ? r.stdout : undefined;
-      });
+      }, 20_000);
       expect(leader).toBe('"192.168.200.1:8300"');
       expect((await runtime.status()).detail).toMatch(
-        /^container cluster-lab-consul running \(cluster-lab\/fake-consul:test, restart unless-stopped\)$/,
+        /^container cluster-lab-consul running \(cluster-lab\/consul:1\.8\.7, restart unless-stopped\)$/,
       );
 
       // Restart policy: a crash (SIGKILL from outside) brings the agent back.

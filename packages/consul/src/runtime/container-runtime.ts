@@ -1,8 +1,16 @@
 import { type EventSink, ignoreEvents } from '@cluster-lab/core';
 import type Dockerode from 'dockerode';
 import { consulError, formatDuration } from '../consul-errors.js';
+import { type ConsulVersion, parseConsulVersion } from '../version/consul-version.js';
 import type { ConsulImageChoice } from './consul-image.js';
-import { CONSUL_READY_LINE, type ConsulRuntime, type ConsulRuntimeStatus, type ConsulStartSpec } from './consul-runtime.js';
+import {
+  CONSUL_READY_LINE,
+  CONSUL_READY_POLL_MS,
+  type ConsulRuntime,
+  type ConsulRuntimeStatus,
+  type ConsulStartSpec,
+  DEFAULT_READY_TIMEOUT_MS,
+} from './consul-runtime.js';
 
 /** Default container name (one Consul agent per host). */
 export const CONSUL_CONTAINER_NAME = 'cluster-lab-consul';
@@ -12,6 +20,12 @@ export const CONTAINER_CONFIG_DIR = '/consul/config';
 export const CONTAINER_DATA_DIR = '/consul/data';
 /** Label on everything we create, so `stop` removes only our container. */
 export const CONSUL_CONTAINER_LABEL = 'cluster-lab.component';
+
+/**
+ * Image labels that carry the Consul version, in the order we read them: the OCI annotation the
+ * official image sets, its older `version` label, and ours (`buildLocalConsulImage`).
+ */
+export const CONSUL_VERSION_LABELS = ['org.opencontainers.image.version', 'version'] as const;
 
 /** Options of {@link ContainerRuntime}. */
 export interface ContainerRuntimeOptions {
@@ -44,6 +58,8 @@ export class ContainerRuntime implements ConsulRuntime {
   readonly kind = 'container' as const;
   readonly name: string;
   private readonly events: EventSink;
+  private detected: Promise<ConsulVersion> | undefined;
+  private begun = false;
 
   constructor(private readonly options: ContainerRuntimeOptions) {
     this.name = options.name ?? CONSUL_CONTAINER_NAME;
@@ -101,7 +117,44 @@ export class ContainerRuntime implements ConsulRuntime {
     this.log('info', `pulled ${image}`);
   }
 
+  /**
+   * The image's Consul version, without running it: the version label
+   * ({@link CONSUL_VERSION_LABELS}), else the `CONSUL_VERSION` env the official image sets, else
+   * the image tag (`hashicorp/consul:1.20.1`). Pulls the image first when it is missing.
+   */
+  version(): Promise<ConsulVersion> {
+    this.detected ??= this.detectVersion();
+    this.detected.catch(() => {
+      this.detected = undefined;
+    });
+    return this.detected;
+  }
+
+  private async detectVersion(): Promise<ConsulVersion> {
+    await this.ensureImage();
+    const { image } = this.options.image;
+    const info = await this.options.docker.getImage(image).inspect();
+    return consulVersionOfImage(image, info.Config?.Labels ?? {}, info.Config?.Env ?? []);
+  }
+
+  private async ensureImage(): Promise<void> {
+    if (await this.hasImage()) return;
+    if (this.options.pull === false) {
+      throw consulError('CONSUL_IMAGE_UNAVAILABLE', `image ${this.options.image.image} is not present and pulling is disabled`, {
+        hint: 'load the image with `docker load` or allow pulling',
+        errorClass: 'dependency',
+      });
+    }
+    await this.pullImage();
+  }
+
   async start(spec: ConsulStartSpec): Promise<{ started: boolean }> {
+    const begun = await this.begin(spec);
+    await this.waitRunning(spec.readyTimeoutMs);
+    return begun;
+  }
+
+  async begin(spec: ConsulStartSpec): Promise<{ started: boolean }> {
     const docker = this.options.docker;
     const existing = await this.inspect();
     if (existing?.State?.Running) return { started: false };
@@ -109,15 +162,7 @@ export class ContainerRuntime implements ConsulRuntime {
       // A stopped leftover (crash, reboot with the daemon down): replace it, its config may be stale.
       await docker.getContainer(existing.Id).remove({ force: true, v: false });
     }
-    if (!(await this.hasImage())) {
-      if (this.options.pull === false) {
-        throw consulError('CONSUL_IMAGE_UNAVAILABLE', `image ${this.options.image.image} is not present and pulling is disabled`, {
-          hint: 'load the image with `docker load` or allow pulling',
-          errorClass: 'dependency',
-        });
-      }
-      await this.pullImage();
-    }
+    await this.ensureImage();
     let container: Dockerode.Container;
     try {
       container = await docker.createContainer({
@@ -139,11 +184,13 @@ export class ContainerRuntime implements ConsulRuntime {
       throw this.dockerError('start container', error);
     }
     this.log('info', `started ${this.describe()}`);
-    await this.waitReady(spec.readyTimeoutMs ?? 30_000);
+    this.begun = true;
     return { started: true };
   }
 
-  private async waitReady(timeoutMs: number): Promise<void> {
+  async waitRunning(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
+    if (!this.begun) return;
+    this.begun = false;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const info = await this.inspect();
@@ -167,11 +214,12 @@ export class ContainerRuntime implements ConsulRuntime {
           },
         );
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, CONSUL_READY_POLL_MS));
     }
   }
 
   async stop(): Promise<boolean> {
+    this.begun = false;
     const info = await this.inspect();
     if (!info) return false;
     if (info.Config?.Labels?.[CONSUL_CONTAINER_LABEL] !== 'consul') {
@@ -237,6 +285,35 @@ export class ContainerRuntime implements ConsulRuntime {
   private log(level: 'info' | 'debug' | 'warn', message: string): void {
     this.events({ type: 'log', level, message, source: 'consul' });
   }
+}
+
+/**
+ * Reads the Consul version an image carries (see {@link ContainerRuntime.version}) from its
+ * labels, env and name. Throws `CONSUL_VERSION_UNKNOWN` naming the image when none says it.
+ *
+ * @example
+ * ```ts
+ * consulVersionOfImage('cluster-lab/consul:1.8.7', { 'org.opencontainers.image.version': '1.8.7' }, []);
+ * ```
+ */
+export function consulVersionOfImage(image: string, labels: Record<string, string>, env: string[]): ConsulVersion {
+  for (const label of CONSUL_VERSION_LABELS) {
+    const value = labels[label];
+    if (value) return parseConsulVersion(value, `label ${label} of image ${image}`);
+  }
+  const fromEnv = env.find((e) => e.startsWith('CONSUL_VERSION='));
+  if (fromEnv) return parseConsulVersion(fromEnv.slice('CONSUL_VERSION='.length), `env CONSUL_VERSION of image ${image}`);
+  const colon = image.lastIndexOf(':');
+  const tag = colon > image.lastIndexOf('/') ? image.slice(colon + 1) : '';
+  if (/^v?\d+\.\d+/.test(tag)) return parseConsulVersion(tag, `tag of image ${image}`);
+  throw consulError(
+    'CONSUL_VERSION_UNKNOWN',
+    `cannot tell the Consul version of image ${image}: no version label, CONSUL_VERSION env or version tag`,
+    {
+      hint: 'use a versioned tag (e.g. hashicorp/consul:1.20) or an image built by cluster-lab (`buildLocalConsulImage`)',
+      errorClass: 'dependency',
+    },
+  );
 }
 
 /** Docker's multiplexed log stream (8-byte frame headers) → text. TTY containers are raw. */

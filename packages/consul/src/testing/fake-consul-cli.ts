@@ -37,7 +37,9 @@ interface AgentConfigFile {
   ports?: { http?: number; serf_lan?: number; server?: number };
   encrypt?: string;
   log_level?: string;
-  acl?: { enabled?: boolean; default_policy?: string; tokens?: { initial_management?: string; agent?: string } };
+  ui?: boolean;
+  ui_config?: { enabled?: boolean };
+  acl?: { enabled?: boolean; default_policy?: string; tokens?: { initial_management?: string; master?: string; agent?: string } };
 }
 
 function log(level: 'INFO' | 'WARN' | 'ERROR' | 'DEBUG', source: string, message: string): void {
@@ -249,7 +251,9 @@ async function agent(args: string[]): Promise<void> {
   const leaveOnTerminate = cfg.leave_on_terminate ?? !isServer;
   const keyFingerprint = cfg.encrypt ? createHash('sha256').update(cfg.encrypt).digest('hex') : '';
   const aclToken =
-    cfg.acl?.enabled && cfg.acl.default_policy !== 'allow' ? (cfg.acl.tokens?.initial_management ?? cfg.acl.tokens?.agent) : undefined;
+    cfg.acl?.enabled && cfg.acl.default_policy !== 'allow'
+      ? (cfg.acl.tokens?.initial_management ?? cfg.acl.tokens?.master ?? cfg.acl.tokens?.agent)
+      : undefined;
   const debug = (cfg.log_level ?? 'INFO').toUpperCase() === 'DEBUG';
 
   mkdirSync(cfg.data_dir, { recursive: true });
@@ -461,6 +465,10 @@ async function main(argv: string[]): Promise<void> {
     case 'version':
     case '--version':
     case '-v':
+      if (args.includes('-format=json')) {
+        process.stdout.write(`${JSON.stringify({ Version: VERSION, Revision: 'fake', Prerelease: 'fake' }, null, 3)}\n`);
+        return;
+      }
       process.stdout.write(
         `Consul v${VERSION}-fake\nRevision fake\nBuild Date TEST DOUBLE\nProtocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n${BANNER}\n`,
       );

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ConsulStore } from '@cluster-lab/consul';
+import { ConsulStore, describeAgent } from '@cluster-lab/consul';
 import { type Check, cidrContains, fail, isProcessAlive, pass, readPidFile, skip, warn } from '@cluster-lab/core';
 import { clientPaths, createDhcpClient, type DhcpClient, leaseMovedWarning } from '@cluster-lab/dhcp';
 import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
@@ -148,7 +148,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
           const c = consul();
           try {
             const h = await c.agentHealth();
-            return pass(`${h.nodeName} (${h.server ? 'server' : 'client'}, ${h.version})`);
+            return pass(describeAgent(h));
           } finally {
             c.close();
           }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLdd } from './fake-consul-image.js';
+import { parseLdd } from './local-consul-image.js';
 
 describe('parseLdd', () => {
   it('lists library files, including the loader, and skips the vDSO', () => {
