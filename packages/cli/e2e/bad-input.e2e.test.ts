@@ -102,11 +102,11 @@ describe.skipIf(skipUnlessRoot())('bad input: exit 2, field named, nothing chang
   it('the program’s own variables are not config: CLUSTER_LAB_DEBUG is ignored, CLUSTER_LAB_CONFIG names the file', async () => {
     const file = join(dir, 'from-env.yaml');
     await writeFile(file, 'interface: eth5\n');
-    const run = await runCli(['config', 'check'], { env: { CLUSTER_LAB_DEBUG: '1', CLUSTER_LAB_CONFIG: file } });
+    const run = await runCli(['config', 'check', '--file-only'], { env: { CLUSTER_LAB_DEBUG: '1', CLUSTER_LAB_CONFIG: file } });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`configuration OK (defaults ← ${file})`);
-    const missing = await runCli(['config', 'check'], { env: { CLUSTER_LAB_CONFIG: join(dir, 'gone.yaml') } });
+    const missing = await runCli(['config', 'check', '--file-only'], { env: { CLUSTER_LAB_CONFIG: join(dir, 'gone.yaml') } });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('CLUSTER_LAB_CONFIG');
   });

@@ -81,7 +81,7 @@ describe('release + install.sh: a node install with no build and no dev dependen
     const version = JSON.parse(await readFile(join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')).version as string;
     expect((await run(launcher, ['--version'])).stdout.trim()).toBe(version);
     const env = { CLUSTER_LAB_CONFIG: join(root, 'etc/cluster-lab/config.yaml') };
-    const check = await run(launcher, ['config', 'check'], { env });
+    const check = await run(launcher, ['config', 'check', '--file-only'], { env });
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toContain('configuration OK');
     const status = await run(launcher, ['status', '--json', '--state-dir', join(dir, 'state')], { env });
