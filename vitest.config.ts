@@ -44,7 +44,7 @@ export default defineConfig({
           // (scripts/setup-vm.sh). Last and alone: a TCG VM takes a whole core, and the
           // timing-sensitive root tests must not share the CPU with it.
           name: 'vm',
-          include: ['packages/*/src/**/*.vm.test.ts'],
+          include: ['packages/*/src/**/*.vm.test.ts', 'packages/cli/e2e/**/*.vm.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           testTimeout: 60_000,
           hookTimeout: 240_000,
