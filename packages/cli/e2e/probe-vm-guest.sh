@@ -7,12 +7,12 @@
 set -u
 role=$1 node=$2 cli=$3 shared=$4
 
-# Waits up to 90 s for a file another VM writes.
+# Waits up to 150 s for a file another VM writes.
 await() {
   i=0
   while [ ! -e "$1" ]; do
     i=$((i + 1))
-    [ "$i" -le 450 ] || { echo "gave up waiting for $1" >&2; return 1; }
+    [ "$i" -le 750 ] || { echo "gave up waiting for $1" >&2; return 1; }
     sleep 0.2
   done
 }
