@@ -41,14 +41,14 @@ export default defineConfig({
         ssr,
         test: {
           // What this machine's kernel cannot do (802.1Q) runs in QEMU with Debian's kernel
-          // (scripts/setup-vm.sh). Last and alone: a TCG VM takes a whole core, and the
-          // timing-sensitive root tests must not share the CPU with it.
+          // (scripts/setup-vm.sh). After every other project (groupOrder): a TCG VM keeps a
+          // core busy, and the timing-sensitive root tests must not share the CPU with it.
           name: 'vm',
           include: ['packages/*/src/**/*.vm.test.ts', 'packages/cli/e2e/**/*.vm.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           testTimeout: 60_000,
           hookTimeout: 240_000,
-          fileParallelism: false,
+          maxWorkers: 2,
           sequence: { groupOrder: 1 },
         },
       },
