@@ -34,6 +34,8 @@ for dir in proc sys dev tmp run; do [ -d "/host/$dir" ] || die "the host root ha
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mount --move /dev /host/dev
+# The shell itself still needs a /dev/null (it gives one to every background job).
+mknod -m 666 /dev/null c 1 3
 for dir in tmp run; do mount -t tmpfs -o mode=1777 tmpfs "/host/$dir"; done
 [ -d /host/var/tmp ] && mount -t tmpfs -o mode=1777 tmpfs /host/var/tmp
 [ -d /host/dev/shm ] || mkdir -p /host/dev/shm
@@ -50,13 +52,23 @@ if [ -f /host/run/job/shares ]; then
 fi
 
 job=/host/run/job
+# The host kills QEMU when the job overruns; should the host process itself be gone, the VM
+# powers itself off a little later rather than run on unattended.
+if [ -f "$job/timeout" ]; then
+  limit=$(cat "$job/timeout")
+  (
+    sleep "$limit"
+    echo "vm-init: the job ran past ${limit} s; powering off" >&2
+    poweroff_now
+  ) &
+fi
 # The command as argument lines, never as a shell string: env(1) sets the environment, then a
 # fixed `sh -c` changes to the working directory and execs the arguments unchanged.
 set -- /usr/bin/env -i
 while IFS= read -r line; do set -- "$@" "$line"; done <"$job/env"
 set -- "$@" /bin/sh -c 'cd "$1" && shift && exec "$@"' vm-job "$(cat "$job/cwd")"
 while IFS= read -r line; do set -- "$@" "$line"; done <"$job/argv"
-chroot /host "$@" >"$job/stdout" 2>"$job/stderr" </host/dev/null
+chroot /host "$@" >"$job/stdout" 2>"$job/stderr" </dev/null
 echo "$?" >"$job/status.tmp"
 mv "$job/status.tmp" "$job/status"
 poweroff_now

@@ -28,7 +28,7 @@ function guest(files: Record<string, string>, console = '[    4.5] reboot: Power
   const seen: Record<string, string> = {};
   const reply = async (call: FakeCall) => {
     const job = fsdevPath(call.args, 'job');
-    for (const name of ['argv', 'env', 'cwd']) seen[name] = await readFile(join(job, name), 'utf8');
+    for (const name of ['argv', 'env', 'cwd', 'timeout']) seen[name] = await readFile(join(job, name), 'utf8');
     seen.job = job;
     for (const [name, text] of Object.entries(files)) await writeFile(join(job, name), text);
     return { stdout: console };
@@ -94,6 +94,8 @@ describe('runInVm', () => {
       argv: '/bin/sh\n-c\necho "$1"; exit 3\ntwo words\n',
       env: 'PATH=/usr/bin\nLANG=C\n',
       cwd: '/work\n',
+      // the VM powers itself off 10 s after the host would have killed it
+      timeout: '15\n',
     });
     expect(runner.calls[0]?.options).toMatchObject({ timeoutMs: 5000, reject: false });
     expect(existsSync(seen.job as string)).toBe(false);

@@ -173,6 +173,8 @@ export async function runInVm(options: VmRunOptions): Promise<VmRunResult> {
     await writeFile(join(job, 'argv'), `${argv.join('\n')}\n`);
     await writeFile(join(job, 'env'), env.length ? `${env.join('\n')}\n` : '');
     await writeFile(join(job, 'cwd'), `${checkLine(options.cwd ?? '/', 'working directory')}\n`);
+    // The VM's own deadline, for when this process dies and cannot kill QEMU: a bit after ours.
+    await writeFile(join(job, 'timeout'), `${Math.ceil(timeoutMs / 1000) + 10}\n`);
     if (options.shares?.length) await writeFile(join(job, 'shares'), `${options.shares.map((_, i) => `share${i}`).join('\n')}\n`);
     const command = `${argv.join(' ')} (in the VM)`;
     let consoleLog = '';
