@@ -20,7 +20,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 missing=()
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
-[ -x "$BUSYBOX" ] && "$BUSYBOX" --list | grep -qx insmod || missing+=(busybox-static)
+[ -x "$BUSYBOX" ] && "$BUSYBOX" --list | grep -x insmod >/dev/null || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then
   need_root "installing ${missing[*]}"
   say "installing ${missing[*]}"
