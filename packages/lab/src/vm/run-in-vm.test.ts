@@ -124,6 +124,20 @@ describe('runInVm', () => {
     expect(error.message).toMatch(/^the VM running sleep 99 \(in the VM\) did not finish within 4 s/);
   });
 
+  it('an aborted run kills the VM: VM_CANCELED', async () => {
+    const runner = new FakeRunner().on(IMAGE.qemu, () => true, { delayMs: 5000 });
+    const abort = new AbortController();
+    const pending = runInVm({ command: ['true'], image: IMAGE, runner, signal: abort.signal });
+    abort.abort();
+    expect((await errorOf(pending)).code).toBe('VM_CANCELED');
+  });
+
+  it('doubles commas in paths inside QEMU option lists', () => {
+    const args = qemuArgs(IMAGE, '/tmp/a,b', { shares: ['/x,y'] });
+    expect(args).toContain('local,id=job,path=/tmp/a,,b,security_model=none');
+    expect(args).toContain('local,id=share0,path=/x,,y,security_model=none');
+  });
+
   it('QEMU failing to start is VM_FAILED with its error', async () => {
     const runner = new FakeRunner().on(IMAGE.qemu, () => true, { exitCode: 1, stderr: 'qemu: could not load kernel\n' });
     const error = await errorOf(runInVm({ command: ['true'], image: IMAGE, runner }));

@@ -87,7 +87,7 @@ export interface VmRunOptions {
   image?: VmImage;
   /** Runs QEMU. Default a new ExecaRunner. */
   runner?: CommandRunner;
-  /** Aborting it kills the VM. */
+  /** Aborting it kills the VM (`VM_CANCELED`). */
   signal?: AbortSignal;
 }
 
@@ -118,6 +118,11 @@ function randomMac(): string {
   return ['52', '54', '00', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
+/** A value inside a QEMU option list, where a comma separates options unless doubled. */
+function optionValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
 /** QEMU's command line for one run (without the program). Exported for tests. */
 export function qemuArgs(image: VmImage, job: string, options: Pick<VmRunOptions, 'nics' | 'shares' | 'memoryMb'>): string[] {
   const args = ['-machine', 'q35,accel=tcg', '-cpu', 'max', '-smp', '1', '-m', String(options.memoryMb ?? 1024)];
@@ -126,7 +131,7 @@ export function qemuArgs(image: VmImage, job: string, options: Pick<VmRunOptions
   const share = (id: string, path: string, tag: string, readonly: boolean) =>
     args.push(
       '-fsdev',
-      `local,id=${id},path=${path},security_model=none${readonly ? ',readonly=on,multidevs=remap' : ''}`,
+      `local,id=${id},path=${optionValue(path)},security_model=none${readonly ? ',readonly=on,multidevs=remap' : ''}`,
       '-device',
       `virtio-9p-pci,fsdev=${id},mount_tag=${tag}`,
     );
@@ -136,7 +141,7 @@ export function qemuArgs(image: VmImage, job: string, options: Pick<VmRunOptions
   const nics = options.nics ?? [{}];
   for (const [i, nic] of nics.entries()) {
     const netdev = nic.wire
-      ? `dgram,id=n${i},local.type=unix,local.path=${nic.wire.local},remote.type=unix,remote.path=${nic.wire.remote}`
+      ? `dgram,id=n${i},local.type=unix,local.path=${optionValue(nic.wire.local)},remote.type=unix,remote.path=${optionValue(nic.wire.remote)}`
       : // Isolated: the guest reaches neither the host nor anything beyond it.
         `user,id=n${i},restrict=on`;
     args.push('-netdev', netdev, '-device', `virtio-net-pci,netdev=n${i},mac=${nic.mac ?? randomMac()},romfile=`);
@@ -194,11 +199,12 @@ export async function runInVm(options: VmRunOptions): Promise<VmRunResult> {
       }
     } catch (error) {
       if (error instanceof CommandError && (error.timedOut || error.isCanceled)) {
-        const why = error.timedOut ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : 'was canceled';
-        throw new ClusterLabError('VM_TIMEOUT', `the VM running ${command} ${why}; console:\n${tail(error.stdout, 15)}`, {
-          hint: 'raise timeoutMs, or look at the console lines for a hang',
-          cause: error,
-        });
+        if (error.isCanceled) throw new ClusterLabError('VM_CANCELED', `the VM running ${command} was canceled`, { cause: error });
+        throw new ClusterLabError(
+          'VM_TIMEOUT',
+          `the VM running ${command} did not finish within ${Math.round(timeoutMs / 1000)} s; console:\n${tail(error.stdout, 15)}`,
+          { hint: 'raise timeoutMs, or look at the console lines for a hang', cause: error },
+        );
       }
       throw error;
     }
