@@ -19,6 +19,7 @@ echo "== packages pack cleanly" && for p in packages/*/; do
   npm pack --dry-run --json --workspace "$p" >/dev/null 2>"$ROOT/.tools/pack.err" || { cat "$ROOT/.tools/pack.err"; status=1; }
 done
 
+echo "== test VM for the vm tests (QEMU, Debian's kernel)" && bash scripts/setup-vm.sh || status=1
 report="$ROOT/.tools/test-report.json"
 export FLAKY_TESTS_FILE="$ROOT/.tools/flaky-tests.txt"
 rm -f "$report" "$FLAKY_TESTS_FILE"

@@ -9,6 +9,8 @@ export * from './lab-node.js';
 export * from './lab-paths.js';
 export * from './lab-state.js';
 export * from './open-lab.js';
+export * from './vm/run-in-vm.js';
+export * from './vm/vm-image.js';
 
 /** Version of this package. */
 export const VERSION = '0.1.0';

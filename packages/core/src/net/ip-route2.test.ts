@@ -8,11 +8,12 @@ import { IpRoute2, linkAddArgs, parseAddresses, parseLinks, parseRoutes } from '
 
 // Captured from `ip` (iproute2 6.1) in a namespace holding a bridge with a veth port, a veth
 // whose peer sits in another namespace (eth0), a multicast VXLAN on eth0 and a unicast VXLAN.
-// The VLAN fixture is hand-written in the same format: this kernel has no 802.1Q module.
+// The VLAN fixture comes from Debian's 6.1 kernel in the test VM (this kernel has no 802.1Q):
+// `node scripts/capture-vlan-fixtures.mjs`.
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const LINKS = fixture('ip-j-d-link-show.json');
 const LINK_VX200 = fixture('ip-j-d-link-show-dev-vx200.json');
-const LINK_VLAN = fixture('ip-j-d-link-show-vlan-handwritten.json');
+const LINK_VLAN = fixture('ip-j-d-link-show-dev-eth0.200.json');
 const ADDRS = fixture('ip-j-address-show.json');
 const ADDRS_ETH0 = fixture('ip-j-address-show-dev-eth0.json');
 const ROUTES = fixture('ip-j-route-show.json');
@@ -74,21 +75,26 @@ describe('parsers over real `ip -j` output', () => {
     expect(links[0]).toMatchObject({ name: 'lo', up: true, mtu: 65536, mac: '00:00:00:00:00:00' });
   });
 
-  it('parses a VLAN link and lower-cases its MAC', () => {
+  it('parses a VLAN link', () => {
     expect(parseLinks(LINK_VLAN)).toEqual([
       {
-        index: 8,
+        index: 3,
         name: 'eth0.200',
         up: true,
         operState: 'UP',
         flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
         mtu: 1500,
-        mac: '7a:21:1d:74:55:85',
+        mac: '52:54:00:12:34:56',
         parent: 'eth0',
         kind: 'vlan',
         vlan: { id: 200, protocol: '802.1Q' },
       },
     ]);
+  });
+
+  it('lower-cases a MAC printed in capitals', () => {
+    const [link] = parseLinks(LINK_VLAN.replace('"52:54:00:12:34:56"', '"52:54:00:AB:CD:EF"'));
+    expect(link?.mac).toBe('52:54:00:ab:cd:ef');
   });
 
   it('parses IPv4 and IPv6 addresses', () => {

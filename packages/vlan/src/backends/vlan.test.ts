@@ -136,6 +136,16 @@ describe('VlanBackend.ensure', () => {
     expect(error.errorClass).toBe('config');
   });
 
+  it('an uplink that vanishes between the check and the add: the kernel’s "Cannot find device" as LINK_NOT_FOUND', async () => {
+    const { node, backend } = setup();
+    node.runner.once('ip', ['-j', '-d', 'link', 'show', 'dev', 'eth0.200'], () => {
+      node.links.delete('eth0');
+      return { exitCode: 1, stderr: 'Device "eth0.200" does not exist.\n' };
+    });
+    await expect(backend.ensure()).rejects.toMatchObject({ code: 'LINK_NOT_FOUND', message: expect.stringContaining('eth0') });
+    expect(node.links.has('eth0.200')).toBe(false);
+  });
+
   it('refuses an MTU above the uplink MTU (MTU_TOO_LARGE)', async () => {
     const { backend, node } = setup({ mtu: 9000 });
     const error = await caught(() => backend.ensure());

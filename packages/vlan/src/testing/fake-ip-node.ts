@@ -16,6 +16,18 @@ export function fixtureLink(name: string): RawLink {
   return (JSON.parse(fixture(name)) as RawLink[])[0] as RawLink;
 }
 
+/**
+ * A captured `*-stderr.txt` fixture (stderr, then an `exit N` line) as a reply; `names` swaps the
+ * interface names the capture used for the ones asked about.
+ */
+function stderrFixture(name: string, names: Record<string, string> = {}): FakeReply {
+  const lines = fixture(name).trimEnd().split('\n');
+  const exit = /^exit (\d+)$/.exec(lines.pop() ?? '');
+  let stderr = `${lines.join('\n')}\n`;
+  for (const [captured, asked] of Object.entries(names)) stderr = stderr.replaceAll(`"${captured}"`, `"${asked}"`);
+  return { exitCode: Number(exit?.[1] ?? 1), stderr };
+}
+
 /** Options of {@link FakeIpNode}. */
 export interface FakeIpNodeOptions {
   /** The kernel has 802.1Q (false = this machine type: `ip link add … type vlan` fails). */
@@ -94,11 +106,11 @@ export class FakeIpNode {
     if (a === '-j -d link show') return { stdout: JSON.stringify([...this.links.values()]) };
     m = /^link add link (\S+) name (\S+)(?: mtu (\d+))? type vlan protocol 802\.1Q id (\d+)$/.exec(a);
     if (m) {
-      if (!vlan) return { exitCode: 2, stderr: fixture('vlan-add-stderr.txt').split('\n')[0] ?? '' };
+      if (!vlan) return stderrFixture('vlan-add-stderr.txt');
       const [, parent, name, mtu, id] = m as unknown as string[];
-      if (this.links.has(name as string)) return { exitCode: 2, stderr: 'RTNETLINK answers: File exists\n' };
+      if (this.links.has(name as string)) return stderrFixture('vlan-add-exists-stderr.txt');
       const up = this.links.get(parent as string);
-      if (!up) return this.missing(parent as string);
+      if (!up) return stderrFixture('vlan-add-missing-parent-stderr.txt', { eth9: parent as string });
       const link = fixtureLink('vlan-eth0.200-down.json');
       const data = (link.linkinfo as { info_data: Record<string, unknown> }).info_data;
       data.id = Number(id);
