@@ -73,7 +73,7 @@ describe('renderConsulConfig', () => {
     const ha = renderConsulConfig(parseConfig({}), { ...leader, bootstrapExpect: 3 }).config;
     expect(ha.bootstrap_expect).toBe(3);
     expect(ha.bootstrap).toBeUndefined();
-    expect(() => renderConsulConfig(parseConfig({ consul: { servers: 1 } }), { ...leader, bootstrapExpect: 3 })).toThrow(
+    expect(() => renderConsulConfig(parseConfig({ consul: { servers: 1 }, swarm: { managers: 1 } }), { ...leader, bootstrapExpect: 3 })).toThrow(
       'bootstrap_expect 3 must be between 1 and consul.servers (1)',
     );
   });
