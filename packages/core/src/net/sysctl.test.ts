@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunOptions } from '../command/command-runner.js';
 import { FakeRunner } from '../command/fake-runner.js';
-import { restoreSysctl, setSysctl, sysctlPath } from './sysctl.js';
+import { restoreSysctl, setSysctl, setSysctls, sysctlPath } from './sysctl.js';
 
 /** A runner whose `/proc/sys` is a map: `cat` reads it, `tee` writes its stdin into it. */
 function procSys(initial: Record<string, string>) {
@@ -64,6 +64,24 @@ describe('sysctl', () => {
     files.set(path, '2'); // someone else changed it after us
     expect(await restoreSysctl(runner, change)).toBe('changed-since');
     expect(files.get(path)).toBe('2');
+  });
+
+  it('sets several settings with one cat and one tee per value, reporting only what changed', async () => {
+    const a = 'net.ipv4.ip_nonlocal_bind';
+    const b = 'net/ipv4/conf/eth0.200/promote_secondaries';
+    const c = 'net.ipv4.ip_forward';
+    const { runner, files } = procSys({ [sysctlPath(a)]: '0', [sysctlPath(b)]: '0', [sysctlPath(c)]: '1' });
+    runner.on(
+      'cat',
+      (args) => args.length > 1,
+      (call) => ({ stdout: call.args.map((p) => `${files.get(p)}\n`).join('') }),
+    );
+    expect(await setSysctls(runner, { [a]: '1', [b]: '1', [c]: '1' })).toEqual([
+      { key: a, previous: '0', value: '1' },
+      { key: b, previous: '0', value: '1' },
+    ]);
+    expect(runner.commands()).toEqual([`cat ${sysctlPath(a)} ${sysctlPath(b)} ${sysctlPath(c)}`, `tee ${sysctlPath(a)} ${sysctlPath(b)}`]);
+    expect(await setSysctls(runner, { [a]: '1' })).toEqual([]);
   });
 
   it('a per-interface setting whose interface is gone counts as restored', async () => {

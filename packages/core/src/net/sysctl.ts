@@ -49,13 +49,17 @@ export async function readSysctl(runner: CommandRunner, key: string): Promise<st
 
 /** Writes a kernel setting where `runner` runs. Equivalent to `sysctl -w <key>=<value>` (runs `tee` on the `/proc/sys` file). */
 export async function writeSysctl(runner: CommandRunner, key: string, value: string): Promise<void> {
+  assertSysctlValue(key, value);
+  await runner.run('tee', [sysctlPath(key)], { input: `${value}\n`, timeoutMs: 5_000 });
+}
+
+function assertSysctlValue(key: string, value: string): void {
   if (!/^[\w .:-]*$/.test(value)) {
     throw new ClusterLabError('INVALID_ARGUMENT', `sysctl value ${JSON.stringify(value)} for ${key} has unexpected characters`, {
       hint: 'kernel settings take numbers or short words',
       errorClass: 'usage',
     });
   }
-  await runner.run('tee', [sysctlPath(key)], { input: `${value}\n`, timeoutMs: 5_000 });
 }
 
 /**
@@ -74,6 +78,30 @@ export async function setSysctl(runner: CommandRunner, key: string, value: strin
   if (previous === value) return undefined;
   await writeSysctl(runner, key, value);
   return { key, previous, value };
+}
+
+/**
+ * {@link setSysctl} for several settings with one `cat` and one `tee` per distinct value (each
+ * program start costs milliseconds on a busy node). Returns the settings that changed.
+ *
+ * @example
+ * ```ts
+ * await setSysctls(runner, { 'net.ipv4.ip_nonlocal_bind': '1', 'net/ipv4/conf/vx200/promote_secondaries': '1' });
+ * ```
+ */
+export async function setSysctls(runner: CommandRunner, settings: Readonly<Record<string, string>>): Promise<SysctlChange[]> {
+  const keys = Object.keys(settings);
+  if (keys.length === 0) return [];
+  for (const key of keys) assertSysctlValue(key, settings[key] as string);
+  const lines = (await runner.run('cat', keys.map(sysctlPath), { timeoutMs: 5_000 })).stdout.split('\n');
+  const changes = keys
+    .map((key, i) => ({ key, previous: (lines[i] ?? '').trim(), value: settings[key] as string }))
+    .filter((c) => c.previous !== c.value);
+  for (const value of new Set(changes.map((c) => c.value))) {
+    const paths = changes.filter((c) => c.value === value).map((c) => sysctlPath(c.key));
+    await runner.run('tee', paths, { input: `${value}\n`, timeoutMs: 5_000 });
+  }
+  return changes;
 }
 
 /**
