@@ -197,34 +197,20 @@ describe('startNode / stopNode', () => {
       discovery: { decision: 'bootstrap', reason: 'no-candidates', candidates: [] },
       alreadyRunning: false,
     });
-    expect(log).toEqual([
-      'preflight',
-      'ensureLink',
-      'tuneKernel',
-      'prepareConsul',
-      'elect',
-      'assignNodeAddress',
-      // the DHCP server and the Consul agent (after discovery) start together …
-      'takeLeaderDuties',
-      'discoverCluster',
-      'beginConsul',
-      // … then the new cluster's identity and swarm init, together
-      'registerCluster',
-      'joinSwarm',
-      'startSupervisor',
-    ]);
+    expect(log.slice(0, 5)).toEqual(['preflight', 'ensureLink', 'tuneKernel', 'prepareConsul', 'elect']);
+    // After the election, together: the node address, the DHCP server and (after discovery) Consul …
+    expect(log.slice(5, 9).sort()).toEqual(['assignNodeAddress', 'beginConsul', 'discoverCluster', 'takeLeaderDuties']);
+    expect(log.indexOf('assignNodeAddress')).toBeLessThan(log.indexOf('discoverCluster'));
+    expect(log.indexOf('discoverCluster')).toBeLessThan(log.indexOf('beginConsul'));
+    // … then the new cluster's identity and swarm init, together.
+    expect(log.slice(9).sort()).toEqual(['joinSwarm', 'registerCluster', 'startSupervisor']);
+    expect(log.at(-1)).toBe('startSupervisor');
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
     expect(journal.status).toBe('running');
-    expect(journal.entries.map((e: { kind: string }) => e.kind)).toEqual([
-      'cluster-link',
-      'sysctl',
-      'leader-address',
-      'node-address',
-      'dhcp-server',
-      'consul-agent',
-      'swarm-member',
-      'supervisor',
-    ]);
+    const kinds = journal.entries.map((e: { kind: string }) => e.kind);
+    expect(kinds.slice(0, 3)).toEqual(['cluster-link', 'sysctl', 'leader-address']);
+    expect(kinds.slice(3, 6).sort()).toEqual(['consul-agent', 'dhcp-server', 'node-address']);
+    expect(kinds.slice(6)).toEqual(['swarm-member', 'supervisor']);
     expect(journal.facts).toMatchObject({
       role: 'leader',
       address: '192.168.200.101',
@@ -313,7 +299,14 @@ describe('startNode / stopNode', () => {
     const { services, log, state } = fakeServices('leader', 'beginConsul');
     await expect(startNode(nodeFacts(config), { services })).rejects.toThrow('beginConsul exploded');
     // The DHCP server step ran beside it: it finished before the rollback began, and is undone too.
-    expect(log.slice(-5)).toEqual(['stopDhcpServer', 'releaseNodeAddress', 'releaseLeaderAddress', 'restoreKernelSetting', 'teardownLink']);
+    expect(log.slice(-5).sort()).toEqual([
+      'releaseLeaderAddress',
+      'releaseNodeAddress',
+      'restoreKernelSetting',
+      'stopDhcpServer',
+      'teardownLink',
+    ]);
+    expect(log.slice(-3)).toEqual(['releaseLeaderAddress', 'restoreKernelSetting', 'teardownLink']);
     expect(state).toEqual(ALL_DOWN);
     await expect(readFile(join(dir, 'journal.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
@@ -336,19 +329,23 @@ describe('startNode / stopNode', () => {
   it('stop undoes exactly what start did, in reverse, and is safe to repeat', async () => {
     const { services, log, state } = fakeServices('leader');
     await startNode(nodeFacts(config), { services });
+    const recorded = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8')).entries.map((e: { kind: string }) => e.kind);
     log.length = 0;
     const stopped = await stopNode(nodeFacts(config), { services });
     expect(stopped).toEqual({ wasRunning: true, undone: 8 });
-    expect(log).toEqual([
-      'stopSupervisor',
-      'leaveSwarm',
-      'stopConsul',
-      'stopDhcpServer',
-      'releaseNodeAddress',
-      'releaseLeaderAddress',
-      'restoreKernelSetting',
-      'teardownLink',
-    ]);
+    const undo: Record<string, string> = {
+      supervisor: 'stopSupervisor',
+      'swarm-member': 'leaveSwarm',
+      'consul-agent': 'stopConsul',
+      'dhcp-server': 'stopDhcpServer',
+      'node-address': 'releaseNodeAddress',
+      'leader-address': 'releaseLeaderAddress',
+      sysctl: 'restoreKernelSetting',
+      'cluster-link': 'teardownLink',
+    };
+    expect(log).toEqual([...recorded].reverse().map((kind: string) => undo[kind]));
+    expect(log.slice(0, 2)).toEqual(['stopSupervisor', 'leaveSwarm']);
+    expect(log.slice(-3)).toEqual(['releaseLeaderAddress', 'restoreKernelSetting', 'teardownLink']);
     expect(Object.values(state).every((v) => v === false)).toBe(true);
     expect(await stopNode(nodeFacts(config), { services })).toEqual({ wasRunning: false, undone: 0 });
     expect(log).not.toContain('purgeState');

@@ -138,7 +138,7 @@ export async function startNode(node: NodeFacts, options: StartNodeOptions): Pro
           (o) => `${o.role}${o.candidates > 1 ? ` among ${o.candidates} candidates` : ''}`,
         );
 
-        let address: string;
+        let address = '';
         let begun: { begun: BegunConsul; discovery?: ClusterDiscovery } | undefined;
         /** The Consul step: the agent is started, and the step ends when it runs (its Raft election is not awaited). */
         const consulStep = async (discovery?: ClusterDiscovery) => {
@@ -163,42 +163,43 @@ export async function startNode(node: NodeFacts, options: StartNodeOptions): Pro
         };
 
         if (election.role === 'leader') {
-          const own = await step(
+          const own = step(
             'node-address',
             'Node address',
             () => services.assignNodeAddress(ctx, linkInfo, election),
             (o) => (o.added ? { kind: JOURNAL_KINDS.nodeAddress, key: o.cidr, data: { link: link.name, cidr: o.cidr } } : undefined),
             (o) => `${o.cidr} on ${link.name}, leader address ${node.leaderCidr}`,
           );
-          address = own.ip;
-          // DHCP for the followers and the leader's Consul start together: neither needs the other.
+          // The followers wait for DHCP right after the election, so it starts at once — with the
+          // node address the election already chose and probed reserved, while it is added to
+          // the link. The leader's Consul starts as soon as it can bind that address.
+          const reserved = election.nodeAddress ?? own.then((o) => o.ip);
           await settled([
+            own,
             config.dhcp.enabled
-              ? steps.step(
-                  'dhcp-server',
-                  'DHCP server on the cluster link',
-                  (s) =>
-                    services.takeLeaderDuties(ctx, {
-                      link: linkInfo,
-                      election,
-                      nodeAddress: address,
-                      record: (entry) => record(s, entry),
-                    }),
-                  () => `${config.dhcp.rangeStart}-${config.dhcp.rangeEnd} on ${link.name} only, ${address} reserved`,
+              ? reserved.then((nodeAddress) =>
+                  steps.step(
+                    'dhcp-server',
+                    'DHCP server on the cluster link',
+                    (s) => services.takeLeaderDuties(ctx, { link: linkInfo, election, nodeAddress, record: (entry) => record(s, entry) }),
+                    () => `${config.dhcp.rangeStart}-${config.dhcp.rangeEnd} on ${link.name} only, ${nodeAddress} reserved`,
+                  ),
                 )
               : undefined,
             config.consul.enabled
-              ? (async () => {
+              ? own.then(async (o) => {
+                  address = o.ip;
                   const discovery = await steps.step(
                     'discovery',
                     'Look for an existing cluster',
-                    () => services.discoverCluster(ctx, { election, nodeAddress: address }),
+                    () => services.discoverCluster(ctx, { election, nodeAddress: o.ip }),
                     describeDiscovery,
                   );
                   await consulStep(discovery);
-                })()
+                })
               : undefined,
           ]);
+          address = (await own).ip;
         } else {
           if (!config.dhcp.enabled) {
             throw new ClusterLabError(

@@ -18,6 +18,8 @@ const MAX_PROBED_CANDIDATES = 5;
  */
 export async function prepareNodeAddress(node: NodeFacts, link: LinkInfo, signal?: AbortSignal): Promise<string> {
   const { config } = node;
+  const held = await heldNodeAddress(node, link.name);
+  if (held) return held;
   const [known, leaseText, hostsText] = await Promise.all([
     readClusterFile(node),
     readText(node.paths.dnsmasq.leaseFile),
@@ -59,15 +61,21 @@ export async function prepareNodeAddress(node: NodeFacts, link: LinkInfo, signal
  */
 export async function assignNodeAddress(ctx: ServiceContext, link: LinkInfo, election: ElectionOutcome): Promise<NodeAddressOutcome> {
   const { node } = ctx;
-  const { network, config, prefix } = node;
-  const held = (await network.listAddresses(link.name)).find(
-    (a) => a.family === 'inet' && a.local !== config.leaderAddress && cidrContains(config.subnet, a.local),
-  );
-  if (held) return { ip: held.local, cidr: `${held.local}/${prefix}`, added: false };
+  const { network, prefix } = node;
+  const held = await heldNodeAddress(node, link.name);
+  if (held) return { ip: held, cidr: `${held}/${prefix}`, added: false };
   const ip = await (election.nodeAddress ?? prepareNodeAddress(node, link, ctx.signal));
   const cidr = `${ip}/${prefix}`;
   await network.addAddress(link.name, cidr);
   return { ip, cidr, added: true };
+}
+
+/** An address of the cluster subnet already on the link, other than the leader address (a repeated start). */
+async function heldNodeAddress(node: NodeFacts, link: string): Promise<string | undefined> {
+  const { network, config } = node;
+  return (await network.listAddresses(link)).find(
+    (a) => a.family === 'inet' && a.local !== config.leaderAddress && cidrContains(config.subnet, a.local),
+  )?.local;
 }
 
 /** Removes the node address {@link assignNodeAddress} added; nothing to do when the link is gone. */
