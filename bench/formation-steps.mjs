@@ -12,7 +12,11 @@ const n = Number(process.argv[2] ?? 3);
 const rounds = Number(process.argv[3] ?? 1);
 const consul = await findConsulBinary();
 if (!consul) throw new Error('no real consul: run scripts/setup.sh as root');
-const jsonLines = (text) => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+const jsonLines = (text) =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 
 for (let round = 1; round <= rounds; round++) {
   const lab = await createLab({ name: 'bench-steps', nodes: n, docker: true, lan: true });
@@ -36,7 +40,10 @@ for (let round = 1; round <= rounds; round++) {
     const t0 = performance.now();
     const runs = await Promise.all(
       lab.nodes.map(async (node, i) => {
-        const r = await node.runner.run(process.execPath, cliArgv(['start', '--json', '--config', configs[i]]), { reject: false, timeoutMs: 300_000 });
+        const r = await node.runner.run(process.execPath, cliArgv(['start', '--json', '--config', configs[i]]), {
+          reject: false,
+          timeoutMs: 300_000,
+        });
         return { node: node.name, at: performance.now() - t0, r };
       }),
     );
@@ -49,7 +56,9 @@ for (let round = 1; round <= rounds; round++) {
     }
     for (;;) {
       const health = await Promise.all(
-        lab.nodes.map((node, i) => node.runner.run(process.execPath, cliArgv(['health', '--config', configs[i]]), { reject: false, timeoutMs: 60_000 })),
+        lab.nodes.map((node, i) =>
+          node.runner.run(process.execPath, cliArgv(['health', '--config', configs[i]]), { reject: false, timeoutMs: 60_000 }),
+        ),
       );
       if (health.every((h) => h.exitCode === 0)) break;
       if (performance.now() - t0 > 120_000) {
@@ -58,7 +67,11 @@ for (let round = 1; round <= rounds; round++) {
       }
     }
     console.log(`round ${round}: ${n} nodes healthy at ${((performance.now() - t0) / 1000).toFixed(2)} s`);
-    await Promise.all(lab.nodes.map((node, i) => node.runner.run(process.execPath, cliArgv(['stop', '--config', configs[i]]), { reject: false, timeoutMs: 120_000 })));
+    await Promise.all(
+      lab.nodes.map((node, i) =>
+        node.runner.run(process.execPath, cliArgv(['stop', '--config', configs[i]]), { reject: false, timeoutMs: 120_000 }),
+      ),
+    );
   } finally {
     await lab.destroy();
   }
