@@ -43,7 +43,8 @@ describe("health: in the cluster's one Consul", () => {
     await registerCluster(new ConsulStore(client), { consulServers: 1, managers: 1, clusterId });
     client.close();
   };
-  const run = (facts: Record<string, unknown>) => clusterIdentityCheck(node, { status: 'running', facts }).run(new AbortController().signal);
+  const run = (facts: Record<string, unknown>) =>
+    clusterIdentityCheck(node, { status: 'running', facts }).run(new AbortController().signal);
 
   it('passes when this node, its Consul and the leader address holder agree', async () => {
     await register(local, 'cluster-a');
