@@ -10,6 +10,9 @@ import { eventually, labExec, nodeStatus, pidIn, roles, swarmNodes } from './lab
 import { argv, REPO_ROOT, readmeQuickStart } from './readme-commands.js';
 
 const NODES = ['node1', 'node2', 'node3'];
+/** `GET /v1/agent/self` on the leader address, from inside a node (Node's fetch; no curl needed). */
+const LEADER_HTTP =
+  "fetch('http://192.168.200.1:8500/v1/agent/self').then(async (r) => { if (!r.ok) process.exit(1); process.stdout.write(await r.text()); })";
 
 describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: simultaneous start through the built CLI", () => {
   let lab: Lab;
@@ -48,27 +51,43 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
     expect(upOutput).toMatch(/cluster-lab lab exec node\d -- docker node ls/);
   });
 
-  it('elects exactly one leader; followers lease addresses in the DHCP range', async () => {
+  it('elects exactly one holder of the leader address; every node has its own node address in the DHCP range', async () => {
     const statuses = await Promise.all(NODES.map((n) => nodeStatus(n)));
     expect(statuses.filter((s) => s.role === 'leader')).toHaveLength(1);
     const leader = statuses.find((s) => s.role === 'leader');
-    expect(leader?.address).toBe('192.168.200.1');
-    const followers = statuses.filter((s) => s.role === 'follower').map((s) => String(s.address));
-    expect(followers).toHaveLength(2);
-    for (const ip of followers) {
+    expect(leader).toMatchObject({ leaderAddress: '192.168.200.1', holdsLeaderAddress: true });
+    expect(statuses.filter((s) => s.holdsLeaderAddress === false)).toHaveLength(2);
+    const addresses = statuses.map((s) => String(s.address));
+    for (const ip of addresses) {
       const host = Number(ip.split('.')[3]);
       expect(ip.startsWith('192.168.200.')).toBe(true);
       expect(host).toBeGreaterThanOrEqual(101);
       expect(host).toBeLessThanOrEqual(200);
     }
-    expect(new Set(followers).size).toBe(2);
+    expect(new Set(addresses).size).toBe(3);
+    // One cluster: the same identity everywhere, recorded with the swarm's id.
+    expect(new Set(statuses.map((s) => s.clusterId)).size).toBe(1);
+    expect(leader?.clusterId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(statuses.map((s) => s.swarmClusterId)).size).toBe(1);
   });
 
-  it('Consul has 3 alive members and a leader', async () => {
+  it('Consul has 3 alive members and a leader, bound to node addresses (never the leader address)', async () => {
+    const statuses = await Promise.all(NODES.map((n) => nodeStatus(n)));
     const s = await nodeStatus(followers[0] as string);
-    const consul = s.consul as { leader?: string; members: { status: string }[] };
-    expect(consul.leader).toBe('192.168.200.1:8300');
+    const consul = s.consul as { leader?: string; members: { status: string; address: string }[] };
+    expect(statuses.map((x) => `${x.address}:8300`)).toContain(consul.leader);
     expect(consul.members.filter((m) => m.status === 'alive')).toHaveLength(3);
+    expect(consul.members.map((m) => m.address).sort()).toEqual(statuses.map((x) => String(x.address)).sort());
+  });
+
+  it('the leader address reaches the Consul agent of the node holding it, from every node', async () => {
+    const leaderStatus = await nodeStatus(leader);
+    for (const n of followers) {
+      const run = await labExec(n, ['node', '-e', LEADER_HTTP]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).Config.NodeName).toBe(leader);
+      expect(leaderStatus.address).not.toBe('192.168.200.1');
+    }
   });
 
   it('real Consul 1.8.7: `consul members` inside a node lists 3 alive servers, health names the version', async () => {
@@ -234,8 +253,12 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
       const info = await labExec(node.name, ['docker', 'info', '--format', '{{.Swarm.LocalNodeState}}']);
       expect(info.stdout.trim()).toBe('inactive');
       const left = await readdir(`${node.dir}/cluster-lab`, { recursive: true }).catch(() => [] as string[]);
-      // Only the DHCP lease database is kept on purpose (stable addresses across restarts).
-      expect(left.filter((f) => !/^dhcp(\/dnsmasq\.leases)?$/.test(String(f)))).toEqual([]);
+      // Kept on purpose: the DHCP lease database (stable addresses) and cluster.json (the cluster
+      // the next start looks for before it would bootstrap one).
+      expect(left.filter((f) => !/^(dhcp(\/dnsmasq\.leases)?|cluster\.json)$/.test(String(f)))).toEqual([]);
+      // The kernel setting start changed is back to its value before start.
+      const nonlocal = await labExec(node.name, ['cat', '/proc/sys/net/ipv4/ip_nonlocal_bind']);
+      expect(nonlocal.stdout.trim()).toBe('0');
     }
   });
 });

@@ -42,6 +42,15 @@ describe.skipIf(skipUnlessRoot())('5-node lab over the native backend: simultane
     expect((statuses[0]?.consul as { members: unknown[] } | undefined)?.members).toHaveLength(5);
   });
 
+  it('runs the Consul servers and the Swarm managers on the same 3 nodes (one slot table)', async () => {
+    const statuses = await Promise.all(NODES.map(async (n) => ({ n, s: await nodeStatus(n) })));
+    const servers = statuses.filter((x) => (x.s.consul as { server?: boolean }).server === true).map((x) => x.n);
+    const managers = (await swarmNodes(leader)).filter((n) => n.manager !== '').map((n) => n.hostname);
+    expect(servers.sort()).toEqual(managers.sort());
+    expect(servers).toHaveLength(3);
+    expect(servers).toContain(leader);
+  });
+
   it('labels every node with its role and architecture', async () => {
     await eventually(
       async () => {

@@ -1,11 +1,9 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClusterConfig, ExecaRunner, InMemoryClusterStore, type ProgressEvent, parseConfig, readPidFile } from '@cluster-lab/core';
+import { type ClusterConfig, ExecaRunner, type ProgressEvent, parseConfig, readPidFile } from '@cluster-lab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConsulClient } from './api/consul-client.js';
-import { ConsulStore } from './api/consul-store.js';
-import { claimServerSlot, consulAgent, type StartedConsulAgent } from './consul-agent.js';
+import { consulAgent, type StartedConsulAgent } from './consul-agent.js';
 import { BinaryRuntime } from './runtime/binary-runtime.js';
 import { bundleFakeConsul, randomLoopback } from './test-support/bundle-fake-consul.js';
 import { parseConsulVersion } from './version/consul-version.js';
@@ -214,10 +212,8 @@ describe('servers and clients (consul.servers = 3, four nodes)', () => {
     const leader = await mk(0, true);
     const started = [leader];
     try {
-      // Followers ask the leader's KV for a server slot before starting their own agent.
-      const leaderStore = new ConsulStore(new ConsulClient({ address: `${leaderAddr}:${ports[0]}` }));
-      const claims = await Promise.all([1, 2, 3].map((i) => claimServerSlot(leaderStore, `s${i}`, 3)));
-      expect(claims.filter(Boolean)).toHaveLength(2);
+      // Two followers hold server slots (the boot flow decides this in the cluster's slot table).
+      const claims = [true, false, true];
       const results = await Promise.allSettled([1, 2, 3].map((i) => mk(i, claims[i - 1] as boolean)));
       for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
       for (const r of results) if (r.status === 'rejected') throw r.reason;
@@ -230,22 +226,8 @@ describe('servers and clients (consul.servers = 3, four nodes)', () => {
       ).toEqual(['s0', ...[1, 2, 3].filter((i) => claims[i - 1]).map((i) => `s${i}`)].sort());
       expect(members.filter((m) => m.role === 'client')).toHaveLength(1);
       expect(members.every((m) => m.status === 'alive')).toBe(true);
-      leaderStore.client.close();
     } finally {
       for (const s of started.reverse()) await s.stop();
     }
-  });
-});
-
-describe('claimServerSlot', () => {
-  it('gives exactly servers-1 followers a slot, idempotently, under concurrency', async () => {
-    const store = new InMemoryClusterStore();
-    const names = ['pi2', 'pi3', 'pi4', 'pi5', 'pi6'];
-    const got = await Promise.all(names.map((n) => claimServerSlot(store, n, 3)));
-    expect(got.filter(Boolean)).toHaveLength(2);
-    const winner = names[got.indexOf(true)] as string;
-    expect(await claimServerSlot(store, winner, 3)).toBe(true);
-    expect(JSON.parse((await store.get('consul/server-slots'))?.value ?? '[]')).toHaveLength(2);
-    expect(await claimServerSlot(new InMemoryClusterStore(), 'pi2', 1)).toBe(false);
   });
 });

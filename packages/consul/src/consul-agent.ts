@@ -227,25 +227,3 @@ export async function stopConsulAgent(runtime: ConsulRuntime, changes: ConsulAge
   // The directories start made for them go too, when nothing else is left in them.
   for (const dir of new Set([dirname(changes.configFile), dirname(changes.dataDir)])) await rmdir(dir).catch(() => {});
 }
-
-/**
- * Decides whether a follower runs a Consul server: claims one of `servers - 1` slots (the leader
- * holds one) in the leader's KV with compare-and-set, so exactly the first `servers` nodes become
- * servers no matter how many boot at once. Idempotent per node name.
- *
- * @example
- * ```ts
- * const leaderStore = new ConsulStore(new ConsulClient({ address: `${leaderAddress}:8500` }));
- * const server = await claimServerSlot(leaderStore, 'pi2', config.consul.servers);
- * ```
- */
-export async function claimServerSlot(store: ClusterStore, nodeName: string, servers: number): Promise<boolean> {
-  const key = 'consul/server-slots';
-  for (;;) {
-    const current = await store.get(key);
-    const holders: string[] = current ? (JSON.parse(current.value) as string[]) : [];
-    if (holders.includes(nodeName)) return true;
-    if (holders.length >= servers - 1) return false;
-    if (await store.cas(key, JSON.stringify([...holders, nodeName]), current?.index ?? 0)) return true;
-  }
-}

@@ -18,6 +18,7 @@ export * from './net/errors.js';
 export * from './net/in-memory-network.js';
 export * from './net/ip-route2.js';
 export * from './net/ipv4.js';
+export * from './net/sysctl.js';
 export * from './net/types.js';
 export * from './net/validate.js';
 export * from './process/daemon.js';

@@ -15,5 +15,6 @@ export * from './servable-links.js';
 export * from './server/dnsmasq-config.js';
 export * from './server/dnsmasq-server.js';
 export * from './server/lease-file.js';
+export * from './server/lease-table.js';
 export * from './server/rogue-probe.js';
 export * from './state-paths.js';

@@ -1,11 +1,15 @@
 import { ClusterLabError } from '@cluster-lab/core';
 import type { NodeServices } from './node-services.js';
+import { discoverClusterOfLeader, registerNewCluster } from './services/cluster.js';
 import { ensureClusterLink, teardownClusterLink } from './services/cluster-link.js';
-import { startConsul, stopConsul } from './services/consul.js';
+import { beginConsul, prepareConsul, stopConsul } from './services/consul.js';
 import { obtainLease, releaseLease } from './services/dhcp-lease.js';
-import { startDhcpServer, stopDhcpServer } from './services/dhcp-server.js';
+import { stopDhcpServer } from './services/dhcp-server.js';
 import { electNode, releaseLeaderAddress } from './services/election.js';
 import { forceCleanup, purgeState } from './services/force-cleanup.js';
+import { restoreKernelSetting, tuneKernel } from './services/kernel-settings.js';
+import { takeLeaderDuties } from './services/leader-duties.js';
+import { assignNodeAddress, releaseNodeAddress } from './services/node-address.js';
 import { preflight } from './services/preflight.js';
 import { type SupervisorLaunch, startSupervisor, stopSupervisor } from './services/supervisor.js';
 import { joinSwarm, leaveSwarm } from './services/swarm.js';
@@ -38,14 +42,21 @@ export function createNodeServices(options: NodeServicesOptions = {}): NodeServi
     preflight,
     ensureLink: ensureClusterLink,
     teardownLink: teardownClusterLink,
+    tuneKernel,
+    restoreKernelSetting,
+    prepareConsul,
     elect: electNode,
     releaseLeaderAddress,
-    startDhcpServer,
+    assignNodeAddress,
+    releaseNodeAddress,
+    takeLeaderDuties: (ctx, args) => takeLeaderDuties(ctx.node, { ...args, signal: ctx.signal, onEvent: ctx.onEvent }),
     stopDhcpServer,
     obtainLease,
     releaseLease: (ctx, link) => releaseLease(ctx, link),
-    startConsul,
+    discoverCluster: discoverClusterOfLeader,
+    beginConsul,
     stopConsul,
+    registerCluster: registerNewCluster,
     joinSwarm,
     leaveSwarm,
     startSupervisor: (ctx) => {

@@ -8,6 +8,8 @@ import Dockerode from 'dockerode';
 
 /** File name of the journal inside `config.stateDir`. */
 export const JOURNAL_FILE = 'journal.json';
+/** File name of what this node knows about its cluster, inside `config.stateDir` (kept across `stop`). */
+export const CLUSTER_FILE = 'cluster.json';
 
 /** Files of the supervisor process, inside `<stateDir>/supervisor/`. */
 export interface SupervisorPaths {
@@ -23,6 +25,12 @@ export interface NodePaths {
   stateDir: string;
   /** The journal `start` writes and `stop` replays. */
   journal: string;
+  /**
+   * What this node knows about its cluster (cluster id, Consul servers, Swarm managers, its own
+   * node address): kept across `stop` so the next start finds the cluster again; `stop --purge`
+   * removes it.
+   */
+  clusterFile: string;
   supervisor: SupervisorPaths;
   /** The Consul agent's run dir (binary runtime: pid file, log, config) … */
   consulRunDir: string;
@@ -64,8 +72,13 @@ export interface NodeFacts {
   readonly docker: Dockerode;
   /** A client of this node's Consul agent (loopback HTTP API, the configured ACL token); the caller closes it. */
   localConsul(options?: { timeoutMs?: number }): ConsulClient;
-  /** A client of the leader's Consul agent, over the cluster link; the caller closes it. */
+  /**
+   * A client of the Consul agent of whichever node holds the leader address (every agent also
+   * serves HTTP there, so the address reaches the holder's own agent); the caller closes it.
+   */
   leaderConsul(options?: { timeoutMs?: number }): ConsulClient;
+  /** A client of the Consul agent at `host` (a node address) on the configured HTTP port; the caller closes it. */
+  consulAt(host: string, options?: { timeoutMs?: number }): ConsulClient;
 }
 
 /** Options of {@link nodeFacts}. */
@@ -113,6 +126,7 @@ export function nodeFacts(config: ClusterConfig, options: NodeFactsOptions = {})
     paths: {
       stateDir: config.stateDir,
       journal: journalPath(config),
+      clusterFile: join(config.stateDir, CLUSTER_FILE),
       supervisor: {
         dir: supervisorDir,
         pidFile: join(supervisorDir, 'supervisor.pid'),
@@ -130,5 +144,6 @@ export function nodeFacts(config: ClusterConfig, options: NodeFactsOptions = {})
     docker: new Dockerode({ socketPath: config.docker.socket }),
     localConsul: (o = {}) => consulAt('127.0.0.1', o.timeoutMs),
     leaderConsul: (o = {}) => consulAt(config.leaderAddress, o.timeoutMs),
+    consulAt: (host, o = {}) => consulAt(host, o.timeoutMs),
   };
 }

@@ -45,6 +45,8 @@ export type SwarmErrorCode =
   | 'SWARM_MANAGERS_MISSING'
   /** The cluster store lock for manager slots could not be taken. */
   | 'SWARM_LOCK_TIMEOUT'
+  /** A node was told to join as manager without holding a manager slot. */
+  | 'SWARM_NO_MANAGER_SLOT'
   /** An option value is invalid (manager count, address, label). */
   | 'SWARM_INVALID_OPTION'
   /** Any other Docker API failure. */

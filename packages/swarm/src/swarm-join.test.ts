@@ -52,6 +52,18 @@ describe('join', () => {
     });
   });
 
+  it('joins as the role the caller decided in the slots record, labelled with its cluster role', async () => {
+    const { fake, store } = await leaderUp(4);
+    const slots = JSON.parse((await store.get(keys.slots))?.value ?? '{}');
+    await store.put(keys.slots, JSON.stringify({ holders: { ...slots.holders, node3: { since: Date.now() } } }));
+    // node2 comes first and a slot is free, but the caller decided "worker"; node3 holds its slot.
+    await expect(joinNode(fake, store, 2, { role: 'worker' })).resolves.toMatchObject({ role: 'worker' });
+    await expect(joinNode(fake, store, 3, { role: 'manager', nodeRole: 'leader' })).resolves.toMatchObject({ role: 'manager' });
+    const record = JSON.parse((await store.get(keys.node('node3')))?.value ?? '{}');
+    expect(record.role).toBe('leader');
+    await expect(joinNode(fake, store, 4, { role: 'manager' })).rejects.toMatchObject({ code: 'SWARM_NO_MANAGER_SLOT' });
+  });
+
   it('simultaneous joiners never exceed the manager count (5 nodes → 3 managers)', async () => {
     const { fake, store } = await leaderUp(5);
     const results = await Promise.all([2, 3, 4, 5].map((i) => joinNode(fake, store, i)));

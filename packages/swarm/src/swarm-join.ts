@@ -9,6 +9,7 @@ import {
   emptySlots,
   type ManagerSlots,
   releaseManagerSlot,
+  type SlotDecision,
   takeManagerSlot,
 } from './manager-count.js';
 import {
@@ -57,6 +58,14 @@ export interface JoinOptions {
   labelTimeoutMs?: number;
   /** When the node is in a different swarm: leave it (force) and join this one, instead of failing. */
   leaveOtherSwarm?: boolean;
+  /**
+   * Join as this role instead of deciding by the free manager slots: the caller decided it in the
+   * `slots` record itself (the boot flow claims one slot for the Consul server and the Swarm
+   * manager role together). A manager must hold its slot already, else the join fails.
+   */
+  role?: 'manager' | 'worker';
+  /** The node's cluster role, for its `cluster-lab.role` label; default `follower`. */
+  nodeRole?: 'leader' | 'follower';
   /** Store key prefix; default `cluster-lab/swarm`. */
   keyPrefix?: string;
   onEvent?: EventSink;
@@ -339,7 +348,9 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
   };
   try {
     const slots = (await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots();
-    const decision = takeManagerSlot({ slots, hostname, desired: input.desired, now: Date.now() });
+    const decision = input.role
+      ? decidedRole(slots, hostname, input.role)
+      : takeManagerSlot({ slots, hostname, desired: input.desired, now: Date.now() });
     if (decision.role === 'worker') {
       await unlock();
     } else if (decision.changed) {
@@ -364,6 +375,16 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
   } finally {
     await unlock();
   }
+}
+
+/** The slot decision for a role decided by the caller: a manager must hold its slot already. */
+function decidedRole(slots: ManagerSlots, hostname: string, role: 'manager' | 'worker'): SlotDecision {
+  if (role === 'manager' && !slots.holders[hostname]) {
+    throw swarmError('SWARM_NO_MANAGER_SLOT', `${hostname} was told to join as manager but holds no manager slot`, {
+      hint: "claim the slot in the store's `slots` record first (the boot flow does), or join without `role`",
+    });
+  }
+  return { role, slots, changed: false };
 }
 
 /** `POST /swarm/join`, trying each published manager address and retrying transient failures. */
@@ -436,7 +457,7 @@ async function recordAndAwaitLabels(input: RecordInput): Promise<'applied' | 're
   await writeJson(store, keys.node(hostname), {
     hostname,
     nodeId,
-    role: 'follower',
+    role: input.nodeRole ?? 'follower',
     labels: input.labels ?? {},
     addr: input.advertiseAddr,
     updatedAt: new Date().toISOString(),

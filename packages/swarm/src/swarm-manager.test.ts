@@ -32,6 +32,34 @@ describe('initManager', () => {
     ]);
   });
 
+  it('on a fresh node, runs swarm init before its first store operation (a store still electing its leader overlaps the init)', async () => {
+    let storeOpened = false;
+    const initBeforeStore: boolean[] = [];
+    const gated = new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (!storeOpened) initBeforeStore.push(fake.requests.some((r) => r.path === '/swarm/init'));
+          storeOpened = true;
+          return value.apply(target, args);
+        };
+      },
+    });
+    await initManager({ docker: fake.docker('node1'), store: gated, advertiseAddr: '192.168.200.1' });
+    expect(initBeforeStore).toEqual([true]);
+  });
+
+  it('keeps manager slots that nodes claimed before the swarm existed', async () => {
+    const since = Date.now();
+    await store.put(keys.slots, JSON.stringify({ holders: { node2: { since }, node3: { nodeId: 'of-an-old-swarm', since } } }));
+    await initManager({ docker: fake.docker('node1'), store, advertiseAddr: '192.168.200.1' });
+    const { holders } = JSON.parse((await store.get(keys.slots))?.value ?? '{}');
+    expect(Object.keys(holders).sort()).toEqual(['node1', 'node2', 'node3']);
+    expect(holders.node3).toEqual({ since });
+    expect(holders.node1.nodeId).toBeTruthy();
+  });
+
   it('uses distinct listen and data-path addresses when given', async () => {
     await initManager({
       docker: fake.docker('node1'),

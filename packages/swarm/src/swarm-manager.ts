@@ -78,12 +78,16 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
 
   onEvent({ type: 'step-started', step: 'swarm-init', title: 'initialise Docker Swarm' });
   const info = await inspectEngine(docker);
-  const recorded = (await readJson<ClusterRecord>(store, keys.cluster))?.value.clusterId;
-  const expected = options.clusterId ?? recorded;
+  // The store is read only when needed, and after `swarm init` on a fresh node: a store that is
+  // still waiting for its Raft leader (a first Consul server elects itself in 1–2 s) then
+  // overlaps the init instead of delaying it.
+  const readRecorded = async () => (await readJson<ClusterRecord>(store, keys.cluster))?.value.clusterId;
+  let recorded: string | undefined;
   let created = false;
   switch (info.Swarm.LocalNodeState) {
     case 'active':
-      assertOwnSwarm(info, expected, options.advertiseAddr);
+      recorded = await readRecorded();
+      assertOwnSwarm(info, options.clusterId ?? recorded, options.advertiseAddr);
       break;
     case 'inactive':
       try {
@@ -96,6 +100,7 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
         throw toSwarmError(error, `initialise the swarm on ${options.advertiseAddr}`, SWARM_CALLS.init);
       }
       created = true;
+      recorded = await readRecorded();
       break;
     case 'locked':
       throw swarmError('SWARM_LOCKED', `the swarm on ${info.Name} is locked (autolock)`, {
@@ -137,9 +142,14 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
   } satisfies NodeRecord);
   const lock = await store.lock(keys.slotsLock, { timeoutMs: SLOTS_LOCK_TIMEOUT_MS });
   try {
-    const slots =
-      created || recorded !== swarm.ID ? emptySlots() : ((await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots());
-    slots.holders[self.Name] = { nodeId: self.Swarm.NodeID, since: Date.now() };
+    // Slots name the nodes that are or are about to become managers; nodes may have taken theirs
+    // before the swarm existed (the boot flow gives a Consul server slot and a manager slot in one
+    // claim), so they stay. Node IDs of an earlier swarm mean nothing in this one.
+    const slots = (await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots();
+    if (recorded !== swarm.ID) {
+      for (const holder of Object.values(slots.holders)) delete holder.nodeId;
+    }
+    slots.holders[self.Name] = { nodeId: self.Swarm.NodeID, since: slots.holders[self.Name]?.since ?? Date.now() };
     await writeJson(store, keys.slots, slots);
   } finally {
     await lock.release();

@@ -29,6 +29,7 @@ export async function run(...args: unknown[]): Promise<void> {
     } else {
       out.line(
         `${out.paint('green', 'ready')} in ${(result.durationMs / 1000).toFixed(2)} s: ${result.role} ${result.address} on ${result.link}` +
+          `${result.role === 'leader' ? ` (holds ${result.leaderAddress})` : ''}` +
           `${result.consulServer === undefined ? '' : `, Consul ${result.consulServer ? 'server' : 'client'}`}` +
           `${result.swarmRole ? `, Swarm ${result.swarmRole}` : ''}`,
       );

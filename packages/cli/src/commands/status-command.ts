@@ -16,7 +16,14 @@ export async function run(...args: unknown[]): Promise<void> {
     );
     return;
   }
-  out.line(`${out.paint('bold', s.role ?? '?')} ${s.address} on ${s.link} (${s.backend.kind}); leader ${s.leaderAddress}`);
+  out.line(
+    `${out.paint('bold', s.role ?? '?')} ${s.address} on ${s.link} (${s.backend.kind}); ${s.holdsLeaderAddress ? `holds the leader address ${s.leaderAddress}` : `leader address ${s.leaderAddress}`}`,
+  );
+  if (s.clusterId) out.line(`cluster ${s.clusterId}${s.swarmClusterId ? `, swarm ${s.swarmClusterId}` : ''}`);
+  if (s.bootstrappedAlone)
+    out.warn(
+      `this node bootstrapped a new cluster at ${s.bootstrappedAlone.at}: nobody answered at ${s.bootstrappedAlone.candidates.join(', ')} — if that cluster still runs, this is a split (see \`cluster-lab health\`)`,
+    );
   if (s.leases) {
     out.line(`\nDHCP leases (${s.leases.length}):`);
     out.table(

@@ -25,6 +25,10 @@ describe('ConsulClient against FakeConsul', () => {
     await expect(client.leader()).resolves.toBe('127.0.0.1:8300');
   });
 
+  it('peers lists the Raft voters (GET /v1/status/peers)', async () => {
+    await expect(client.peers()).resolves.toEqual(['127.0.0.1:8300']);
+  });
+
   it('waitForLeader times out with CONSUL_NO_LEADER and the documented message', async () => {
     fake.state.leader = undefined;
     const error = await client.waitForLeader({ timeoutMs: 300, pollMs: 50 }).catch((e: unknown) => e);

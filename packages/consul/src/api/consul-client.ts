@@ -171,6 +171,17 @@ export class ConsulClient {
   }
 
   /**
+   * The Raft peers — the cluster's voting servers, as `host:8300`. Equivalent to
+   * `GET /v1/status/peers` (no ACL needed). A client agent forwards the question to a server.
+   */
+  async peers(): Promise<string[]> {
+    const peers = await this.call('status.peers', CONSUL_STATUSES.read, () =>
+      this.consul.status.peers({ timeout: this.timeoutMs } as never),
+    );
+    return Array.isArray(peers) ? peers.filter((p): p is string => typeof p === 'string' && p !== '') : [];
+  }
+
+  /**
    * Polls until the cluster has a leader and returns its server address. Connection errors count
    * as "not yet" (the agent may still be starting). Throws `CONSUL_NO_LEADER` after `timeoutMs`:
    * "no Consul leader after 30 s at 192.168.200.1:8500 — is the leader up?".

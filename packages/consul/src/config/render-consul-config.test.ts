@@ -48,6 +48,32 @@ describe('renderConsulConfig', () => {
     expect(httpAddress).toBe('192.168.200.1:8500');
   });
 
+  it('binds every node to its own node address and serves HTTP on the leader address too when asked', () => {
+    const onNodeAddress = { ...leader, clusterAddress: '192.168.200.101', serveOnLeaderAddress: true };
+    const { config } = renderConsulConfig(parseConfig({}), onNodeAddress);
+    expect(config).toMatchObject({
+      server: true,
+      bootstrap: true,
+      bind_addr: '192.168.200.101',
+      advertise_addr: '192.168.200.101',
+      client_addr: '127.0.0.1 192.168.200.101 192.168.200.1',
+      retry_join: [],
+    });
+    const f = renderConsulConfig(parseConfig({}), { ...follower, clusterAddress: '192.168.200.102', serveOnLeaderAddress: true });
+    expect(f.config.client_addr).toBe('127.0.0.1 192.168.200.102 192.168.200.1');
+  });
+
+  it('renders a leader that joins an existing cluster: no bootstrap, retry_join the servers, a client without a slot', () => {
+    const joining = { ...leader, clusterAddress: '192.168.200.103', bootstrap: false, join: ['192.168.200.101', '192.168.200.102'] };
+    const server = renderConsulConfig(parseConfig({}), joining).config;
+    expect(server).toMatchObject({ server: true, retry_join: ['192.168.200.101', '192.168.200.102'] });
+    expect(server.bootstrap).toBeUndefined();
+    expect(server.bootstrap_expect).toBeUndefined();
+    const client = renderConsulConfig(parseConfig({}), { ...joining, server: false }).config;
+    expect(client.server).toBe(false);
+    expect(client.bootstrap).toBeUndefined();
+  });
+
   it('renders a follower client that retry-joins the leader, without bootstrap', () => {
     const { config } = renderConsulConfig(parseConfig({}), follower);
     expect(config.server).toBe(false);
@@ -73,9 +99,9 @@ describe('renderConsulConfig', () => {
     const ha = renderConsulConfig(parseConfig({}), { ...leader, bootstrapExpect: 3 }).config;
     expect(ha.bootstrap_expect).toBe(3);
     expect(ha.bootstrap).toBeUndefined();
-    expect(() => renderConsulConfig(parseConfig({ consul: { servers: 1 } }), { ...leader, bootstrapExpect: 3 })).toThrow(
-      'bootstrap_expect 3 must be between 1 and consul.servers (1)',
-    );
+    expect(() =>
+      renderConsulConfig(parseConfig({ consul: { servers: 1 }, swarm: { managers: 1 } }), { ...leader, bootstrapExpect: 3 }),
+    ).toThrow('bootstrap_expect 3 must be between 1 and consul.servers (1)');
   });
 
   it('a leader taking over an existing cluster joins its servers instead of bootstrapping (Raft safety)', () => {

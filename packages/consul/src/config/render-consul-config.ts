@@ -34,12 +34,22 @@ export const CONSUL_SERF_LAN_PORT = 8301;
 export interface ConsulRuntimeFacts {
   /** The elected role; the leader bootstraps the first server. */
   role: 'leader' | 'follower';
-  /** Whether this node runs a Consul server (see {@link claimServerSlot}) or a client agent. */
+  /**
+   * Whether this node runs a Consul server or a client agent (the boot flow decides it in the
+   * cluster's slot table). A node that bootstraps is always a server.
+   */
   server: boolean;
   /** This node's address on the cluster link: bind and advertise address. */
   clusterAddress: string;
-  /** The leader's cluster address (followers join it). */
+  /** The leader address (followers join it unless {@link join} names the servers). */
   leaderAddress: string;
+  /**
+   * Also serve the HTTP API on the leader address, on every node: whichever node holds it then
+   * answers `http://<leader address>:<httpPort>` with its own agent, so the address keeps
+   * reaching a Consul agent when it moves. Binding an address the node does not hold needs
+   * `net.ipv4.ip_nonlocal_bind=1` (the boot flow sets it). Default false.
+   */
+  serveOnLeaderAddress?: boolean;
   /** Consul node name; normally the host name. */
   nodeName: string;
   /** Stable node id (see {@link nodeIdFromMachineId}). */
@@ -157,10 +167,11 @@ export interface RenderedConsulConfig {
  *
  * - `bind_addr`/`advertise_addr` are the cluster address — never `0.0.0.0`, which lets Consul
  *   pick docker0 or the uplink (the original tool's bug); the address must lie in `config.subnet`.
- * - `client_addr` is loopback + the cluster address, or `0.0.0.0` with a warning when
- *   `consul.exposeUi` is set.
- * - the leader is a server that bootstraps (`bootstrap`, or `bootstrap_expect` N for an HA
- *   start); followers `retry_join` the leader address and never bootstrap.
+ * - `client_addr` is loopback + the cluster address (+ the leader address with
+ *   `serveOnLeaderAddress`), or `0.0.0.0` with a warning when `consul.exposeUi` is set.
+ * - a bootstrapping leader is a server (`bootstrap`, or `bootstrap_expect` N for an HA start)
+ *   and joins nobody; every other agent `retry_join`s `join` (default: the leader address) and
+ *   never bootstraps.
  *
  * @example
  * ```ts
@@ -201,14 +212,16 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFac
     });
   }
   for (const [i, address] of retryJoin.entries()) checkAddress(`join[${i}]`, address, config.subnet);
-  const server = isLeader || facts.server;
+  const server = bootstraps || facts.server;
   const warnings: string[] = [];
   if (facts.role === 'follower' && facts.clusterAddress === facts.leaderAddress) {
     throw consulError('CONSUL_BAD_ADDRESS', `follower cluster address ${facts.clusterAddress} equals the leader address`, {
       hint: 'a follower must lease its own address before starting Consul',
     });
   }
-  const clientAddr = consul.exposeUi ? '0.0.0.0' : `127.0.0.1 ${facts.clusterAddress}`;
+  const httpAddresses = ['127.0.0.1', facts.clusterAddress];
+  if (facts.serveOnLeaderAddress && facts.leaderAddress !== facts.clusterAddress) httpAddresses.push(facts.leaderAddress);
+  const clientAddr = consul.exposeUi ? '0.0.0.0' : httpAddresses.join(' ');
   if (consul.exposeUi) {
     warnings.push(
       `consul.exposeUi is set: the Consul HTTP API and UI listen on all addresses (0.0.0.0:${consul.httpPort}), including the uplink/home LAN${consul.aclToken ? '' : ', without an ACL token'}`,

@@ -73,7 +73,7 @@ describe('loadConfig', () => {
   });
 
   it('reads JSON and an empty YAML file', async () => {
-    const json = await file('config.json', JSON.stringify({ role: 'leader', swarm: { managers: 1 } }));
+    const json = await file('config.json', JSON.stringify({ role: 'leader', swarm: { managers: 1 }, consul: { servers: 1 } }));
     expect((await loadConfig({ file: json })).config).toMatchObject({ role: 'leader', swarm: { managers: 1 } });
     const empty = await file('empty.yaml', '# nothing set\n');
     expect((await loadConfig({ file: empty })).config.interface).toBe('eth0');

@@ -152,7 +152,13 @@ export const consulSchema = z
     binary: checked(commandProblem)
       .default('consul')
       .describe('Consul executable (binary runtime): a command name looked up in PATH, or an absolute path to an executable file'),
-    servers: z.number().int().min(1).max(7).default(3).describe('how many nodes run a Consul server'),
+    servers: z
+      .number()
+      .int()
+      .min(1)
+      .max(7)
+      .default(3)
+      .describe('how many nodes run a Consul server; they are the Swarm managers too, so it must equal `swarm.managers`'),
     datacenter: z
       .string()
       .regex(/^[a-z0-9_-]{1,64}$/, 'must be lower-case letters, digits, _ or -')
@@ -180,7 +186,9 @@ export const swarmSchema = z
       .max(7)
       .refine((n) => n % 2 === 1, 'must be odd (1, 3, 5 or 7) so managers keep a Raft majority')
       .default(3)
-      .describe('manager count to keep when there are enough nodes'),
+      .describe(
+        'manager count to keep when there are enough nodes; the managers are the Consul servers, so it must equal `consul.servers`',
+      ),
     labels: z
       .record(
         z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case label key (a-z, 0-9, . _ -)'),

@@ -346,7 +346,20 @@ const BAD: [string, unknown, ConfigProblem['path'], unknown, string][] = [
   ['unknown consul runtime', { consul: { runtime: 'podman' } }, 'consul.runtime', 'podman', 'must be one of auto, container, binary'],
   ['empty consul image', { consul: { image: '' } }, 'consul.image', '', 'must not be empty'],
   ['consul servers 0', { consul: { servers: 0 } }, 'consul.servers', 0, 'must be at least 1'],
-  ['even consul servers', { consul: { servers: 4 } }, 'consul.servers', 4, 'must be odd so Consul servers keep a Raft majority'],
+  [
+    'even consul servers',
+    { consul: { servers: 4 }, swarm: { enabled: false } },
+    'consul.servers',
+    4,
+    'must be odd so Consul servers keep a Raft majority',
+  ],
+  [
+    'consul servers other than swarm managers',
+    { consul: { servers: 5 } },
+    'swarm.managers',
+    3,
+    'differs from consul.servers (5): the Consul servers and the Swarm managers are the same nodes',
+  ],
   [
     'consul datacenter upper case',
     { consul: { datacenter: 'DC1' } },
@@ -494,7 +507,7 @@ describe('parseConfig', () => {
       dhcp: { rangeStart: '192.168.200.250', rangeEnd: '192.168.200.240' },
       consul: { servers: 2 },
     });
-    expect(error.problems.map((p) => p.path)).toEqual(['leaderAddress', 'dhcp.rangeEnd', 'consul.servers']);
+    expect(error.problems.map((p) => p.path)).toEqual(['leaderAddress', 'dhcp.rangeEnd', 'consul.servers', 'swarm.managers']);
   });
 
   it('shortens long values in the message', () => {

@@ -221,6 +221,16 @@ function crossFieldProblems(c: ClusterConfig): ConfigProblem[] {
   if (c.consul.servers > 1 && c.consul.servers % 2 === 0) {
     add('consul.servers', c.consul.servers, 'must be odd so Consul servers keep a Raft majority', 'use 1, 3 or 5');
   }
+  // One slot table decides both roles: a node with a Consul server slot is exactly a Swarm
+  // manager. Two counts would let the sets diverge (losing two nodes then loses quorum in both).
+  if (c.consul.enabled && c.swarm.enabled && c.consul.servers !== c.swarm.managers) {
+    add(
+      'swarm.managers',
+      c.swarm.managers,
+      `differs from consul.servers (${c.consul.servers}): the Consul servers and the Swarm managers are the same nodes`,
+      `set consul.servers and swarm.managers to the same odd number, e.g. both ${Math.max(c.consul.servers, c.swarm.managers)}`,
+    );
+  }
   return problems;
 }
 

@@ -1,7 +1,7 @@
 import { type ClusterConfig, ConfigError, parseConfig } from '@cluster-lab/core';
 import { describe, expect, it } from 'vitest';
 import { DhcpErrorCode } from '../dhcp-errors.js';
-import { renderDnsmasqConfig } from './dnsmasq-config.js';
+import { parseHostsFile, renderDnsmasqConfig } from './dnsmasq-config.js';
 
 const base = (extra: Record<string, unknown> = {}, dhcp: Record<string, unknown> = {}): ClusterConfig =>
   parseConfig({ stateDir: '/var/lib/cluster-lab', ...extra, dhcp });
@@ -78,6 +78,24 @@ describe('renderDnsmasqConfig', () => {
       b8:27:eb:00:00:02,10.44.0.12
       "
     `);
+  });
+
+  it('adds run-time reservations after the static leases, never overriding one, and reads them back', () => {
+    const config = base({}, { staticLeases: [{ mac: 'b8:27:eb:00:00:01', ip: '192.168.200.11', hostname: 'pi1' }] });
+    const { hosts } = renderDnsmasqConfig({
+      config,
+      link: 'eth1',
+      reservations: [
+        { mac: '02:00:00:00:00:0A', ip: '192.168.200.101', hostname: 'node1' },
+        { mac: 'b8:27:eb:00:00:01', ip: '192.168.200.102' }, // the config reserves this MAC already
+        { mac: '02:00:00:00:00:0b', ip: '192.168.200.11' }, // … and this address
+      ],
+    });
+    expect(hosts).toBe('b8:27:eb:00:00:01,192.168.200.11,pi1\n02:00:00:00:00:0a,192.168.200.101,node1\n');
+    expect(parseHostsFile(`${hosts}set:tag,02:00:00:00:00:0c,192.168.200.9\n`)).toEqual([
+      { mac: 'b8:27:eb:00:00:01', ip: '192.168.200.11', hostname: 'pi1' },
+      { mac: '02:00:00:00:00:0a', ip: '192.168.200.101', hostname: 'node1' },
+    ]);
   });
 
   it('turns DNS on only when a port is given', () => {

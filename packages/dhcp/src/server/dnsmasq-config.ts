@@ -25,6 +25,20 @@ export interface DnsmasqConfigInput {
   dnsPort?: number;
   /** Override file locations (default: {@link dnsmasqPaths} of `config.stateDir`). */
   paths?: DnsmasqPaths;
+  /**
+   * Reservations made at run time, beside `dhcp.staticLeases` from the config: the leader's own
+   * node address, and those restored from the replicated lease table. A MAC or address the config
+   * already reserves keeps the config's entry.
+   */
+  reservations?: readonly Reservation[];
+}
+
+/** An address reserved for one MAC (a dnsmasq `dhcp-host` line): never handed to another client. */
+export interface Reservation {
+  /** Client MAC, lower case. */
+  mac: string;
+  ip: string;
+  hostname?: string;
 }
 
 /** The two files our dnsmasq instance reads. */
@@ -96,11 +110,32 @@ export function renderDnsmasqConfig(input: DnsmasqConfigInput): RenderedDnsmasqC
     '# Log to stderr (our log file) instead of syslog.',
     'log-facility=-',
   ];
-  return { conf: `${lines.join('\n')}\n`, hosts: renderHostsFile(config) };
+  return { conf: `${lines.join('\n')}\n`, hosts: renderHostsFile(config, input.reservations) };
 }
 
-/** `dhcp-hostsfile` lines: `<mac>,<ip>[,<hostname>]`, one per static lease. */
-export function renderHostsFile(config: ClusterConfig): string {
-  const lines = config.dhcp.staticLeases.map((l) => [l.mac, l.ip, ...(l.hostname ? [l.hostname] : [])].join(','));
+/**
+ * `dhcp-hostsfile` lines: `<mac>,<ip>[,<hostname>]`, one per static lease of the config, then one
+ * per run-time reservation whose MAC and address the config does not already reserve.
+ */
+export function renderHostsFile(config: ClusterConfig, reservations: readonly Reservation[] = []): string {
+  const entries: Reservation[] = config.dhcp.staticLeases.map((l) => ({ ...l, mac: l.mac.toLowerCase() }));
+  for (const r of reservations) {
+    const mac = r.mac.toLowerCase();
+    if (!entries.some((e) => e.mac === mac || e.ip === r.ip)) entries.push({ ...r, mac });
+  }
+  const lines = entries.map((l) => [l.mac, l.ip, ...(l.hostname ? [l.hostname] : [])].join(','));
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/**
+ * Parses a `dhcp-hostsfile` written by {@link renderHostsFile} (`<mac>,<ip>[,<hostname>]` per
+ * line). Lines in other `dhcp-host` forms (tags, client ids, lease times) are skipped.
+ */
+export function parseHostsFile(text: string): Reservation[] {
+  const out: Reservation[] = [];
+  for (const raw of text.split('\n')) {
+    const m = /^([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}),(\d{1,3}(?:\.\d{1,3}){3})(?:,([A-Za-z0-9-]{1,63}))?$/.exec(raw.trim());
+    if (m) out.push({ mac: (m[1] as string).toLowerCase(), ip: m[2] as string, ...(m[3] ? { hostname: m[3] } : {}) });
+  }
+  return out;
 }

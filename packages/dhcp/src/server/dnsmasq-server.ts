@@ -16,7 +16,7 @@ import { readOwnPid, stopOwnDaemon } from '../process/own-pid.js';
 import { programNotFound } from '../program-not-found.js';
 import { assertServableLinks } from '../servable-links.js';
 import { type DnsmasqPaths, dnsmasqPaths } from '../state-paths.js';
-import { type RenderedDnsmasqConfig, renderDnsmasqConfig } from './dnsmasq-config.js';
+import { type RenderedDnsmasqConfig, type Reservation, renderDnsmasqConfig } from './dnsmasq-config.js';
 import { parseLeaseFile, type ServerLease } from './lease-file.js';
 import { probeForDhcpServer } from './rogue-probe.js';
 
@@ -46,6 +46,11 @@ export interface DnsmasqServerOptions {
    * when you already probed, or `{ timeoutMs, executable }` to tune it.
    */
   probe?: boolean | { timeoutMs?: number; executable?: string };
+  /**
+   * Reservations beside `dhcp.staticLeases` (the leader's own node address, those restored from
+   * the replicated lease table); written to the hosts file, so a change applies with a SIGHUP.
+   */
+  reservations?: readonly Reservation[];
 }
 
 /** What {@link DhcpServerHandle.reload} did. */
@@ -105,6 +110,7 @@ export class DnsmasqServer {
       paths: this.paths,
       ...(this.options.uplink !== undefined ? { uplink: this.options.uplink } : {}),
       ...(this.options.dnsPort !== undefined ? { dnsPort: this.options.dnsPort } : {}),
+      ...(this.options.reservations ? { reservations: this.options.reservations } : {}),
     });
   }
 

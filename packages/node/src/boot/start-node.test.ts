@@ -1,22 +1,35 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AbortedError, type ClusterConfig, type ProgressEvent, parseConfig } from '@cluster-lab/core';
+import { AbortedError, type ClusterConfig, InMemoryClusterStore, type ProgressEvent, parseConfig } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeFacts } from '../node-facts.js';
-import type { NodeServices } from '../node-services.js';
+import type { NodeServices, PreparedConsul, RunningConsul } from '../node-services.js';
+import type { LeaderDutyEntry } from '../services/leader-duties.js';
 import { startNode } from './start-node.js';
 import { stopNode } from './stop-node.js';
 
 /** Records what each service call did; state makes every call idempotent like the real ones. */
 function fakeServices(role: 'leader' | 'follower', failAt?: keyof NodeServices, onCall?: (name: string) => void) {
   const log: string[] = [];
-  const state = { link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false, supervisor: false };
+  const state = {
+    link: false,
+    sysctl: false,
+    leader: false,
+    nodeAddress: false,
+    dnsmasq: false,
+    lease: false,
+    consul: false,
+    swarm: false,
+    supervisor: false,
+  };
+  const store = new InMemoryClusterStore();
   const call = (name: keyof NodeServices) => {
     log.push(name);
     onCall?.(name);
     if (name === failAt) throw new Error(`${name} exploded`);
   };
+  const running: RunningConsul = { store, servers: async () => ['192.168.200.101'], close: () => {} };
   const services: NodeServices = {
     preflight: async () => call('preflight'),
     ensureLink: async () => {
@@ -29,6 +42,20 @@ function fakeServices(role: 'leader' | 'follower', failAt?: keyof NodeServices, 
       call('teardownLink');
       state.link = false;
     },
+    tuneKernel: async () => {
+      call('tuneKernel');
+      if (state.sysctl) return [];
+      state.sysctl = true;
+      return [{ key: 'net.ipv4.ip_nonlocal_bind', previous: '0', value: '1' }];
+    },
+    restoreKernelSetting: async () => {
+      call('restoreKernelSetting');
+      state.sysctl = false;
+    },
+    prepareConsul: async () => {
+      call('prepareConsul');
+      return {} as PreparedConsul;
+    },
     elect: async () => {
       call('elect');
       if (role === 'follower') return { role, claimed: false, candidates: 3 };
@@ -40,11 +67,27 @@ function fakeServices(role: 'leader' | 'follower', failAt?: keyof NodeServices, 
       call('releaseLeaderAddress');
       state.leader = false;
     },
-    startDhcpServer: async () => {
-      call('startDhcpServer');
+    assignNodeAddress: async () => {
+      call('assignNodeAddress');
+      const added = !state.nodeAddress;
+      state.nodeAddress = true;
+      return { ip: '192.168.200.101', cidr: '192.168.200.101/24', added };
+    },
+    releaseNodeAddress: async () => {
+      call('releaseNodeAddress');
+      state.nodeAddress = false;
+    },
+    takeLeaderDuties: async (_ctx, args) => {
+      call('takeLeaderDuties');
+      const entries: LeaderDutyEntry[] = [];
+      if (args.election.claimed)
+        entries.push({ kind: 'leader-address', key: '192.168.200.1/24', data: { link: 'vx200', cidr: '192.168.200.1/24' } });
       const started = !state.dnsmasq;
       state.dnsmasq = true;
-      return { pidFile: '/state/dnsmasq.pid', started };
+      if (started)
+        entries.push({ kind: 'dhcp-server', key: '/state/dnsmasq.pid', data: { pidFile: '/state/dnsmasq.pid', started, link: 'vx200' } });
+      for (const e of entries) await args.record(e);
+      return { entries };
     },
     stopDhcpServer: async () => {
       call('stopDhcpServer');
@@ -54,27 +97,42 @@ function fakeServices(role: 'leader' | 'follower', failAt?: keyof NodeServices, 
       call('obtainLease');
       const added = !state.lease;
       state.lease = true;
-      return { cidr: '192.168.200.101/24', ip: '192.168.200.101', serverId: '192.168.200.1', added };
+      return { cidr: '192.168.200.102/24', ip: '192.168.200.102', serverId: '192.168.200.1', added };
     },
     releaseLease: async () => {
       call('releaseLease');
       state.lease = false;
     },
-    startConsul: async () => {
-      call('startConsul');
+    discoverCluster: async () => {
+      call('discoverCluster');
+      return { decision: 'bootstrap', reason: 'no-candidates', candidates: [], durationMs: 0 };
+    },
+    beginConsul: async (_ctx, args) => {
+      call('beginConsul');
       const started = !state.consul;
       state.consul = true;
-      return { server: true, ref: { pidFile: '/state/consul.pid' }, started };
+      const bootstrap = args.role === 'leader' && args.discovery?.decision === 'bootstrap';
+      return {
+        outcome: { server: true, ref: { pidFile: '/state/consul.pid' }, started },
+        bootstrap,
+        join: bootstrap ? [] : ['192.168.200.101'],
+        ...(bootstrap ? {} : { clusterId: 'c-1' }),
+        running: async () => running,
+      };
     },
     stopConsul: async () => {
       call('stopConsul');
       state.consul = false;
     },
+    registerCluster: async () => {
+      call('registerCluster');
+      return { clusterId: 'c-1', createdAt: '', consulServers: 3, managers: 3 };
+    },
     joinSwarm: async () => {
       call('joinSwarm');
       const joined = !state.swarm;
       state.swarm = true;
-      return { role: 'manager', nodeId: 'abcdef1234567890', joined };
+      return { role: 'manager', nodeId: 'abcdef1234567890', joined, clusterId: 'swarm-1' };
     },
     leaveSwarm: async () => {
       call('leaveSwarm');
@@ -102,6 +160,18 @@ function fakeServices(role: 'leader' | 'follower', failAt?: keyof NodeServices, 
   return { services, log, state };
 }
 
+const ALL_DOWN = {
+  link: false,
+  sysctl: false,
+  leader: false,
+  nodeAddress: false,
+  dnsmasq: false,
+  lease: false,
+  consul: false,
+  swarm: false,
+  supervisor: false,
+};
+
 describe('startNode / stopNode', () => {
   let dir: string;
   let config: ClusterConfig;
@@ -117,21 +187,75 @@ describe('startNode / stopNode', () => {
     const { services, log } = fakeServices('leader');
     const events: ProgressEvent[] = [];
     const result = await startNode(nodeFacts(config, { hostname: 'pi1' }), { services, onEvent: (e) => events.push(e) });
-    expect(result).toMatchObject({ role: 'leader', address: '192.168.200.1', link: 'vx200', swarmRole: 'manager', alreadyRunning: false });
-    expect(log).toEqual(['preflight', 'ensureLink', 'elect', 'startDhcpServer', 'startConsul', 'joinSwarm', 'startSupervisor']);
+    expect(result).toMatchObject({
+      role: 'leader',
+      address: '192.168.200.101',
+      leaderAddress: '192.168.200.1',
+      link: 'vx200',
+      swarmRole: 'manager',
+      clusterId: 'c-1',
+      discovery: { decision: 'bootstrap', reason: 'no-candidates', candidates: [] },
+      alreadyRunning: false,
+    });
+    expect(log.slice(0, 5)).toEqual(['preflight', 'ensureLink', 'tuneKernel', 'prepareConsul', 'elect']);
+    // After the election, together: the node address, the DHCP server and (after discovery) Consul …
+    expect(log.slice(5, 9).sort()).toEqual(['assignNodeAddress', 'beginConsul', 'discoverCluster', 'takeLeaderDuties']);
+    expect(log.indexOf('assignNodeAddress')).toBeLessThan(log.indexOf('discoverCluster'));
+    expect(log.indexOf('discoverCluster')).toBeLessThan(log.indexOf('beginConsul'));
+    // … then the new cluster's identity and swarm init, together.
+    expect(log.slice(9).sort()).toEqual(['joinSwarm', 'registerCluster', 'startSupervisor']);
+    expect(log.at(-1)).toBe('startSupervisor');
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
     expect(journal.status).toBe('running');
-    expect(journal.entries.map((e: { kind: string }) => e.kind)).toEqual([
-      'cluster-link',
-      'leader-address',
-      'dhcp-server',
-      'consul-agent',
-      'swarm-member',
-      'supervisor',
-    ]);
-    expect(journal.facts).toMatchObject({ role: 'leader', address: '192.168.200.1', hostname: 'pi1' });
+    const kinds = journal.entries.map((e: { kind: string }) => e.kind);
+    expect(kinds.slice(0, 3)).toEqual(['cluster-link', 'sysctl', 'leader-address']);
+    expect(kinds.slice(3, 6).sort()).toEqual(['consul-agent', 'dhcp-server', 'node-address']);
+    expect(kinds.slice(6)).toEqual(['swarm-member', 'supervisor']);
+    expect(journal.facts).toMatchObject({
+      role: 'leader',
+      address: '192.168.200.101',
+      leaderAddress: '192.168.200.1',
+      hostname: 'pi1',
+      clusterId: 'c-1',
+      swarmClusterId: 'swarm-1',
+      consulServer: true,
+    });
     const finished = events.filter((e) => e.type === 'step-finished').map((e) => (e as { step: string }).step);
-    expect(finished).toEqual(['preflight', 'network', 'election', 'dhcp-server', 'consul', 'swarm', 'supervisor']);
+    expect(finished.slice(0, 4)).toEqual(['preflight', 'network', 'election', 'node-address']);
+    expect(finished.slice(4, 7).sort()).toEqual(['consul', 'dhcp-server', 'discovery']);
+    expect(finished.slice(7, 9).sort()).toEqual(['cluster', 'swarm']);
+    expect(finished.at(-1)).toBe('supervisor');
+    // What the next start needs to find the cluster again, kept across stop.
+    const known = JSON.parse(await readFile(join(dir, 'cluster.json'), 'utf8'));
+    expect(known).toMatchObject({
+      clusterId: 'c-1',
+      swarmClusterId: 'swarm-1',
+      consulServers: ['192.168.200.101'],
+      nodeAddress: '192.168.200.101',
+    });
+  });
+
+  it('a leader that finds a cluster joins it: no new identity, swarm join with the role of its slot', async () => {
+    const fake = fakeServices('leader');
+    let swarmArgs: Parameters<NodeServices['joinSwarm']>[1] | undefined;
+    const services: NodeServices = {
+      ...fake.services,
+      discoverCluster: async () => ({
+        decision: 'join',
+        reason: 'answered',
+        candidates: ['192.168.200.102'],
+        answer: { address: '192.168.200.102', leader: '192.168.200.102:8300', servers: ['192.168.200.102'] },
+        durationMs: 3,
+      }),
+      joinSwarm: async (ctx, args) => {
+        swarmArgs = args;
+        return fake.services.joinSwarm(ctx, args);
+      },
+    };
+    const result = await startNode(nodeFacts(config, { hostname: 'pi1' }), { services });
+    expect(result).toMatchObject({ role: 'leader', clusterId: 'c-1', discovery: { decision: 'join', reason: 'answered' } });
+    expect(fake.log).not.toContain('registerCluster');
+    expect(swarmArgs).toMatchObject({ role: 'leader', bootstrap: false, manager: true, address: '192.168.200.101' });
   });
 
   it('reports alreadyRunning on a second start and records nothing new', async () => {
@@ -140,7 +264,7 @@ describe('startNode / stopNode', () => {
     const second = await startNode(nodeFacts(config), { services });
     expect(second.alreadyRunning).toBe(true);
     const journal = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8'));
-    expect(journal.entries).toHaveLength(6);
+    expect(journal.entries).toHaveLength(8);
   });
 
   it('repairs a component that died and is not "already running" then', async () => {
@@ -157,25 +281,43 @@ describe('startNode / stopNode', () => {
   it('follows the follower flow with a DHCP lease', async () => {
     const { services, log } = fakeServices('follower');
     const result = await startNode(nodeFacts(config), { services });
-    expect(result).toMatchObject({ role: 'follower', address: '192.168.200.101' });
-    expect(log).toEqual(['preflight', 'ensureLink', 'elect', 'obtainLease', 'startConsul', 'joinSwarm', 'startSupervisor']);
+    expect(result).toMatchObject({ role: 'follower', address: '192.168.200.102', leaderAddress: '192.168.200.1', clusterId: 'c-1' });
+    expect(log).toEqual([
+      'preflight',
+      'ensureLink',
+      'tuneKernel',
+      'prepareConsul',
+      'elect',
+      'obtainLease',
+      'beginConsul',
+      'joinSwarm',
+      'startSupervisor',
+    ]);
   });
 
   it('rolls back everything, newest first, when a step fails', async () => {
-    const { services, log, state } = fakeServices('leader', 'startConsul');
-    await expect(startNode(nodeFacts(config), { services })).rejects.toThrow('startConsul exploded');
-    expect(log.slice(-3)).toEqual(['stopDhcpServer', 'releaseLeaderAddress', 'teardownLink']);
-    expect(state).toEqual({ link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false, supervisor: false });
+    const { services, log, state } = fakeServices('leader', 'beginConsul');
+    await expect(startNode(nodeFacts(config), { services })).rejects.toThrow('beginConsul exploded');
+    // The DHCP server step ran beside it: it finished before the rollback began, and is undone too.
+    expect(log.slice(-5).sort()).toEqual([
+      'releaseLeaderAddress',
+      'releaseNodeAddress',
+      'restoreKernelSetting',
+      'stopDhcpServer',
+      'teardownLink',
+    ]);
+    expect(log.slice(-3)).toEqual(['releaseLeaderAddress', 'restoreKernelSetting', 'teardownLink']);
+    expect(state).toEqual(ALL_DOWN);
     await expect(readFile(join(dir, 'journal.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('rolls back when aborted mid-flow (Ctrl-C)', async () => {
     const controller = new AbortController();
     const { services, state } = fakeServices('leader', undefined, (name) => {
-      if (name === 'startConsul') controller.abort();
+      if (name === 'beginConsul') controller.abort();
     });
     await expect(startNode(nodeFacts(config), { services, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
-    expect(state).toEqual({ link: false, leader: false, dnsmasq: false, lease: false, consul: false, swarm: false, supervisor: false });
+    expect(state).toEqual(ALL_DOWN);
   });
 
   it('refuses a follower without DHCP with a config error', async () => {
@@ -187,10 +329,23 @@ describe('startNode / stopNode', () => {
   it('stop undoes exactly what start did, in reverse, and is safe to repeat', async () => {
     const { services, log, state } = fakeServices('leader');
     await startNode(nodeFacts(config), { services });
+    const recorded = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8')).entries.map((e: { kind: string }) => e.kind);
     log.length = 0;
     const stopped = await stopNode(nodeFacts(config), { services });
-    expect(stopped).toEqual({ wasRunning: true, undone: 6 });
-    expect(log).toEqual(['stopSupervisor', 'leaveSwarm', 'stopConsul', 'stopDhcpServer', 'releaseLeaderAddress', 'teardownLink']);
+    expect(stopped).toEqual({ wasRunning: true, undone: 8 });
+    const undo: Record<string, string> = {
+      supervisor: 'stopSupervisor',
+      'swarm-member': 'leaveSwarm',
+      'consul-agent': 'stopConsul',
+      'dhcp-server': 'stopDhcpServer',
+      'node-address': 'releaseNodeAddress',
+      'leader-address': 'releaseLeaderAddress',
+      sysctl: 'restoreKernelSetting',
+      'cluster-link': 'teardownLink',
+    };
+    expect(log).toEqual([...recorded].reverse().map((kind: string) => undo[kind]));
+    expect(log.slice(0, 2)).toEqual(['stopSupervisor', 'leaveSwarm']);
+    expect(log.slice(-3)).toEqual(['releaseLeaderAddress', 'restoreKernelSetting', 'teardownLink']);
     expect(Object.values(state).every((v) => v === false)).toBe(true);
     expect(await stopNode(nodeFacts(config), { services })).toEqual({ wasRunning: false, undone: 0 });
     expect(log).not.toContain('purgeState');

@@ -1,16 +1,6 @@
-import type { JournalEntry, UndoHandler } from '@cluster-lab/core';
+import type { JournalEntry, SysctlChange, UndoHandler } from '@cluster-lab/core';
 import type { ConsulOutcome, DaemonRef, LeaseOutcome, LinkChange, NodeServices, ServiceContext, SwarmOutcome } from '../node-services.js';
-
-/** Journal entry kinds written by `startNode`, in the order start makes them. */
-export const JOURNAL_KINDS = {
-  link: 'cluster-link',
-  leaderAddress: 'leader-address',
-  dhcpServer: 'dhcp-server',
-  dhcpLease: 'dhcp-lease',
-  consul: 'consul-agent',
-  swarm: 'swarm-member',
-  supervisor: 'supervisor',
-} as const;
+import { JOURNAL_KINDS } from './journal-kinds.js';
 
 function data<T>(entry: JournalEntry): T {
   return entry.data as unknown as T;
@@ -27,10 +17,15 @@ export function undoHandlers(services: NodeServices, ctx: ServiceContext): Recor
       return services.releaseLease(ctx, d.link, d.lease);
     },
     [JOURNAL_KINDS.dhcpServer]: (e) => services.stopDhcpServer(ctx, data<DaemonRef>(e)),
+    [JOURNAL_KINDS.nodeAddress]: (e) => {
+      const d = data<{ link: string; cidr: string }>(e);
+      return services.releaseNodeAddress(ctx, d.link, d.cidr);
+    },
     [JOURNAL_KINDS.leaderAddress]: (e) => {
       const d = data<{ link: string; cidr: string }>(e);
       return services.releaseLeaderAddress(ctx, d.link, d.cidr);
     },
+    [JOURNAL_KINDS.sysctl]: (e) => services.restoreKernelSetting(ctx, data<SysctlChange>(e)),
     [JOURNAL_KINDS.link]: (e) => services.teardownLink(ctx, data<LinkChange>(e)),
   };
 }

@@ -6,6 +6,7 @@ import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
 import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
 import type { JournalView } from '../journal-view.js';
 import type { NodeFacts } from '../node-facts.js';
+import { clusterIdentityCheck } from './cluster-identity-check.js';
 
 /** What the checks need: the node and its journal (if any). */
 export interface NodeCheckContext {
@@ -37,7 +38,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
       title: 'node started',
       run: async () =>
         running
-          ? pass(`${facts.role} ${facts.address} on ${link}`)
+          ? pass(`${facts.role} ${facts.address} on ${link}${facts.role === 'leader' ? `, holding ${config.leaderAddress}` : ''}`)
           : journal
             ? fail(`journal status is "${journal.status}"`, 'run `cluster-lab start` (or `stop` to clean up)')
             : notStarted(),
@@ -55,19 +56,20 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
     },
     {
       id: 'cluster-address',
-      title: 'cluster address in the subnet',
+      title: 'node address (and leader address) on the link',
       run: async () => {
         if (!running) return needsStart();
         const addrs = (await network.listAddresses(link)).filter((a) => a.family === 'inet');
-        const expected = facts.role === 'leader' ? node.leaderCidr : `${facts.address}/${prefix}`;
-        if (!addrs.some((a) => a.cidr === expected))
+        const expected = [`${facts.address}/${prefix}`, ...(facts.role === 'leader' ? [node.leaderCidr] : [])];
+        const missing = expected.filter((cidr) => !addrs.some((a) => a.cidr === cidr));
+        if (missing.length > 0)
           return fail(
-            `${expected} is not on ${link} (has: ${addrs.map((a) => a.cidr).join(', ') || 'none'})`,
+            `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not on ${link} (has: ${addrs.map((a) => a.cidr).join(', ') || 'none'})`,
             'run `cluster-lab start` again',
           );
         if (!cidrContains(config.subnet, facts.address ?? ''))
           return fail(`${facts.address} is outside ${config.subnet}`, 'check the DHCP range');
-        return pass(`${expected} on ${link}`);
+        return pass(`${expected.join(' + ')} on ${link}`);
       },
     },
     {
@@ -175,6 +177,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
       },
     );
   }
+  if (config.consul.enabled) checks.push(clusterIdentityCheck(node, journal));
   if (config.swarm.enabled) {
     const { docker } = node;
     checks.push(...swarmChecks({ docker }).map((c) => ({ ...c, run: running ? c.run : async () => needsStart() })));

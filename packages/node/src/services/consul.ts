@@ -3,22 +3,31 @@ import { readFile, rm, rmdir } from 'node:fs/promises';
 import {
   BinaryRuntime,
   type ConsulAgentChanges,
+  type ConsulClient,
   type ConsulRuntime,
   ConsulStore,
   ContainerRuntime,
   chooseConsulRuntime,
-  claimServerSlot,
   consulAgent,
   consulImageForArch,
   nodeIdFromMachineId,
   stopConsulAgent,
 } from '@cluster-lab/consul';
-import type { EventSink } from '@cluster-lab/core';
+import { ClusterLabError, type EventSink, isIpv4 } from '@cluster-lab/core';
+import { readClusterFile } from '../cluster-state/cluster-file.js';
+import { waitForClusterIdentity } from '../cluster-state/cluster-identity.js';
+import { claimRoleSlot } from '../cluster-state/role-slots.js';
 import type { NodeFacts } from '../node-facts.js';
-import type { ConsulOutcome, ServiceContext } from '../node-services.js';
+import type { BegunConsul, ConsulOutcome, ConsulStartArgs, PreparedConsul, RunningConsul, ServiceContext } from '../node-services.js';
 
-/** How long a follower waits for the leader's Consul before claiming a server slot. */
+/** How long a follower waits for the Consul of the leader address's holder before claiming a slot. */
 export const LEADER_CONSUL_TIMEOUT_MS = 60_000;
+/**
+ * How long a joining node waits for the cluster's identity record. The bootstrapping leader
+ * writes it as soon as its Consul has a leader (1–2 s after the agent starts); a cluster that
+ * exists has it already.
+ */
+export const CLUSTER_IDENTITY_TIMEOUT_MS = 30_000;
 
 /**
  * Consul `node_id` for this node: from `/etc/machine-id` and the host name, so it is stable across
@@ -39,42 +48,101 @@ export function consulRuntimeFor(node: NodeFacts, kind: ConsulAgentChanges['runt
   const { config, runner, docker } = node;
   return kind === 'binary'
     ? new BinaryRuntime({ runner, binary: config.consul.binary, runDir: node.paths.consulRunDir, events })
-    : new ContainerRuntime({ docker, image: consulImageForArch(process.arch, config.consul.image), pull: false, events });
+    : new ContainerRuntime({ docker, image: consulImageForArch(process.arch, config.consul.image, undefined), pull: false, events });
 }
 
 /**
- * Starts this node's Consul agent bound to its cluster `address`: a server on the leader and on
- * the first `consul.servers` followers (slots claimed in the leader's KV), a client elsewhere.
+ * Resolves the Consul runtime (`consul.runtime`) and the agent's version. The boot flow starts
+ * it before the election and awaits it in the Consul step, so the `consul version` run
+ * (0.1–0.2 s on a busy node) overlaps the election instead of delaying the agent.
  */
-export async function startConsul(ctx: ServiceContext, args: { role: 'leader' | 'follower'; address: string }): Promise<ConsulOutcome> {
+export async function prepareConsul(ctx: ServiceContext): Promise<PreparedConsul> {
   const { node } = ctx;
-  const { config, runner, docker } = node;
-  const { runtime } = await chooseConsulRuntime({ config, runner, docker, runDir: node.paths.consulRunDir, events: ctx.onEvent });
+  const { runtime } = await chooseConsulRuntime({
+    config: node.config,
+    runner: node.runner,
+    docker: node.docker,
+    runDir: node.paths.consulRunDir,
+    events: ctx.onEvent,
+  });
+  return { runtime, version: await runtime.version() };
+}
+
+/**
+ * Starts this node's Consul agent bound to its node address, serving HTTP on loopback, the node
+ * address and the leader address. Who does what:
+ *
+ * - a leader whose discovery found no cluster **bootstraps** a new one (a server, joining nobody);
+ * - a leader that found one joins it through the agent that answered, a follower through the
+ *   agent at the leader address: it waits for the cluster's identity record (so it never claims
+ *   a slot before the bootstrapping node took its own), claims a slot in the cluster's slot table
+ *   (a slot = Consul server **and** Swarm manager) and `retry_join`s the cluster's servers.
+ *
+ * Returns as soon as the agent process was started; `running()` waits for it.
+ */
+export async function beginConsul(ctx: ServiceContext, args: ConsulStartArgs): Promise<BegunConsul> {
+  const { node } = ctx;
+  const { config } = node;
+  const prepared = args.prepared ?? prepareConsul(ctx);
+  const bootstrap = args.role === 'leader' && args.discovery?.decision !== 'join';
+  if (args.role === 'leader' && !args.discovery) {
+    throw new ClusterLabError('CONSUL_NO_DISCOVERY', 'the leader must look for an existing cluster before it starts Consul', {
+      hint: 'call discoverCluster first and pass its result',
+    });
+  }
   let server = true;
-  if (args.role === 'follower') {
-    const leader = node.leaderConsul();
+  let join: string[] = [];
+  let clusterId: string | undefined;
+  if (!bootstrap) {
+    const via = args.role === 'leader' ? (args.discovery?.answer?.address as string) : config.leaderAddress;
+    const remote = args.role === 'leader' ? node.consulAt(via) : node.leaderConsul();
     try {
-      await leader.waitForLeader({ timeoutMs: LEADER_CONSUL_TIMEOUT_MS, signal: ctx.signal });
-      server = await claimServerSlot(new ConsulStore(leader), node.hostname, config.consul.servers);
+      if (args.role === 'follower') await remote.waitForLeader({ timeoutMs: LEADER_CONSUL_TIMEOUT_MS, signal: ctx.signal });
+      const store = new ConsulStore(remote);
+      const identity = await waitForClusterIdentity(store, { timeoutMs: CLUSTER_IDENTITY_TIMEOUT_MS, signal: ctx.signal, where: via });
+      clusterId = identity.clusterId;
+      server = await claimRoleSlot(store, node.hostname, { slots: config.consul.servers, signal: ctx.signal });
+      join = await clusterServers(remote, args.discovery?.answer?.servers ?? [], args.address, node);
     } finally {
-      leader.close();
+      remote.close();
     }
   }
+  const { runtime, version } = await prepared;
   const facts = {
     role: args.role,
     server,
+    bootstrap,
     clusterAddress: args.address,
     leaderAddress: config.leaderAddress,
+    serveOnLeaderAddress: true,
     nodeName: node.hostname,
     nodeId: await consulNodeId(node.hostname),
     dataDir: node.paths.consulDataDir,
+    ...(bootstrap ? {} : { join }),
   };
-  const agent = await consulAgent({ config, facts, runtime, events: ctx.onEvent }).start();
-  agent.client.close();
-  return { server, ref: { ...agent.changes }, started: agent.changes.startedAgent || agent.changes.createdDataDir };
+  const begun = await consulAgent({ config, facts, runtime, version, events: ctx.onEvent }).begin();
+  const outcome: ConsulOutcome = {
+    server,
+    ref: { ...begun.changes },
+    started: begun.changes.startedAgent || begun.changes.createdDataDir,
+  };
+  return {
+    outcome,
+    bootstrap,
+    join,
+    ...(clusterId ? { clusterId } : {}),
+    running: async (): Promise<RunningConsul> => {
+      const agent = await begun.running();
+      return {
+        store: agent.store,
+        servers: async () => stripPorts(await agent.client.peers()),
+        close: () => agent.client.close(),
+      };
+    },
+  };
 }
 
-/** Stops the agent and removes exactly the files {@link startConsul} created. */
+/** Stops the agent and removes exactly the files {@link beginConsul} created. */
 export async function stopConsul(ctx: ServiceContext, outcome: ConsulOutcome): Promise<void> {
   const changes = outcome.ref as unknown as ConsulAgentChanges;
   const runtime = consulRuntimeFor(ctx.node, changes.runtime, ctx.onEvent);
@@ -84,4 +152,24 @@ export async function stopConsul(ctx: ServiceContext, outcome: ConsulOutcome): P
     await rm(runtime.logFile, { force: true });
     await rmdir(ctx.node.paths.consulRunDir).catch(() => {});
   }
+}
+
+/**
+ * The servers to `retry_join`: the cluster's Raft peers as the answering agent reports them,
+ * plus those the caller already knew and this node's `cluster.json` — never this node itself.
+ */
+async function clusterServers(remote: ConsulClient, known: readonly string[], self: string, node: NodeFacts): Promise<string[]> {
+  const peers = stripPorts(await remote.peers().catch(() => []));
+  const remembered = (await readClusterFile(node)).consulServers;
+  const all = [...new Set([...peers, ...known, ...remembered])].filter((a) => a !== self);
+  if (all.length === 0) {
+    throw new ClusterLabError('CONSUL_NO_SERVERS', `the cluster at ${remote.address} named no Consul server to join`, {
+      hint: 'check `consul members` on the leader: the cluster needs at least one server',
+    });
+  }
+  return all;
+}
+
+function stripPorts(addresses: readonly string[]): string[] {
+  return addresses.map((a) => a.replace(/:\d+$/, '')).filter(isIpv4);
 }

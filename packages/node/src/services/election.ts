@@ -1,21 +1,25 @@
 import { probeForDhcpServer } from '@cluster-lab/dhcp';
 import { createRealElectionDeps, electLeader } from '@cluster-lab/election';
 import type { ElectionOutcome, LinkInfo, ServiceContext } from '../node-services.js';
+import { prepareNodeAddress } from './node-address.js';
 
 /**
  * Elects this node leader or follower on the cluster link (split-brain-safe, see
  * `@cluster-lab/election`). A leader re-running start already holds the address: no election,
- * nothing claimed. A node that may win and serves DHCP starts the rogue-DHCP probe alongside the
- * election (it takes seconds, udhcpc's resolution) and hands it on in the outcome, so the DHCP
- * server step reads its answer instead of probing after the election.
+ * nothing claimed. A node that may win does two slow checks alongside the election and hands
+ * them on in the outcome, so the winner reads their answers instead of waiting for them: the
+ * rogue-DHCP probe (seconds: udhcpc's resolution), when it serves DHCP, and the ARP probe of the
+ * node address it would take.
  */
 export async function electNode(ctx: ServiceContext, link: LinkInfo): Promise<ElectionOutcome> {
   const { config, network, runner, leaderCidr } = ctx.node;
   if ((await network.listAddresses(link.name)).some((a) => a.cidr === leaderCidr)) return { role: 'leader', claimed: false, candidates: 1 };
   const dhcpProbe =
     config.dhcp.enabled && config.role !== 'follower' ? probeForDhcpServer({ runner, link: link.name, signal: ctx.signal }) : undefined;
-  // Awaited (and its error reported) by the DHCP server step, if this node wins.
+  // Awaited (and their errors reported) by the DHCP server and node address steps, if this node wins.
   dhcpProbe?.catch(() => {});
+  const nodeAddress = config.role !== 'follower' ? prepareNodeAddress(ctx.node, link, ctx.signal) : undefined;
+  nodeAddress?.catch(() => {});
   const result = await electLeader({
     link: link.name,
     mac: link.mac,
@@ -29,7 +33,13 @@ export async function electNode(ctx: ServiceContext, link: LinkInfo): Promise<El
     signal: ctx.signal,
     onEvent: ctx.onEvent,
   });
-  return { role: result.role, claimed: result.claimed, candidates: result.candidates, ...(dhcpProbe ? { dhcpProbe } : {}) };
+  return {
+    role: result.role,
+    claimed: result.claimed,
+    candidates: result.candidates,
+    ...(dhcpProbe ? { dhcpProbe } : {}),
+    ...(nodeAddress && result.role === 'leader' ? { nodeAddress } : {}),
+  };
 }
 
 /** Removes the leader address this node claimed; nothing to do when the link is gone. */

@@ -1,5 +1,6 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { leave } from '@cluster-lab/swarm';
+import { readClusterFile } from '../cluster-state/cluster-file.js';
 import type { ServiceContext } from '../node-services.js';
 import { consulRuntimeFor } from './consul.js';
 import { nodeDhcpClient } from './dhcp-lease.js';
@@ -9,7 +10,8 @@ import { stopSupervisor } from './supervisor.js';
 /**
  * `stop --force`: cleans up by inspection when the journal is missing or corrupt — stops the
  * supervisor, leaves the swarm, stops daemons named by pid files in the state dir, removes the
- * leader address and a cluster link this backend would have created. Each part is tried on its
+ * leader address, the node address `cluster.json` names and a cluster link this backend would
+ * have created. Kernel settings stay (their previous values were in the journal). Each part is tried on its
  * own (a failure is reported as a warning). Returns what was removed.
  */
 export async function forceCleanup(ctx: ServiceContext): Promise<string[]> {
@@ -33,16 +35,26 @@ export async function forceCleanup(ctx: ServiceContext): Promise<string[]> {
     'leader address',
     async () => (await network.getLink(linkName)) !== undefined && network.delAddress(linkName, node.leaderCidr),
   );
+  const { nodeAddress } = await readClusterFile(node);
+  if (nodeAddress) {
+    await attempt(
+      `node address ${nodeAddress}`,
+      async () => (await network.getLink(linkName)) !== undefined && network.delAddress(linkName, `${nodeAddress}/${node.prefix}`),
+    );
+  }
   await attempt(`cluster link ${linkName}`, () => backend.teardown({ created: backend.kind !== 'native', broughtUp: false }));
   return removed;
 }
 
-/** `stop --purge`: deletes state kept across restarts on purpose (the DHCP lease database). Returns the files removed. */
+/**
+ * `stop --purge`: deletes state kept across restarts on purpose — the DHCP lease database and
+ * `cluster.json` (the cluster this node belonged to, its node address). Returns the files removed.
+ */
 export async function purgeState(ctx: ServiceContext): Promise<string[]> {
   const { paths } = ctx.node;
   const removed: string[] = [];
   const { leaseFile, dir } = paths.dnsmasq;
-  for (const file of [leaseFile, `${leaseFile}.tmp`]) {
+  for (const file of [leaseFile, `${leaseFile}.tmp`, paths.clusterFile]) {
     await rm(file, { force: true });
     removed.push(file);
   }

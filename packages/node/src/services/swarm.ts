@@ -1,37 +1,43 @@
 import { ConsulStore } from '@cluster-lab/consul';
 import { initManager, join, leave } from '@cluster-lab/swarm';
-import type { ServiceContext, SwarmOutcome } from '../node-services.js';
+import { recordSwarmCluster, waitForClusterIdentity } from '../cluster-state/cluster-identity.js';
+import type { ServiceContext, SwarmJoinArgs, SwarmOutcome } from '../node-services.js';
 
 /** Timeout of each cluster-store request while leaving the swarm on `stop` (the local agent answers in ms when healthy). */
 export const STOP_STORE_TIMEOUT_MS = 3_000;
 /** The leader waits this long for the other nodes to leave the swarm first on a simultaneous stop. */
 export const LAST_MANAGER_WAIT_MS = 15_000;
 
+/** How long the bootstrapping node waits for its own identity record before it records the swarm in it. */
+const IDENTITY_WAIT_MS = 30_000;
+
 /**
- * The leader initialises the swarm (or finds it) and publishes the join tokens in the cluster
- * store; a follower joins with them, as manager or worker to keep `swarm.managers`.
+ * Swarm, advertised on the node address. The node that bootstrapped the cluster initialises the
+ * swarm, publishes the join tokens in the cluster store and records the swarm's id in the
+ * cluster identity; every other start — the old leader's included — joins the existing swarm as
+ * the role its slot says: a Consul server is exactly a manager. The store is the node's own
+ * agent's (its first operation waits for the Raft leader, so `swarm init` overlaps the election).
  */
-export async function joinSwarm(ctx: ServiceContext, args: { role: 'leader' | 'follower'; address: string }): Promise<SwarmOutcome> {
+export async function joinSwarm(ctx: ServiceContext, args: SwarmJoinArgs): Promise<SwarmOutcome> {
   const { node } = ctx;
-  const client = node.localConsul();
-  try {
-    const common = {
-      docker: node.docker,
-      store: new ConsulStore(client),
-      advertiseAddr: args.address,
-      managers: node.config.swarm.managers,
-      labels: node.config.swarm.labels,
-      onEvent: ctx.onEvent,
-    };
-    if (args.role === 'leader') {
-      const r = await initManager(common);
-      return { role: 'manager', nodeId: r.nodeId, joined: r.created };
-    }
-    const r = await join({ ...common, signal: ctx.signal });
-    return { role: r.role, nodeId: r.nodeId, joined: !r.alreadyMember };
-  } finally {
-    client.close();
+  const { store } = args.consul;
+  const common = {
+    docker: node.docker,
+    store,
+    advertiseAddr: args.address,
+    managers: node.config.swarm.managers,
+    labels: node.config.swarm.labels,
+    onEvent: ctx.onEvent,
+  };
+  if (args.bootstrap) {
+    const r = await initManager(common);
+    await waitForClusterIdentity(store, { timeoutMs: IDENTITY_WAIT_MS, signal: ctx.signal });
+    await recordSwarmCluster(store, r.clusterId);
+    return { role: 'manager', nodeId: r.nodeId, joined: r.created, clusterId: r.clusterId };
   }
+  const role = args.manager === undefined ? {} : { role: args.manager ? ('manager' as const) : ('worker' as const) };
+  const r = await join({ ...common, ...role, nodeRole: args.role, signal: ctx.signal });
+  return { role: r.role, nodeId: r.nodeId, joined: !r.alreadyMember, clusterId: r.clusterId };
 }
 
 /**

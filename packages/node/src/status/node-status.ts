@@ -1,6 +1,7 @@
 import { describeError } from '@cluster-lab/core';
 import { dnsmasqServer } from '@cluster-lab/dhcp';
 import { status as swarmStatus } from '@cluster-lab/swarm';
+import { readClusterFile } from '../cluster-state/cluster-file.js';
 import type { JournalView } from '../journal-view.js';
 import type { NodeFacts } from '../node-facts.js';
 
@@ -8,10 +9,24 @@ import type { NodeFacts } from '../node-facts.js';
 export interface NodeStatus {
   type: 'status';
   running: boolean;
+  /** `leader`: this node holds the leader address (and serves DHCP). */
   role?: 'leader' | 'follower';
+  /** This node's own address: Consul binds it, Swarm advertises it. */
   address?: string;
   link?: string;
+  /** The leader address; `holdsLeaderAddress` says whether this node holds it. */
   leaderAddress: string;
+  holdsLeaderAddress?: boolean;
+  /** The cluster this node joined (its identity record in Consul KV). */
+  clusterId?: string;
+  /** Docker's id of the cluster's swarm. */
+  swarmClusterId?: string;
+  /**
+   * Leader: its look for an existing cluster at this start. `bootstrappedAlone` is set when it
+   * bootstrapped a new cluster because nobody answered at the addresses it knew (a possible split).
+   */
+  discovery?: { decision: string; reason: string; candidates: string[] };
+  bootstrappedAlone?: { at: string; candidates: string[]; previousClusterId?: string };
   backend: { kind: string; name: string; exists: boolean; up: boolean; ok: boolean };
   /** Leader only: the DHCP leases handed out. */
   leases?: { mac: string; ip: string; hostname?: string; expiresAt?: string }[];
@@ -28,7 +43,14 @@ export interface NodeStatus {
 /** Collects {@link NodeStatus}; parts that cannot be read carry an `error` instead of failing the whole. */
 export async function collectStatus(node: NodeFacts, journal: JournalView | undefined): Promise<NodeStatus> {
   const { config, runner, network } = node;
-  const facts = (journal?.facts ?? {}) as { role?: 'leader' | 'follower'; address?: string; link?: string };
+  const facts = (journal?.facts ?? {}) as {
+    role?: 'leader' | 'follower';
+    address?: string;
+    link?: string;
+    clusterId?: string | null;
+    swarmClusterId?: string | null;
+    discovery?: NodeStatus['discovery'] | null;
+  };
   const d = await node.backend.describe();
   const out: NodeStatus = {
     type: 'status',
@@ -36,10 +58,18 @@ export async function collectStatus(node: NodeFacts, journal: JournalView | unde
     leaderAddress: config.leaderAddress,
     backend: { kind: d.kind, name: d.name, exists: d.exists, up: d.up, ok: d.ok },
   };
-  if (facts.role) out.role = facts.role;
+  if (facts.role) {
+    out.role = facts.role;
+    out.holdsLeaderAddress = facts.role === 'leader';
+  }
   if (facts.address) out.address = facts.address;
   if (facts.link) out.link = facts.link;
+  if (facts.clusterId) out.clusterId = facts.clusterId;
+  if (facts.swarmClusterId) out.swarmClusterId = facts.swarmClusterId;
+  if (facts.discovery) out.discovery = facts.discovery;
   if (!out.running) return out;
+  const known = await readClusterFile(node);
+  if (known.bootstrappedAlone && known.clusterId === facts.clusterId) out.bootstrappedAlone = known.bootstrappedAlone;
 
   if (facts.role === 'leader' && config.dhcp.enabled) {
     const leases = await dnsmasqServer({ runner, network, config, link: d.name }).leases();
