@@ -28,6 +28,13 @@ export interface ElectionOutcome {
    * undefined when no probe ran (the server step then probes itself).
    */
   dhcpProbe?: Promise<ProbeAnswer | undefined>;
+  /**
+   * Members of an existing cluster heard on the election channel: their node addresses, and the
+   * id of their cluster when they said it. The leader's discovery asks them first, so a node that
+   * hears a member joins that cluster instead of bootstrapping one. Undefined when the election
+   * heard no member.
+   */
+  members?: { nodeAddress: string; clusterId?: string }[];
 }
 
 /** A lease applied to the cluster link. */

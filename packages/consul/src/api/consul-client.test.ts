@@ -256,3 +256,52 @@ describe('splitAddress', () => {
     expect(() => splitAddress('h:70000')).toThrow(/must be host:port/);
   });
 });
+
+describe('forceLeave', () => {
+  async function withServer(
+    answer: (url: string) => { status: number; body: string },
+    fn: (address: string, seen: string[]) => Promise<void>,
+  ) {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers['x-consul-token'] ?? ''}`);
+      const { status, body } = answer(req.url ?? '');
+      res.writeHead(status).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await fn(`127.0.0.1:${(server.address() as AddressInfo).port}`, seen);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it('PUTs /v1/agent/force-leave/<node>?prune=1 with the token; an unknown node counts as gone', async () => {
+    await withServer(
+      (url) => (url.includes('ghost') ? { status: 500, body: "agent: No node found with name 'ghost'" } : { status: 200, body: '' }),
+      async (address, seen) => {
+        const client = new ConsulClient({ address, token: 'tok' });
+        await client.forceLeave('node3');
+        await client.forceLeave('ghost');
+        await client.forceLeave('node4', { prune: false });
+        client.close();
+        expect(seen).toEqual([
+          'PUT /v1/agent/force-leave/node3?prune=1 tok',
+          'PUT /v1/agent/force-leave/ghost?prune=1 tok',
+          'PUT /v1/agent/force-leave/node4 tok',
+        ]);
+      },
+    );
+  });
+
+  it('maps a refusal by the status map', async () => {
+    await withServer(
+      () => ({ status: 403, body: 'Permission denied' }),
+      async (address) => {
+        const client = new ConsulClient({ address });
+        await expect(client.forceLeave('node3')).rejects.toMatchObject({ code: 'CONSUL_PERMISSION_DENIED' });
+        client.close();
+      },
+    );
+  });
+});

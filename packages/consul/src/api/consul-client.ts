@@ -414,6 +414,31 @@ export class ConsulClient {
     return list.map((s) => ({ node: s.Node, address: s.ServiceAddress || s.Address, port: s.ServicePort, serviceId: s.ServiceID }));
   }
 
+  /**
+   * Removes a failed node from the gossip pool for good (`prune`: no 72 h "left" entry), and a
+   * failed server from the Raft peers. Equivalent to `PUT /v1/agent/force-leave/<node>?prune`
+   * (`consul force-leave -prune <node>`, Consul ≥ 1.7). A node that is still alive simply rejoins.
+   */
+  async forceLeave(node: string, options: { prune?: boolean } = {}): Promise<void> {
+    const url = `http://${this.address}/v1/agent/force-leave/${encodeURIComponent(node)}${options.prune === false ? '' : '?prune=1'}`;
+    await this.call('agent.forceLeave', CONSUL_STATUSES.forceLeave, async () => {
+      const response = await fetch(url, {
+        method: 'PUT',
+        headers: this.token ? { 'x-consul-token': this.token } : {},
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      if (!response.ok) {
+        const body = await response.text();
+        // Already reaped, or never known: what we asked for.
+        if (response.status === 500 && /no node found/i.test(body)) return;
+        const error = Object.assign(new Error(`HTTP ${response.status}`), {
+          response: { statusCode: response.status, body },
+        });
+        throw error;
+      }
+    });
+  }
+
   /** Health of the local agent: identity, leader, its serfHealth check and member counts. */
   async agentHealth(): Promise<AgentHealth> {
     const self = (await this.call('agent.self', CONSUL_STATUSES.read, () => this.consul.agent.self(this.opts() as never))) as unknown as {

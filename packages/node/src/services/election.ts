@@ -1,6 +1,8 @@
 import { probeForDhcpServer } from '@cluster-lab/dhcp';
 import { createRealElectionDeps, electLeader } from '@cluster-lab/election';
 import type { ElectionOutcome, LinkInfo, ServiceContext } from '../node-services.js';
+import { readClusterFile } from '../supervise/boot-interfaces.js';
+import { electionSecurity } from '../supervise/election-security.js';
 
 /**
  * Elects this node leader or follower on the cluster link (split-brain-safe, see
@@ -16,6 +18,9 @@ export async function electNode(ctx: ServiceContext, link: LinkInfo): Promise<El
     config.dhcp.enabled && config.role !== 'follower' ? probeForDhcpServer({ runner, link: link.name, signal: ctx.signal }) : undefined;
   // Awaited (and its error reported) by the DHCP server step, if this node wins.
   dhcpProbe?.catch(() => {});
+  // Signed with the cluster secret (or open, warned about); a node that knows its cluster says so (members rank first).
+  const security = await electionSecurity(config);
+  const known = await readClusterFile(ctx.node);
   const result = await electLeader({
     link: link.name,
     mac: link.mac,
@@ -24,12 +29,22 @@ export async function electNode(ctx: ServiceContext, link: LinkInfo): Promise<El
     priority: config.priority,
     role: config.role,
     network,
-    ...createRealElectionDeps({ runner, network, onEvent: ctx.onEvent }),
+    ...createRealElectionDeps({ runner, network, onEvent: ctx.onEvent, security }),
+    member: {
+      ...(known.clusterId ? { clusterId: known.clusterId } : {}),
+      ...(known.nodeAddress ? { nodeAddress: known.nodeAddress } : {}),
+    },
     nodeId: ctx.node.hostname,
     signal: ctx.signal,
     onEvent: ctx.onEvent,
   });
-  return { role: result.role, claimed: result.claimed, candidates: result.candidates, ...(dhcpProbe ? { dhcpProbe } : {}) };
+  return {
+    role: result.role,
+    claimed: result.claimed,
+    candidates: result.candidates,
+    ...(dhcpProbe ? { dhcpProbe } : {}),
+    ...(result.members.length ? { members: result.members } : {}),
+  };
 }
 
 /** Removes the leader address this node claimed; nothing to do when the link is gone. */
