@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeRunner, generateSecret, InMemoryNetwork, Journal, parseConfig, type ProgressEvent } from '@cluster-lab/core';
+import { FakeRunner, generateSecret, InMemoryNetwork, Journal, type ProgressEvent, parseConfig } from '@cluster-lab/core';
 import type { ElectionResult } from '@cluster-lab/election';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeFacts } from '../node-facts.js';
@@ -37,7 +37,11 @@ describe('leaderDuties (failover through the journal)', () => {
     const events: ProgressEvent[] = [];
     const duties = leaderDuties(
       n,
-      { link: { name: 'vx200', mac: '02:00:00:00:00:02' }, membership: () => ({ nodeAddress: '192.168.200.102' }), onEvent: (e) => events.push(e) },
+      {
+        link: { name: 'vx200', mac: '02:00:00:00:00:02' },
+        membership: () => ({ nodeAddress: '192.168.200.102' }),
+        onEvent: (e) => events.push(e),
+      },
       {
         takeLeaderDuties: async (_node, options) => {
           expect(options).toMatchObject({ link: { name: 'vx200' }, election: { claimed: true }, nodeAddress: '192.168.200.102' });
