@@ -158,6 +158,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
         ...(m.lanAddress ? { lanAddress: m.lanAddress } : {}),
         ...(macs[i]?.eth1 ? { clusterNicMac: macs[i]?.eth1 } : {}),
         ...(m.dockerd ? { dockerSocket: m.dockerd.socket } : {}),
+        switchPorts: [m.lanPort, ...(m.clusterPort ? [m.clusterPort] : [])],
       }),
     );
     state.topology = {
