@@ -357,6 +357,7 @@ class Loop implements LeadershipLoop {
     );
     this.elections++;
     const at = this.wall();
+    const proposed = this.term + 1;
     let result: ElectionResult;
     try {
       result = await electLeader({
@@ -376,7 +377,7 @@ class Loop implements LeadershipLoop {
         ...(this.o.random ? { random: this.o.random } : {}),
         ...(this.o.electionTiming ? { timing: this.o.electionTiming } : {}),
         member: membership,
-        term: this.term + 1,
+        term: proposed,
         // Without a cluster id (it is not known yet) this node counts as a stranger: then everyone takes part.
         membersOnly: membership.clusterId !== undefined,
         knownLeaders: this.proven.keys(),
@@ -389,7 +390,8 @@ class Loop implements LeadershipLoop {
     }
     this.lastElection = { at, role: result.role, durationMs: result.durationMs, rogues: result.rogues };
     for (const mac of result.rogues) this.noteRogue(mac);
-    this.term = Math.max(this.term + 1, result.term);
+    // Heartbeats heard during the election may have raised the term already.
+    this.term = Math.max(this.term, proposed, result.term);
     this.lastHeartbeat = this.clock.now();
     if (result.role === 'follower') {
       const peer = result.leaderMac ? this.peers.get(result.leaderMac) : undefined;

@@ -44,10 +44,15 @@ export function serverConfigFrom(json: string, servers: readonly string[]): stri
 export async function carryOutPromotion(node: NodeFacts, onEvent: EventSink): Promise<PromotionOutcome | undefined> {
   const key = `${PROMOTE_KEY_PREFIX}${node.hostname}`;
   const client = node.localConsul({ timeoutMs: 3_000 });
+  const store = new ConsulStore(client);
+  // No answer from the local agent is not a failed promotion: there may be no request at all.
+  const request = await store.get(key).catch(() => undefined);
+  if (!request) {
+    client.close();
+    return undefined;
+  }
+  const at = Date.now();
   try {
-    const store = new ConsulStore(client);
-    if (!(await store.get(key))) return undefined;
-    const at = Date.now();
     const health = await client.agentHealth();
     if (health.server) {
       await store.delete(key);
