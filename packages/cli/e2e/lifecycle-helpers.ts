@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findConsulBinary } from '@cluster-lab/consul';
-import { probeForDhcpServer } from '@cluster-lab/dhcp';
 import { createLab, type Lab, type LabNode } from '@cluster-lab/lab';
 import { stringify } from 'yaml';
 import { labNodeConfig } from '../src/lab/lab-node-config.js';
@@ -85,10 +84,41 @@ export async function nodeAddressOf(node: LabNode): Promise<string | undefined> 
   return addresses.find((a) => a.family === 'inet' && a.local !== VIP && !a.local.startsWith('169.254.'))?.local;
 }
 
-/** The DHCP server that answers a DISCOVER sent from `node` on the cluster link (its server id), or undefined. */
-export async function dhcpAnswerFrom(node: LabNode): Promise<string | undefined> {
-  const answer = await probeForDhcpServer({ runner: node.runner, link: LINK }).catch(() => undefined);
-  return answer?.serverId;
+/** Name of the temporary cluster link {@link dhcpAnswerVia} makes in a node that is not started. */
+const PROBE_LINK = 'vxprobe';
+
+/**
+ * The DHCP server that answers on the cluster link (its server id), or undefined — asked from a
+ * node that is NOT started, through a temporary VXLAN link on the cluster's VNI (its own MAC: a
+ * real client, whose lease is released again; asking from a member would release the member's
+ * own lease).
+ */
+export async function dhcpAnswerVia(node: LabNode): Promise<string | undefined> {
+  await node.exec('ip', [
+    'link',
+    'add',
+    PROBE_LINK,
+    'type',
+    'vxlan',
+    'id',
+    '200',
+    'group',
+    '239.1.1.200',
+    'dev',
+    'eth0',
+    'dstport',
+    '4790',
+  ]);
+  try {
+    await node.exec('ip', ['link', 'set', PROBE_LINK, 'up']);
+    const r = await node.exec('udhcpc', ['-f', '-q', '-n', '-R', '-i', PROBE_LINK, '-s', '/bin/true', '-t', '2', '-T', '1'], {
+      reject: false,
+      timeoutMs: 10_000,
+    });
+    return /obtained from (\d+\.\d+\.\d+\.\d+)/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
+  } finally {
+    await node.exec('ip', ['link', 'del', PROBE_LINK], { reject: false });
+  }
 }
 
 /** What one look at the cluster found, for assertions and failure messages. */

@@ -1,8 +1,8 @@
 import { probeForDhcpServer } from '@cluster-lab/dhcp';
 import { createRealElectionDeps, electLeader } from '@cluster-lab/election';
 import type { ElectionOutcome, LinkInfo, ServiceContext } from '../node-services.js';
-import { readClusterFile } from '../supervise/boot-interfaces.js';
 import { electionSecurity } from '../supervise/election-security.js';
+import { readClusterFile } from '../supervise/known-cluster.js';
 
 /**
  * Elects this node leader or follower on the cluster link (split-brain-safe, see

@@ -8,7 +8,6 @@
  * ```ts
  * export { JOURNAL_KINDS } from '../boot/journal-kinds.js';
  * export { type LeaderDutyEntry, releaseLeaderDuties, takeLeaderDuties } from '../services/leader-duties.js';
- * export { readClusterFile } from '../cluster-state/cluster-file.js';
  * export { readClusterIdentity, registerCluster } from '../cluster-state/cluster-identity.js';
  * export { claimRoleSlot, readRoleSlots, releaseRoleSlot } from '../cluster-state/role-slots.js';
  * export { syncLeaseTable } from '@cluster-lab/dhcp';
@@ -18,7 +17,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ConsulRuntimeFacts } from '@cluster-lab/consul';
 import { type ClusterStore, type EventSink, ignoreEvents, type StoreLock, writeFileAtomic } from '@cluster-lab/core';
 import {
@@ -37,6 +35,7 @@ import type { DaemonRef, ElectionOutcome, LinkInfo, ServiceContext } from '../no
 import { nodeDnsmasq, startDhcpServer } from '../services/dhcp-server.js';
 import { releaseLeaderAddress } from '../services/election.js';
 
+export { type ClusterFile, readClusterFile } from './known-cluster.js';
 export { JOURNAL_KINDS };
 
 /** One change {@link takeLeaderDuties} made: a journal entry that `stop` undoes. */
@@ -111,31 +110,6 @@ export async function syncLeaseTable(store: ClusterStore, leaseFile: string): Pr
   if (current?.value === text) return { written: false };
   await store.put(LOCAL_LEASES_KEY, text);
   return { written: true };
-}
-
-/** What a node knows about its cluster (`<stateDir>/cluster.json`, written by the boot flow). */
-export interface ClusterFile {
-  clusterId?: string;
-  swarmClusterId?: string;
-  consulServers: string[];
-  swarmManagers: string[];
-  nodeAddress?: string;
-  updatedAt: string;
-}
-
-/** The node's cluster file; an empty one when there is none. */
-export async function readClusterFile(node: Pick<NodeFacts, 'config'>): Promise<ClusterFile> {
-  try {
-    const value = JSON.parse(await readFile(join(node.config.stateDir, 'cluster.json'), 'utf8')) as Partial<ClusterFile>;
-    return {
-      ...value,
-      consulServers: Array.isArray(value.consulServers) ? value.consulServers : [],
-      swarmManagers: Array.isArray(value.swarmManagers) ? value.swarmManagers : [],
-      updatedAt: typeof value.updatedAt === 'string' ? value.updatedAt : '',
-    };
-  } catch {
-    return { consulServers: [], swarmManagers: [], updatedAt: '' };
-  }
 }
 
 /** The cluster's identity record (`cluster-lab/cluster`). */

@@ -62,13 +62,19 @@ export async function startNodeLeadership(node: NodeFacts, options: NodeLeadersh
   });
 }
 
-/** The boot flow's duty functions {@link leaderDuties} calls (tests pass fakes). */
+/**
+ * The boot flow's duty functions {@link leaderDuties} calls (tests pass fakes).
+ * @internal
+ */
 export interface DutyFunctions {
   takeLeaderDuties: typeof takeLeaderDuties;
   releaseLeaderDuties: typeof releaseLeaderDuties;
 }
 
-/** The node's {@link LeadershipDuties}: take and release through the journal. */
+/**
+ * The node's {@link LeadershipDuties}: take and release through the journal.
+ * @internal
+ */
 export function leaderDuties(
   node: NodeFacts,
   options: Pick<NodeLeadershipOptions, 'link' | 'membership' | 'onEvent'>,
