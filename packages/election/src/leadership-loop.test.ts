@@ -90,7 +90,11 @@ describe('startLeadershipLoop', () => {
     const c = await w.add(3);
     await w.advance(30_000);
     expect(roles(w.nodes)).toEqual(['leader', 'member', 'member']);
-    expect(b.loop.state()).toMatchObject({ leader: { mac: a.mac, nodeId: 'node1' }, elections: 0, authenticated: true });
+    expect(b.loop.state()).toMatchObject({
+      leader: { mac: a.mac, nodeId: 'node1', nodeAddress: '192.168.200.101' },
+      elections: 0,
+      authenticated: true,
+    });
     expect(c.loop.state().provenLeaders.map((h) => h.mac)).toEqual([a.mac]);
     expect(await w.holders()).toEqual([a.mac]);
   });

@@ -57,7 +57,16 @@ export interface LeadershipState {
   /** The current leadership term as this node knows it. */
   term: number;
   /** The VIP holder this node follows (or this node), and when its last valid heartbeat arrived (epoch ms). */
-  leader?: { mac: string; nodeId: string; lastHeartbeatAt?: number };
+  leader?: {
+    mac: string;
+    nodeId: string;
+    /**
+     * The holder's own node address, from its authenticated heartbeat: besides the leader address,
+     * the one server id a DHCP client may accept a lease from (dnsmasq answers from it).
+     */
+    nodeAddress?: string;
+    lastHeartbeatAt?: number;
+  };
   /** Every message is authenticated with the cluster secret (false with `security: open`). */
   authenticated: boolean;
   /** Hosts that sent authenticated `leader`/`claiming` messages: proven VIP holders. */
@@ -156,7 +165,7 @@ class Loop implements LeadershipLoop {
   private running: Promise<void> | undefined;
   private role: 'leader' | 'member' = 'member';
   private term: number;
-  private leader: { mac: string; nodeId: string; lastHeartbeatAt?: number } | undefined;
+  private leader: LeadershipState['leader'];
   /** Clock time of the last valid heartbeat (or of the last event that restarts the wait). */
   private lastHeartbeat: number;
   private lastSent = Number.NEGATIVE_INFINITY;
@@ -192,7 +201,7 @@ class Loop implements LeadershipLoop {
     this.shared.listen((m) => this.onMessage(m));
     if ((await network.listAddresses(link)).some((a) => a.cidr === this.cidr)) {
       this.role = 'leader';
-      this.leader = { mac: this.mac, nodeId: this.o.nodeId };
+      this.leader = this.selfAsLeader();
       this.log('info', `holding ${this.o.leaderAddress}: heartbeats every ${this.heartbeatMs} ms (term ${this.term})`);
     } else {
       this.log(
@@ -406,7 +415,7 @@ class Loop implements LeadershipLoop {
       return;
     }
     this.role = 'leader';
-    this.leader = { mac: this.mac, nodeId: this.o.nodeId };
+    this.leader = this.selfAsLeader();
     this.lastSent = Number.NEGATIVE_INFINITY;
     this.lastCheck = this.clock.now();
     this.log('info', `took over ${leaderAddress} (term ${this.term}) after ${result.durationMs} ms of election`);
@@ -446,7 +455,12 @@ class Loop implements LeadershipLoop {
   private onHeartbeat(m: CandidacyMessage): void {
     if (this.role === 'member') {
       this.lastHeartbeat = this.clock.now();
-      this.leader = { mac: m.mac, nodeId: m.nodeId, lastHeartbeatAt: this.wall() };
+      this.leader = {
+        mac: m.mac,
+        nodeId: m.nodeId,
+        ...(m.nodeAddress !== undefined ? { nodeAddress: m.nodeAddress } : {}),
+        lastHeartbeatAt: this.wall(),
+      };
       return;
     }
     const peer = this.peers.get(m.mac) as Candidate;
@@ -477,6 +491,11 @@ class Loop implements LeadershipLoop {
       message: `${this.o.leaderAddress} is also held by ${peer.nodeId} (${peer.mac}), which outranks this node; yielding (Consul and Swarm stay)`,
     });
     this.follow(peer);
+  }
+
+  private selfAsLeader(): NonNullable<LeadershipState['leader']> {
+    const nodeAddress = this.o.membership().nodeAddress;
+    return { mac: this.mac, nodeId: this.o.nodeId, ...(nodeAddress !== undefined ? { nodeAddress } : {}) };
   }
 
   /** A member of another cluster (both cluster ids known and different). */
