@@ -123,13 +123,16 @@ describe.skipIf(skipUnlessRoot())('lifecycle: power-off, crash, partition and ro
     );
     await lab.partition([[alone], others]);
     let majorityHolder = '';
+    // Holding the address is not enough: wait until it took the duties (DHCP), or a heal right
+    // now would make its DHCP probe see the other side's server and give the address up instead.
     await eventually(
       async () => {
         majorityHolder = (await vipHolders(lab, others))[0] ?? '';
-        return majorityHolder !== '';
+        const supervisor = majorityHolder ? ((await nodeStatus(majorityHolder)).supervisor as { role?: string } | undefined) : undefined;
+        return supervisor?.role === 'leader';
       },
-      20_000,
-      'a holder on the majority side',
+      30_000,
+      'a holder serving on the majority side',
     );
     expect(await vipHolders(lab, [alone])).toEqual([alone]);
     await lab.heal();

@@ -305,3 +305,30 @@ describe('forceLeave', () => {
     );
   });
 });
+
+describe('lock right after the agent (re)joined', () => {
+  it('retries the session while the servers answer "Missing node registration", then takes the lock', async () => {
+    let creates = 0;
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/v1/session/create')) {
+        creates++;
+        if (creates <= 2) return void res.writeHead(500).end('rpc error making call: rpc error making call: Missing node registration');
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ID":"s-1"}');
+      }
+      if (req.url?.startsWith('/v1/kv/')) return void res.writeHead(200, { 'content-type': 'application/json' }).end('true');
+      if (req.url?.startsWith('/v1/session/destroy')) return void res.writeHead(200, { 'content-type': 'application/json' }).end('true');
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new ConsulClient({ address: `127.0.0.1:${(server.address() as AddressInfo).port}` });
+    try {
+      const lock = await client.lock('cluster-lab/swarm/locks/slots', { timeoutMs: 5_000 });
+      expect(lock.session).toBe('s-1');
+      expect(creates).toBe(3);
+      await lock.release();
+    } finally {
+      client.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

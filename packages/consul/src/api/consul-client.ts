@@ -302,6 +302,27 @@ export class ConsulClient {
     return (out as { ID: string }).ID;
   }
 
+  /**
+   * {@link createSession}, retried while the servers do not know this agent's node yet ("Missing
+   * node registration": an agent that just started, or rejoined after it was force-left, is in
+   * the catalog only after its first sync, about a second later).
+   */
+  private async createSessionOnceRegistered(
+    deadline: number,
+    signal: AbortSignal | undefined,
+    options: Parameters<ConsulClient['createSession']>[0],
+  ): Promise<string> {
+    for (;;) {
+      try {
+        return await this.createSession(options);
+      } catch (error) {
+        if (!/missing node registration/i.test((error as Error).message) || Date.now() + LOCK_RETRY_MS > deadline || signal?.aborted)
+          throw error;
+        await sleep(LOCK_RETRY_MS, signal);
+      }
+    }
+  }
+
   /** Destroys a session (its locks are released). Absent sessions are fine. */
   async destroySession(id: string): Promise<void> {
     await this.call('session.destroy', CONSUL_STATUSES.session, () => this.consul.session.destroy({ id, ...this.opts() } as never));
@@ -320,7 +341,7 @@ export class ConsulClient {
    */
   async lock(key: string, options: LockOptions): Promise<ConsulLock> {
     const deadline = Date.now() + options.timeoutMs;
-    const session = await this.createSession({
+    const session = await this.createSessionOnceRegistered(deadline, options.signal, {
       name: options.name ?? `cluster-lab lock ${key}`,
       ttl: LOCK_SESSION_TTL,
       lockDelay: LOCK_DELAY,
