@@ -8,16 +8,15 @@
  * ```ts
  * export { JOURNAL_KINDS } from '../boot/journal-kinds.js';
  * export { type LeaderDutyEntry, releaseLeaderDuties, takeLeaderDuties } from '../services/leader-duties.js';
+ * export { type ClusterFile, readClusterFile } from '../cluster-state/cluster-file.js';
  * export { readClusterIdentity, registerCluster } from '../cluster-state/cluster-identity.js';
  * export { claimRoleSlot, readRoleSlots, releaseRoleSlot } from '../cluster-state/role-slots.js';
  * export { syncLeaseTable } from '@cluster-lab/dhcp';
  * ```
- * and give `joiningServerFacts` the boot branch's `serveOnLeaderAddress: true`.
  * @internal
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { ConsulRuntimeFacts } from '@cluster-lab/consul';
 import { type ClusterStore, type EventSink, ignoreEvents, type StoreLock, writeFileAtomic } from '@cluster-lab/core';
 import {
   emptySlots,
@@ -190,22 +189,4 @@ async function withSlotsLock<T>(store: ClusterStore, fn: () => Promise<T>): Prom
   } finally {
     await lock.release();
   }
-}
-
-/** The Consul facts of a node that runs as a server joining the existing servers `join` (never bootstrapping). */
-export function joiningServerFacts(
-  node: NodeFacts,
-  args: { address: string; nodeId: string; join: readonly string[] },
-): ConsulRuntimeFacts {
-  return {
-    role: 'follower',
-    server: true,
-    clusterAddress: args.address,
-    leaderAddress: node.config.leaderAddress,
-    nodeName: node.hostname,
-    nodeId: args.nodeId,
-    dataDir: node.paths.consulDataDir,
-    bootstrap: false,
-    join: [...args.join],
-  };
 }
