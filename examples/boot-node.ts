@@ -59,7 +59,6 @@ try {
     console.log(result.wasRunning ? `stopped: undid ${result.undone} change(s)` : 'not running: nothing to stop');
   } else if (command === 'supervise') {
     await superviseNode(node, {
-      restartArgv: [self, 'restart', ...(values.config ? ['--config', values.config] : [])],
       signal: abortOnSignal(),
       log: (message) => console.log(`${new Date().toISOString()} ${message}`),
     });

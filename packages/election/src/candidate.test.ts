@@ -6,22 +6,45 @@ import { randomMac, seededRandom } from './simulate-election.js';
 describe('candidacy messages', () => {
   const message = { leaderAddress: '192.168.200.1', nodeId: 'pi1', mac: '02:00:00:00:00:01', priority: 7, state: 'claiming' as const };
 
-  it('round-trips through the wire format', () => {
+  it('round-trips through the v2 wire format (the MAC as hw, term 0 by default)', () => {
     const wire = encodeCandidacy(message);
-    expect(JSON.parse(wire.toString())).toEqual({ t: 'cluster-lab-election', v: 1, ...message });
-    expect(decodeCandidacy(wire)).toEqual(message);
+    const { mac, ...rest } = message;
+    expect(JSON.parse(wire.toString())).toEqual({ t: 'cluster-lab-election', v: 2, ...rest, hw: mac, term: 0 });
+    expect(decodeCandidacy(wire)).toEqual({ ...message, term: 0 });
   });
 
-  it('ignores anything that is not a well-formed v1 message', () => {
+  it('carries membership and the term', () => {
+    const member = {
+      ...message,
+      state: 'follower' as const,
+      term: 4,
+      clusterId: '6f1c2a4e-8b1d-4c7e-9a55-0d2f3b4c5d6e',
+      nodeAddress: '192.168.200.101',
+      consulServer: true,
+      swarmManager: false,
+    };
+    expect(decodeCandidacy(encodeCandidacy(member))).toEqual(member);
+  });
+
+  it('ignores anything that is not a well-formed v2 message', () => {
+    const { mac, ...rest } = message;
+    const good = { t: 'cluster-lab-election', v: 2, ...rest, hw: mac, term: 0 };
     const bad = [
       'not json',
       '[]',
-      JSON.stringify({ ...message, t: 'other' }),
-      JSON.stringify({ t: 'cluster-lab-election', v: 2, ...message }),
-      JSON.stringify({ t: 'cluster-lab-election', v: 1, ...message, priority: 256 }),
-      JSON.stringify({ t: 'cluster-lab-election', v: 1, ...message, mac: 'AA:BB' }),
-      JSON.stringify({ t: 'cluster-lab-election', v: 1, ...message, state: 'king' }),
+      JSON.stringify({ ...good, t: 'other' }),
+      JSON.stringify({ t: 'cluster-lab-election', v: 1, ...message }),
+      JSON.stringify({ ...good, priority: 256 }),
+      JSON.stringify({ ...good, hw: 'AA:BB' }),
+      JSON.stringify({ ...good, state: 'king' }),
+      JSON.stringify({ ...good, term: -1 }),
+      JSON.stringify({ ...good, leaderAddress: '192.168.200.300' }),
+      JSON.stringify({ ...good, nodeAddress: 'pi2' }),
+      JSON.stringify({ ...good, clusterId: 'a b' }),
+      JSON.stringify({ ...good, consulServer: 'yes' }),
+      JSON.stringify({ ...good, nodeId: 'a\nb' }),
     ];
+    expect(decodeCandidacy(JSON.stringify(good))).toBeDefined();
     for (const b of bad) expect(decodeCandidacy(b), b).toBeUndefined();
   });
 });
@@ -34,6 +57,14 @@ describe('compareCandidates', () => {
     expect([b, a, c].sort(compareCandidates)).toEqual([c, a, b]);
     expect(compareCandidates(a, { ...a })).toBe(0);
     expect(compareCandidates({ mac: '0A:00:00:00:00:00', priority: 1 }, { mac: '02:00:00:00:00:00', priority: 1 })).toBeGreaterThan(0);
+  });
+
+  it('ranks members of a cluster before strangers, whatever their priority and MAC', () => {
+    const stranger = { mac: '02:00:00:00:00:01', priority: 255 };
+    const member = { mac: '02:00:00:00:00:09', priority: 0, clusterId: 'c1' };
+    expect([stranger, member].sort(compareCandidates)).toEqual([member, stranger]);
+    const member2 = { mac: '02:00:00:00:00:02', priority: 0, clusterId: 'c2' };
+    expect([member, member2].sort(compareCandidates)).toEqual([member2, member]);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { CommandRunner, EventSink, Network } from '@cluster-lab/core';
 import type { AddressProber } from './address-prober.js';
 import { ArpingProber } from './arping-prober.js';
+import type { ElectionSecurity } from './election-codec.js';
 import type { ElectionTransport } from './election-transport.js';
 import { UdpElectionTransport } from './udp-election-transport.js';
 
@@ -12,6 +13,8 @@ export interface RealElectionDepsOptions {
   network: Network;
   /** UDP port of the candidacy exchange; default `ELECTION_UDP_PORT`. */
   port?: number;
+  /** Message authentication: the election key from the cluster secret, or open (default). */
+  security?: ElectionSecurity;
   onEvent?: EventSink;
 }
 
@@ -37,6 +40,7 @@ export function createRealElectionDeps(options: RealElectionDepsOptions): RealEl
   const transportOptions = {
     network: options.network,
     ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.security ? { security: options.security } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   };
   return {

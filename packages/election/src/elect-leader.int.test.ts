@@ -1,3 +1,4 @@
+import { deriveClusterKeys, generateSecret } from '@cluster-lab/core';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { createLab, type Lab, type LabNode } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { addressesOn, bundleElectionNode, holdersOf, runRealElectionRound } from
 import { detectDuplicateLeader, watchLeadership } from './watch-leadership.js';
 
 const LEADER = '192.168.200.1';
+const electionKey = deriveClusterKeys(generateSecret()).electionKey.toString('hex');
 
 describe.skipIf(skipUnlessRoot())('real election between 5 namespace nodes (UDP candidacy + arping)', () => {
   let lab: Lab;
@@ -129,6 +131,67 @@ describe.skipIf(skipUnlessRoot())('real election between 5 namespace nodes (UDP 
     } finally {
       await n1.ip.delAddress('eth0', `${LEADER}/24`);
       await n2.ip.delAddress('eth0', `${LEADER}/24`);
+    }
+    expect(await addressesOn(nodes)).toEqual([]);
+  });
+
+  it('with a cluster secret (signed candidacy): 5 rounds of simultaneous starts elect exactly one leader', {
+    timeout: 120_000,
+  }, async () => {
+    for (let round = 1; round <= 5; round++) {
+      const offsetsMs = nodes.map(() => Math.floor(Math.random() * 1000));
+      const reports = await runRealElectionRound(nodes, {
+        script: bundle.script,
+        leaderAddress: LEADER,
+        prefix: 24,
+        offsetsMs,
+        electionKey,
+      });
+      const context = `round ${round}: ${JSON.stringify(reports.map((r) => ({ node: r.nodeId, result: r.result, error: r.error })))}`;
+      expect(
+        reports.filter((r) => r.error),
+        context,
+      ).toEqual([]);
+      const leaders = reports.filter((r) => r.result?.role === 'leader');
+      expect(leaders.length, context).toBe(1);
+      expect(leaders[0]?.mac, context).toBe(nodes.map((n) => n.mac).sort()[0]);
+      for (const r of reports) expect(r.result?.rogues, context).toEqual([]);
+      const node = nodes.find((n) => n.name === leaders[0]?.nodeId) as LabNode;
+      expect(await node.ip.delAddress('eth0', `${LEADER}/24`)).toBe(true);
+    }
+  });
+
+  it('a rogue host holding the leader address without the secret does not take the role: the nodes elect one of their own', {
+    timeout: 60_000,
+  }, async () => {
+    // The rogue: the lowest MAC of all, holding the address (its kernel answers ARP), never sending a signed message.
+    const sorted = [...nodes].sort((a, b) => (a.mac < b.mac ? -1 : 1));
+    const rogue = sorted[0] as LabNode;
+    const honest = nodes.filter((n) => n !== rogue);
+    await rogue.ip.addAddress('eth0', `${LEADER}/24`);
+    try {
+      const reports = await runRealElectionRound(honest, {
+        script: bundle.script,
+        leaderAddress: LEADER,
+        prefix: 24,
+        offsetsMs: honest.map(() => 0),
+        electionKey,
+      });
+      const context = JSON.stringify(reports.map((r) => ({ node: r.nodeId, result: r.result, error: r.error })));
+      expect(
+        reports.filter((r) => r.error),
+        context,
+      ).toEqual([]);
+      const leaders = reports.filter((r) => r.result?.role === 'leader');
+      expect(
+        leaders.map((l) => l.mac),
+        context,
+      ).toEqual([sorted[1]?.mac]);
+      expect(leaders[0]?.result?.rogues, context).toEqual([rogue.mac]);
+      for (const r of reports) expect(r.result?.leaderMac, context).toBe(sorted[1]?.mac);
+      expect((await holdersOf(nodes, LEADER)).sort(), context).toEqual([rogue.name, sorted[1]?.name].sort());
+    } finally {
+      for (const n of nodes) await n.ip.delAddress('eth0', `${LEADER}/24`).catch(() => false);
     }
     expect(await addressesOn(nodes)).toEqual([]);
   });

@@ -6,6 +6,7 @@ import {
   type Candidate,
   type CandidateState,
   compareCandidates,
+  type MemberInfo,
   normaliseMac,
 } from './candidate.js';
 import { type Clock, systemClock } from './clock.js';
@@ -38,6 +39,16 @@ export const DEFER_POLL_MS = 50;
  * jitter they would collide again in lock-step, with it one claims first and the other's probe sees it.
  */
 export const RERUN_BACKOFF_MS = 1_000;
+/**
+ * How long an ARP holder of the leader address gets to prove itself before the election treats
+ * it as a rogue (authenticated channels only). Proof is an authenticated `claiming` or `leader`
+ * message from the holder's MAC: a live VIP holder's supervisor heartbeats every second and
+ * answers a candidate at once, so a real leader proves itself in milliseconds. The bound has to
+ * cover a leader that is still booting — between its claim and its supervisor's first heartbeat
+ * it sends nothing — which takes 2–5 s; a rogue costs candidates this long once per election.
+ * See docs/election.md ("Rogue hosts") for what a rogue holder means for the address.
+ */
+export const HOLDER_PROOF_MS = 5_000;
 /** Election rounds before giving up (a round only repeats when a winner vanished or a conflict was resolved by yielding). */
 export const MAX_ELECTION_ROUNDS = 5;
 
@@ -55,6 +66,8 @@ export interface ElectionTiming {
   maxRounds: number;
   /** Default {@link RERUN_BACKOFF_MS}. */
   rerunBackoffMs: number;
+  /** Default {@link HOLDER_PROOF_MS}. */
+  holderProofMs: number;
 }
 
 /** `role` in the config: elect (`auto`) or pin the role. */
@@ -88,6 +101,20 @@ export interface ElectLeaderOptions {
   timing?: Partial<ElectionTiming>;
   /** Random source in [0, 1) for the re-run back-off. Default `Math.random`; tests pass a seeded one. */
   random?: () => number;
+  /** This node's membership, carried in its messages (a member ranks before strangers). Default: a stranger. */
+  member?: MemberInfo;
+  /** Leadership term to announce (the supervisor passes the highest term it heard + 1 on failover). Default 0. */
+  term?: number;
+  /**
+   * Only members of a cluster take part (the supervisor's failover election): candidacies
+   * without a `clusterId` are not counted. Default false (boot: anyone may take part).
+   */
+  membersOnly?: boolean;
+  /**
+   * MACs already proven to be authenticated VIP holders (the supervisor heard their heartbeats);
+   * an ARP answer from one of them needs no new proof.
+   */
+  knownLeaders?: Iterable<string>;
 }
 
 /** Outcome of {@link electLeader}. */
@@ -108,6 +135,20 @@ export interface ElectionResult {
   rounds: number;
   /** Every other node heard during the election; pass to {@link watchLeadership} so duplicate claims resolve by rank. */
   peers: Candidate[];
+  /**
+   * Members of a cluster heard during the election (answers to this node's candidacy, or
+   * candidates that are members), with their own node addresses: a stranger that hears one
+   * knows a cluster exists and where to join it instead of bootstrapping.
+   */
+  members: { nodeAddress: string; clusterId?: string }[];
+  /**
+   * Hosts that answered ARP for the leader address without ever proving themselves with an
+   * authenticated message ({@link HOLDER_PROOF_MS}): rogues, ignored by the election. Empty
+   * without a cluster secret (nothing can be proven then).
+   */
+  rogues: string[];
+  /** The highest leadership term heard (or this node's own, when higher). */
+  term: number;
 }
 
 interface Heard {
@@ -160,6 +201,19 @@ class Election {
   private addedAddress = false;
   private rounds = 0;
   private roundStart = 0;
+  /** MACs that sent an authenticated `claiming`/`leader` message: ARP answers from them are proven. */
+  private readonly claimants = new Set<string>();
+  /** Unproven ARP holders, with the time each was first seen. */
+  private readonly suspects = new Map<string, number>();
+  private readonly rogues = new Set<string>();
+  /**
+   * Candidates we deferred to that never showed up by ARP: a crashed winner, or messages replayed
+   * from a node that is gone (a receiver that never heard the originals cannot tell). They no
+   * longer count as candidates in this election unless ARP later shows them holding the address.
+   */
+  private readonly phantoms = new Set<string>();
+  private readonly members = new Map<string, { nodeAddress: string; clusterId?: string }>();
+  private termHeard = 0;
 
   constructor(options: ElectLeaderOptions) {
     assertInterfaceName(options.link, 'cluster link');
@@ -179,7 +233,12 @@ class Election {
     }
     this.o = options;
     const mac = normaliseMac(options.mac);
-    this.self = { nodeId: options.nodeId ?? mac, mac, priority: options.priority };
+    this.self = {
+      nodeId: options.nodeId ?? mac,
+      mac,
+      priority: options.priority,
+      ...(options.member?.clusterId !== undefined ? { clusterId: options.member.clusterId } : {}),
+    };
     this.cidr = `${options.leaderAddress}/${options.prefix}`;
     this.clock = options.clock ?? systemClock;
     this.timing = {
@@ -189,8 +248,10 @@ class Election {
       deferPollMs: DEFER_POLL_MS,
       maxRounds: MAX_ELECTION_ROUNDS,
       rerunBackoffMs: RERUN_BACKOFF_MS,
+      holderProofMs: HOLDER_PROOF_MS,
       ...options.timing,
     };
+    for (const mac of options.knownLeaders ?? []) this.claimants.add(mac.toLowerCase());
     this.emit = options.onEvent ?? ignoreEvents;
     this.start = this.clock.now();
   }
@@ -207,13 +268,18 @@ class Election {
       const owners = await this.o.prober.probe(leaderAddress, link, { stopAtFirst: true });
       return this.result({ kind: 'follower', ...leaderOf(owners) }, 1);
     }
-    const resumed = await this.resume();
-    if (resumed) return this.result(resumed, 1);
     const stopSending = new AbortController();
     let outcome: RoundOutcome | undefined;
     try {
+      // Open first: a leftover or contested address is judged by who proves itself on the channel.
       this.channel = await this.o.transport.open({ link, mac: this.self.mac, onMessage: (m) => this.onMessage(m) });
       void this.sendLoop(stopSending.signal);
+      const resumed = await this.resume();
+      if (resumed) {
+        outcome = resumed;
+        this.setState('leader');
+        return this.result(outcome, 1);
+      }
       outcome = role === 'leader' ? await this.claimPinned() : await this.elect();
       return this.result(outcome, this.candidatesInRound());
     } catch (error) {
@@ -245,7 +311,7 @@ class Election {
     const { network, link, leaderAddress } = this.o;
     const held = (await network.listAddresses(link)).find((a) => a.local === leaderAddress);
     if (!held) return undefined;
-    const others = await this.probe(true);
+    const others = await this.settle(await this.probe(true), true);
     if (others.length === 0) {
       this.rounds = 1;
       this.log('info', `leader: ${leaderAddress} was already on ${link} and nobody else holds it; keeping it`);
@@ -294,14 +360,18 @@ class Election {
       },
     );
     const windowEnd = this.roundStart + this.timing.windowMs;
-    while (this.clock.now() < windowEnd && probeError === undefined && !existing?.length && !this.leaderHeard()) {
+    const provenHolder = () => existing !== undefined && existing.length > 0 && this.classify(existing).proven.length > 0;
+    while (this.clock.now() < windowEnd && probeError === undefined && !provenHolder() && !this.leaderHeard()) {
       await this.pause(windowEnd - this.clock.now());
     }
     await initialProbe;
     if (probeError !== undefined) throw probeError;
     if (existing?.length) {
-      this.log('info', `${this.o.leaderAddress} is already held by ${existing.map((o) => o.mac).join(', ')}; following`);
-      return this.follow(existing);
+      const proven = await this.settle(existing, false);
+      if (proven.length) {
+        this.log('info', `${this.o.leaderAddress} is already held by ${proven.map((o) => o.mac).join(', ')}; following`);
+        return this.follow(proven);
+      }
     }
     let best = this.best();
     if (best.mac !== this.self.mac) return this.defer(best);
@@ -309,7 +379,10 @@ class Election {
     this.setState('claiming');
     this.log('debug', `best of ${this.candidatesInRound()} candidate(s); probing ${this.o.leaderAddress} before claiming`);
     const owners = await this.probe();
-    if (owners.length) return this.follow(owners);
+    if (owners.length) {
+      const proven = await this.settle(owners, false);
+      if (proven.length) return this.follow(proven);
+    }
     best = this.best(); // a better candidate may have spoken up while we probed
     if (best.mac !== this.self.mac) return this.defer(best);
     return this.claim();
@@ -324,8 +397,11 @@ class Election {
     // datagrams were lost) overlaps this probe, because each of us probed right before claiming.
     const [owners] = await Promise.all([this.probe(true), prober.announce(leaderAddress, link)]);
     this.checkAborted();
-    const rivals = new Set(owners.map((o) => o.mac));
-    for (const [mac, h] of this.heard) if (h.at >= this.roundStart && h.message.state === 'leader') rivals.add(mac);
+    // An unproven ARP rival gets the proof time; one that stays unproven is a rogue and ignored.
+    const proven = owners.length ? await this.settle(owners, true) : [];
+    const rivals = new Set(proven.map((o) => o.mac));
+    for (const [mac, h] of this.heard)
+      if (h.at >= this.roundStart && h.message.state === 'leader' && !this.phantoms.has(mac)) rivals.add(mac);
     rivals.delete(this.self.mac);
     if (rivals.size === 0) {
       this.log('info', `leader: holding ${this.cidr} on ${link}`);
@@ -333,7 +409,8 @@ class Election {
     }
     const yieldTo = [...rivals].filter((mac) => {
       const rival = this.known.get(mac);
-      // An unknown holder (not heard in this election) may outrank us; RFC 5227 §2.4(a): stop using the address.
+      // An unknown holder (not heard in this election) may outrank us; RFC 5227 §2.4(a): stop using the
+      // address. On an authenticated channel every proven rival has been heard, so this only applies open.
       return rival === undefined || compareCandidates(rival, this.self) < 0;
     });
     if (yieldTo.length === 0) {
@@ -351,11 +428,11 @@ class Election {
     this.roundStart = this.clock.now();
     // Announce "leader" from the start so auto nodes booting alongside defer instead of claiming.
     this.setState('leader');
-    const owners = await this.probe();
+    const owners = await this.settle(await this.probe(), false);
     if (owners.length) throw this.pinnedConflict(owners.map((o) => o.mac));
     this.addedAddress = await network.addAddress(link, this.cidr);
     const [others] = await Promise.all([this.probe(true), prober.announce(leaderAddress, link)]);
-    const after = others.map((o) => o.mac);
+    const after = (await this.settle(others, true)).map((o) => o.mac);
     if (after.length) {
       await this.release();
       throw this.pinnedConflict(after);
@@ -388,10 +465,16 @@ class Election {
     const deadline = this.clock.now() + this.timing.claimWaitMs;
     while (this.clock.now() < deadline) {
       const owners = await this.probe();
-      if (owners.length) return this.follow(owners);
+      // Only a proven holder ends the wait; a rogue's answer does not (the winner's claim still comes).
+      const { proven } = this.classify(owners);
+      if (proven.length) return this.follow(proven);
       await this.pause(Math.min(this.timing.deferPollMs, deadline - this.clock.now()));
     }
-    this.log('warn', `${winner.nodeId} did not claim ${this.o.leaderAddress} within ${this.timing.claimWaitMs} ms`);
+    this.log(
+      'warn',
+      `${winner.nodeId} did not claim ${this.o.leaderAddress} within ${this.timing.claimWaitMs} ms; not counting it any more`,
+    );
+    this.phantoms.add(winner.mac);
     return { kind: 'rerun' };
   }
 
@@ -407,18 +490,24 @@ class Election {
     let best: Candidate = this.self;
     let bestIsLeader = this.state === 'leader';
     for (const h of this.heard.values()) {
-      if (h.at < this.roundStart || h.message.state === 'follower') continue;
+      if (h.at < this.roundStart || h.message.state === 'follower' || this.phantoms.has(h.message.mac)) continue;
       const isLeader = h.message.state === 'leader';
       if ((isLeader && !bestIsLeader) || (isLeader === bestIsLeader && compareCandidates(h.message, best) < 0)) {
         best = h.message;
         bestIsLeader = isLeader;
       }
     }
-    return { nodeId: best.nodeId, mac: best.mac, priority: best.priority };
+    return {
+      nodeId: best.nodeId,
+      mac: best.mac,
+      priority: best.priority,
+      ...(best.clusterId !== undefined ? { clusterId: best.clusterId } : {}),
+    };
   }
 
   private leaderHeard(): boolean {
-    for (const h of this.heard.values()) if (h.at >= this.roundStart && h.message.state === 'leader') return true;
+    for (const h of this.heard.values())
+      if (h.at >= this.roundStart && h.message.state === 'leader' && !this.phantoms.has(h.message.mac)) return true;
     return false;
   }
 
@@ -430,15 +519,83 @@ class Election {
 
   private onMessage(message: CandidacyMessage): void {
     if (message.leaderAddress !== this.o.leaderAddress || message.mac === this.self.mac) return;
+    // Whoever sent it passed the channel's authentication (when there is one): its claims are proven.
+    if (message.state === 'claiming' || message.state === 'leader') this.claimants.add(message.mac);
+    if (message.nodeAddress !== undefined) {
+      this.members.set(message.mac, {
+        nodeAddress: message.nodeAddress,
+        ...(message.clusterId !== undefined ? { clusterId: message.clusterId } : {}),
+      });
+    }
+    this.termHeard = Math.max(this.termHeard, message.term ?? 0);
+    this.wakeAll();
+    // A failover election is among members: a stranger's candidacy does not count.
+    if (this.o.membersOnly && message.clusterId === undefined) return;
     const first = !this.known.has(message.mac);
     this.heard.set(message.mac, { message, at: this.clock.now() });
-    this.known.set(message.mac, { nodeId: message.nodeId, mac: message.mac, priority: message.priority });
-    if (first) this.log('debug', `heard ${message.nodeId} (priority ${message.priority}, MAC ${message.mac}, ${message.state})`);
-    this.wakeAll();
+    this.known.set(message.mac, {
+      nodeId: message.nodeId,
+      mac: message.mac,
+      priority: message.priority,
+      ...(message.clusterId !== undefined ? { clusterId: message.clusterId } : {}),
+    });
+    if (first)
+      this.log(
+        'debug',
+        `heard ${message.nodeId} (${message.clusterId === undefined ? 'stranger' : 'member'}, priority ${message.priority}, MAC ${message.mac}, ${message.state})`,
+      );
   }
 
   private message(): CandidacyMessage {
-    return { ...this.self, leaderAddress: this.o.leaderAddress, state: this.state };
+    return { ...this.o.member, ...this.self, leaderAddress: this.o.leaderAddress, state: this.state, term: this.o.term ?? 0 };
+  }
+
+  /**
+   * Sorts ARP holders of the leader address into proven ones (they sent an authenticated
+   * `claiming`/`leader` message) and pending ones (still within {@link HOLDER_PROOF_MS} of being
+   * first seen); holders past that bound become rogues and are in neither list. Without an
+   * authenticated channel every holder counts as proven (nothing can be checked).
+   */
+  private classify(owners: readonly AddressOwner[]): { proven: AddressOwner[]; pending: AddressOwner[] } {
+    if (!this.channel?.authenticated) return { proven: [...owners], pending: [] };
+    const now = this.clock.now();
+    const proven: AddressOwner[] = [];
+    const pending: AddressOwner[] = [];
+    for (const owner of owners) {
+      if (this.claimants.has(owner.mac)) {
+        this.phantoms.delete(owner.mac);
+        proven.push(owner);
+        continue;
+      }
+      if (this.rogues.has(owner.mac)) continue;
+      const first = this.suspects.get(owner.mac) ?? now;
+      this.suspects.set(owner.mac, first);
+      if (now - first >= this.timing.holderProofMs) {
+        this.rogues.add(owner.mac);
+        this.log(
+          'warn',
+          `${owner.mac} answers ARP for ${this.o.leaderAddress} but sent no authenticated message in ${this.timing.holderProofMs} ms: a rogue (no cluster secret); ignoring it`,
+        );
+        continue;
+      }
+      pending.push(owner);
+    }
+    return { proven, pending };
+  }
+
+  /**
+   * Waits until the holders in `owners` are proven or known rogues — at most
+   * {@link HOLDER_PROOF_MS} per holder — and returns the proven ones. With `all` unset it returns
+   * as soon as one is proven (enough to follow it).
+   */
+  private async settle(owners: readonly AddressOwner[], all: boolean): Promise<AddressOwner[]> {
+    for (;;) {
+      const { proven, pending } = this.classify(owners);
+      if (pending.length === 0 || (!all && proven.length > 0)) return proven;
+      const now = this.clock.now();
+      const wait = Math.min(...pending.map((o) => (this.suspects.get(o.mac) ?? now) + this.timing.holderProofMs - now));
+      await this.pause(Math.max(1, wait));
+    }
   }
 
   private setState(state: CandidateState): void {
@@ -460,8 +617,10 @@ class Election {
   /** ARP-probes the leader address; `all` lists every holder (verify), otherwise the first answer is enough. */
   private probe(all = false): Promise<AddressOwner[]> {
     this.checkAborted();
+    // With an unproven holder around, the first answer may be its: hear everyone.
+    const first = !all && this.suspects.size === 0 && this.rogues.size === 0;
     return this.o.prober
-      .probe(this.o.leaderAddress, this.o.link, all ? {} : { stopAtFirst: true })
+      .probe(this.o.leaderAddress, this.o.link, first ? { stopAtFirst: true } : {})
       .then((owners) => owners.filter((o) => o.mac !== this.self.mac));
   }
 
@@ -502,6 +661,9 @@ class Election {
       candidates,
       rounds: Math.max(1, this.rounds),
       peers: [...this.known.values()],
+      members: [...this.members.values()],
+      rogues: [...this.rogues],
+      term: Math.max(this.termHeard, this.o.term ?? 0),
     };
     const leaderMac = outcome.kind === 'leader' ? this.self.mac : outcome.leaderMac;
     if (leaderMac !== undefined) result.leaderMac = leaderMac;

@@ -3,6 +3,7 @@ import type { AddressOwner, AddressProber, ProbeOptions } from './address-prober
 import { ARP_PROBE_COUNT, ARP_PROBE_DEADLINE_MS, ARP_PROBE_INTERVAL_MS } from './arping-prober.js';
 import { type CandidacyMessage, LINK_LOCAL_PREFIX, linkLocalAddressFor, normaliseMac } from './candidate.js';
 import type { Clock } from './clock.js';
+import { ElectionCodec, type ElectionSecurity } from './election-codec.js';
 import type { ElectionChannel, ElectionTransport, ElectionTransportOpenOptions } from './election-transport.js';
 
 /** Behaviour of a {@link FakeSegment}. Delays are uniform in `[min, max]` milliseconds. */
@@ -24,6 +25,10 @@ export interface FakeSegmentOptions {
   probeDurationMs?: number;
   /** Time {@link AddressProber.announce} takes. Default 100 (the real one waits up to 0.1 s). */
   announceMs?: number;
+  /** Wall clock for message timestamps (signed messages); default `Date.now`. */
+  wallClock?: () => number;
+  /** Sees every datagram sent on the segment (a capture, e.g. to replay it later). */
+  onDatagram?: (datagram: Buffer, from: string) => void;
 }
 
 /** One host attached to a {@link FakeSegment}. */
@@ -34,11 +39,21 @@ export interface FakeSegmentNode {
   readonly prober: AddressProber;
 }
 
+interface Listener {
+  codec: ElectionCodec;
+  deliver: (m: CandidacyMessage) => void;
+}
+
 interface Station {
   mac: string;
   link: string;
   network: Network;
-  listeners: Set<(m: CandidacyMessage) => void>;
+  security: ElectionSecurity;
+  listeners: Set<Listener>;
+  /** Powered off or cable pulled: sends, receives and answers nothing. */
+  down: boolean;
+  /** Partition group; stations only reach stations of the same group. */
+  group: number;
 }
 
 /**
@@ -62,7 +77,7 @@ export class FakeSegment {
   private readonly random: () => number;
   private readonly options: FakeSegmentOptions;
   /** Datagrams sent and lost so far (per receiver). */
-  readonly stats = { sent: 0, delivered: 0, lost: 0, probes: 0 };
+  readonly stats = { sent: 0, delivered: 0, lost: 0, probes: 0, announcements: 0 };
 
   constructor(options: FakeSegmentOptions) {
     this.options = options;
@@ -70,14 +85,26 @@ export class FakeSegment {
     this.random = options.random ?? Math.random;
   }
 
-  /** Attaches a host whose interface `link` (in `network`) is on this segment. */
-  attach(host: { mac: string; link: string; network: Network }): FakeSegmentNode {
-    const station: Station = { mac: normaliseMac(host.mac), link: host.link, network: host.network, listeners: new Set() };
+  /**
+   * Attaches a host whose interface `link` (in `network`) is on this segment. Its messages are
+   * encoded and every receiver decodes them with its own codec, as over UDP: `security` (default
+   * open) decides whether they are signed and which ones a receiver accepts.
+   */
+  attach(host: { mac: string; link: string; network: Network; security?: ElectionSecurity }): FakeSegmentNode {
+    const station: Station = {
+      mac: normaliseMac(host.mac),
+      link: host.link,
+      network: host.network,
+      security: host.security ?? { mode: 'open' },
+      listeners: new Set(),
+      down: false,
+      group: 0,
+    };
     this.stations.push(station);
     return { mac: station.mac, transport: this.transportFor(station), prober: this.proberFor(station) };
   }
 
-  /** MACs of the hosts that hold `address` on their segment link right now. */
+  /** MACs of the hosts that hold `address` on their segment link right now (powered-off hosts included). */
   async holders(address: string): Promise<string[]> {
     const result: string[] = [];
     for (const s of this.stations) {
@@ -85,6 +112,48 @@ export class FakeSegment {
       if (addresses.some((a) => a.local === address)) result.push(s.mac);
     }
     return result;
+  }
+
+  /**
+   * Delivers a raw datagram, as if some host on the segment had sent it (a rogue, or a replay of
+   * a captured message), to every listener reachable from `fromGroup`.
+   */
+  inject(datagram: Uint8Array, fromGroup = 0): void {
+    const targets = this.stations.filter((s) => !s.down && s.group === fromGroup).flatMap((s) => [...s.listeners]);
+    void this.clock.sleep(this.delay(this.options.udpDelayMs ?? [0, 5])).then(() => {
+      for (const listener of targets) {
+        const message = listener.codec.decode(datagram);
+        if (message) listener.deliver(message);
+      }
+    });
+  }
+
+  /** Takes a host off the segment (power off, cable out) or puts it back. Its addresses stay as they are. */
+  setDown(mac: string, down: boolean): void {
+    this.station(mac).down = down;
+  }
+
+  /** Splits the segment: each list of MACs becomes a group that only reaches itself; hosts not listed stay in group 0. */
+  partition(...groups: string[][]): void {
+    for (const s of this.stations) s.group = 0;
+    groups.forEach((macs, i) => {
+      for (const mac of macs) this.station(mac).group = i + 1;
+    });
+  }
+
+  /** Undoes {@link partition}. */
+  heal(): void {
+    for (const s of this.stations) s.group = 0;
+  }
+
+  private station(mac: string): Station {
+    const station = this.stations.find((s) => s.mac === normaliseMac(mac));
+    if (!station) throw new RangeError(`no host ${mac} on the segment`);
+    return station;
+  }
+
+  private reaches(from: Station, to: Station): boolean {
+    return !from.down && !to.down && from.group === to.group;
   }
 
   private delay([min, max]: readonly [number, number]): number {
@@ -97,39 +166,53 @@ export class FakeSegment {
         // Mirror the real transport's side effect so tests can check it is always undone.
         const cidr = `${linkLocalAddressFor(mac)}/${LINK_LOCAL_PREFIX}`;
         const added = await station.network.addAddress(link, cidr);
-        station.listeners.add(onMessage);
+        const codec = new ElectionCodec(station.security, this.codecOptions());
+        const listener: Listener = { codec, deliver: onMessage };
+        station.listeners.add(listener);
         let closed = false;
         return {
+          authenticated: codec.authenticated,
+          stats: () => codec.stats(),
           send: async (message) => {
-            if (closed) return;
+            if (closed || station.down) return;
+            const datagram = codec.encode(message);
+            this.options.onDatagram?.(datagram, station.mac);
             // A broadcast frame reaches every switch port at about the same time: one delay per
             // datagram, loss decided per receiver (one timer per send keeps simulations fast).
-            const receivers: ((m: CandidacyMessage) => void)[] = [];
+            const receivers: Listener[] = [];
             for (const receiver of this.stations) {
-              for (const listener of receiver.listeners) {
+              if (!this.reaches(station, receiver)) continue;
+              for (const l of receiver.listeners) {
                 this.stats.sent++;
                 if (this.random() < (this.options.udpLoss ?? 0)) this.stats.lost++;
-                else receivers.push(listener);
+                else receivers.push(l);
               }
             }
             if (receivers.length === 0) return;
             void this.clock.sleep(this.delay(this.options.udpDelayMs ?? [0, 5])).then(() => {
-              for (const listener of receivers) {
-                if (!this.stations.some((s) => s.listeners.has(listener))) continue;
+              for (const l of receivers) {
+                const receiver = this.stations.find((s) => s.listeners.has(l));
+                if (!receiver || !this.reaches(station, receiver)) continue;
                 this.stats.delivered++;
-                listener({ ...message });
+                const decoded = l.codec.decode(datagram);
+                if (decoded) l.deliver(decoded);
               }
             });
           },
           close: async () => {
             if (closed) return;
             closed = true;
-            station.listeners.delete(onMessage);
+            station.listeners.delete(listener);
             if (added) await station.network.delAddress(link, cidr);
           },
         };
       },
     };
+  }
+
+  /** Codecs run on the wall clock (message timestamps); a virtual clock's zero is not an epoch. */
+  private codecOptions(): { now?: () => number } {
+    return this.options.wallClock ? { now: this.options.wallClock } : {};
   }
 
   private proberFor(station: Station): AddressProber {
@@ -147,7 +230,7 @@ export class FakeSegment {
           await this.clock.sleep(sendAt - this.clock.now());
           this.stats.probes++;
           // A holder answers according to its state when the probe arrives; the reply must arrive before the deadline.
-          for (const mac of await this.holders(address)) {
+          for (const mac of await this.reachableHolders(station, address)) {
             if (mac === station.mac || this.random() < (this.options.arpLoss ?? 0)) continue;
             const replyAt = sendAt + this.delay(this.options.arpDelayMs ?? [0, 2]);
             if (replyAt > start + duration) continue;
@@ -161,8 +244,20 @@ export class FakeSegment {
         return [...owners].map((mac) => ({ mac }));
       },
       announce: async () => {
+        this.stats.announcements++;
         await this.clock.sleep(this.options.announceMs ?? 100);
       },
     };
+  }
+
+  private async reachableHolders(from: Station, address: string): Promise<string[]> {
+    if (from.down) return [];
+    const result: string[] = [];
+    for (const s of this.stations) {
+      if (s !== from && !this.reaches(from, s)) continue;
+      const addresses = await s.network.listAddresses(s.link);
+      if (addresses.some((a) => a.local === address)) result.push(s.mac);
+    }
+    return result;
   }
 }

@@ -32,6 +32,8 @@ export interface RealRoundOptions {
   offsetsMs: number[];
   priorities?: number[];
   roles?: ElectionRole[];
+  /** Election key (hex) every node signs and verifies with; absent = open. */
+  electionKey?: string;
 }
 
 /** Runs the real election on every node at once, each in its own process in its namespace. */
@@ -49,6 +51,7 @@ export async function runRealElectionRound(nodes: readonly ElectionRoundNode[], 
         role: options.roles?.[i] ?? 'auto',
         startAt,
         offsetMs: options.offsetsMs[i] ?? 0,
+        ...(options.electionKey ? { electionKey: options.electionKey } : {}),
       };
       const { stdout, stderr } = await node.runner.run(process.execPath, [options.script, JSON.stringify(spec)], {
         reject: false,

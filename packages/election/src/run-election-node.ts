@@ -21,6 +21,8 @@ export interface ElectionNodeSpec {
   /** Epoch ms at which all nodes of a round start; each adds its own offset. */
   startAt: number;
   offsetMs: number;
+  /** Election key (hex) from a cluster secret: messages are signed and verified; absent = open. */
+  electionKey?: string;
 }
 
 /** What the process prints as one JSON line on stdout. */
@@ -54,7 +56,11 @@ export async function runElectionNode(argv: readonly string[]): Promise<void> {
       role: spec.role,
       nodeId: spec.nodeId,
       network,
-      ...createRealElectionDeps({ runner, network }),
+      ...createRealElectionDeps({
+        runner,
+        network,
+        ...(spec.electionKey ? { security: { mode: 'secret' as const, key: Buffer.from(spec.electionKey, 'hex') } } : {}),
+      }),
       onEvent: (e) => events.push(e),
     });
   } catch (error) {

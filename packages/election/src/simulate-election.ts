@@ -3,9 +3,11 @@
  * @internal
  */
 import { InMemoryNetwork } from '@cluster-lab/core';
+import type { MemberInfo } from './candidate.js';
 import { compareCandidates } from './candidate.js';
 import { VirtualClock } from './clock.js';
 import { type ElectionResult, type ElectionRole, electLeader } from './elect-leader.js';
+import type { ElectionSecurity } from './election-codec.js';
 import { FakeSegment, type FakeSegmentOptions } from './fake-segment.js';
 
 export const LEADER = '192.168.200.1';
@@ -33,6 +35,16 @@ export interface SimNode {
   role?: ElectionRole;
   /** Start time in simulated ms. */
   startAt: number;
+  member?: MemberInfo;
+  membersOnly?: boolean;
+}
+
+/** Extra setup of {@link simulateElection}. */
+export interface SimExtras {
+  /** Message authentication of every node (default open). */
+  security?: ElectionSecurity;
+  /** Runs before the nodes start (attach a rogue, …). */
+  setup?: (segment: FakeSegment, clock: VirtualClock) => void | Promise<void>;
 }
 
 export interface SimOutcome {
@@ -45,13 +57,23 @@ export interface SimOutcome {
 }
 
 /** Runs one simulated election of `nodes` on a fresh fake segment; errors are returned in place of results. */
-export async function simulateElection(nodes: SimNode[], segmentOptions: Omit<FakeSegmentOptions, 'clock'> = {}): Promise<SimOutcome> {
+export async function simulateElection(
+  nodes: SimNode[],
+  segmentOptions: Omit<FakeSegmentOptions, 'clock'> = {},
+  extras: SimExtras = {},
+): Promise<SimOutcome> {
   const clock = new VirtualClock();
   const segment = new FakeSegment({ clock, ...segmentOptions });
+  await extras.setup?.(segment, clock);
   const networks = nodes.map((n) => new InMemoryNetwork().withLink('eth0', { mac: n.mac }));
   const runs = nodes.map(async (n, i) => {
     const network = networks[i]!;
-    const { transport, prober } = segment.attach({ mac: n.mac, link: 'eth0', network });
+    const { transport, prober } = segment.attach({
+      mac: n.mac,
+      link: 'eth0',
+      network,
+      ...(extras.security ? { security: extras.security } : {}),
+    });
     await clock.sleep(n.startAt);
     try {
       return await electLeader({
@@ -67,6 +89,8 @@ export async function simulateElection(nodes: SimNode[], segmentOptions: Omit<Fa
         nodeId: `node${i + 1}`,
         clock,
         random: segmentOptions.random ?? Math.random,
+        ...(n.member ? { member: n.member } : {}),
+        ...(n.membersOnly ? { membersOnly: true } : {}),
       });
     } catch (error) {
       return error as Error;
@@ -81,5 +105,7 @@ export async function simulateElection(nodes: SimNode[], segmentOptions: Omit<Fa
 
 /** The node that should win among `nodes` (highest priority, then lowest MAC). */
 export function bestOf(nodes: SimNode[]): SimNode {
-  return [...nodes].sort(compareCandidates)[0]!;
+  return [...nodes].sort((a, b) =>
+    compareCandidates({ ...a, clusterId: a.member?.clusterId }, { ...b, clusterId: b.member?.clusterId }),
+  )[0]!;
 }

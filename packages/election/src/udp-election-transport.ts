@@ -1,13 +1,7 @@
 import dgram from 'node:dgram';
 import { ClusterLabError, type EventSink, ignoreEvents, type Network } from '@cluster-lab/core';
-import {
-  type CandidacyMessage,
-  decodeCandidacy,
-  encodeCandidacy,
-  LINK_LOCAL_BROADCAST,
-  LINK_LOCAL_PREFIX,
-  linkLocalAddressFor,
-} from './candidate.js';
+import { type CandidacyMessage, LINK_LOCAL_BROADCAST, LINK_LOCAL_PREFIX, linkLocalAddressFor } from './candidate.js';
+import { ElectionCodec, type ElectionSecurity } from './election-codec.js';
 import type { ElectionChannel, ElectionTransport, ElectionTransportOpenOptions } from './election-transport.js';
 
 /** UDP port of the candidacy exchange (unassigned by IANA, below Linux's ephemeral range 32768–60999). */
@@ -19,6 +13,11 @@ export interface UdpElectionTransportOptions {
   network: Network;
   /** Default {@link ELECTION_UDP_PORT}. */
   port?: number;
+  /**
+   * Signs and verifies messages with the cluster secret (`{ mode: 'secret', key }`), or sends
+   * them unsigned (`{ mode: 'open' }`, the default — only for `security: open`).
+   */
+  security?: ElectionSecurity;
   onEvent?: EventSink;
 }
 
@@ -28,7 +27,9 @@ export interface UdpElectionTransportOptions {
  * RFC 3927) — the cluster link has no address yet at boot, and the leader address must not be
  * used before the election is over — then sends from that address to 169.254.255.255 and receives
  * on a socket bound to that broadcast address, so nothing arrives from other links.
- * `close()` removes the address again, but only if `open()` added it.
+ * `close()` removes the address again, but only if `open()` added it. With a cluster secret
+ * (`security`) every datagram is signed and every received one verified ({@link ElectionCodec}):
+ * unsigned, forged, stale and replayed datagrams never reach `onMessage`.
  *
  * The process must run in the node's network namespace (sockets belong to the namespace of the
  * process that opens them).
@@ -44,11 +45,13 @@ export class UdpElectionTransport implements ElectionTransport {
   private readonly network: Network;
   private readonly port: number;
   private readonly onEvent: EventSink;
+  private readonly security: ElectionSecurity;
 
   constructor(options: UdpElectionTransportOptions) {
     this.network = options.network;
     this.port = options.port ?? ELECTION_UDP_PORT;
     this.onEvent = options.onEvent ?? ignoreEvents;
+    this.security = options.security ?? { mode: 'open' };
   }
 
   async open({ link, mac, onMessage }: ElectionTransportOpenOptions): Promise<ElectionChannel> {
@@ -83,21 +86,25 @@ export class UdpElectionTransport implements ElectionTransport {
         },
       );
     }
+    // One codec (one replay cache, one set of counters) per open channel.
+    const codec = new ElectionCodec(this.security);
     rx.on('message', (data) => {
-      const message = decodeCandidacy(data);
+      const message = codec.decode(data);
       if (message) onMessage(message);
     });
     // A socket error after setup (e.g. the link went away) must not crash the process; sends report their own errors.
     rx.on('error', () => {});
     tx.on('error', () => {});
     return {
+      authenticated: codec.authenticated,
+      stats: () => codec.stats(),
       send: (message: CandidacyMessage) =>
         new Promise<void>((resolve, reject) => {
           if (closed) {
             resolve();
             return;
           }
-          tx.send(encodeCandidacy(message), this.port, LINK_LOCAL_BROADCAST, (error) => (error ? reject(error) : resolve()));
+          tx.send(codec.encode(message), this.port, LINK_LOCAL_BROADCAST, (error) => (error ? reject(error) : resolve()));
         }),
       close,
     };

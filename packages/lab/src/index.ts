@@ -3,6 +3,7 @@ export * from './cleanup-stale.js';
 export * from './create-lab.js';
 export * from './destroy-lab.js';
 export * from './dockerd.js';
+export * from './fault-injection.js';
 export * from './host-snapshot.js';
 export * from './lab.js';
 export * from './lab-node.js';

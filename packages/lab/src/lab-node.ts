@@ -24,6 +24,8 @@ export interface LabNodeInit {
   lanAddress?: string;
   clusterNicMac?: string;
   dockerSocket?: string;
+  /** The node's switch-side ports (veth ends in the switch namespace): LAN first, then the cluster switch. */
+  switchPorts?: string[];
 }
 
 /**
@@ -66,6 +68,8 @@ export class LabNode {
   readonly clusterNicMac: string | undefined;
   /** dockerd socket path, when the lab runs docker. */
   readonly dockerSocket: string | undefined;
+  /** Switch-side ports of the node's cables (LAN, then cluster switch); undefined for labs recorded before they were. */
+  readonly switchPorts: readonly string[] | undefined;
   /** `DOCKER_HOST` value for this node's dockerd (`unix://<dockerSocket>`), when the lab runs docker. */
   get dockerHost(): string | undefined {
     return this.dockerSocket === undefined ? undefined : `unix://${this.dockerSocket}`;
@@ -86,6 +90,7 @@ export class LabNode {
     this.lanAddress = init.lanAddress;
     this.clusterNicMac = init.clusterNicMac;
     this.dockerSocket = init.dockerSocket;
+    this.switchPorts = init.switchPorts;
     this.runner = new PrefixedRunner(hostRunner, nodePrefix(init.netns, init.utsFile));
     this.ip = new IpRoute2(hostRunner, init.netns);
   }

@@ -1,6 +1,9 @@
 import type { CommandRunner } from '@cluster-lab/core';
 import { destroyLabState } from './destroy-lab.js';
+import type { DockerdFlags } from './dockerd.js';
+import { healLab, partitionLab, plugNode, powerOffNode, powerOnNode, unplugNode } from './fault-injection.js';
 import { LabNode } from './lab-node.js';
+import { labSecretFile } from './lab-paths.js';
 import type { LabLan, LabState } from './lab-state.js';
 
 /** The home-router stand-in: a namespace on the LAN switch (hostname `router`) holding the LAN's `.1`. */
@@ -64,11 +67,69 @@ export class Lab implements AsyncDisposable {
     return this.state.stateDir;
   }
 
+  /**
+   * The lab's cluster secret (`cluster-lab secret generate` format, mode 0600): one per lab, as
+   * one per real cluster. Point every node's `secretFile` at it; it goes with {@link destroy}.
+   */
+  get secretFile(): string {
+    return labSecretFile(this.state.stateDir);
+  }
+
   /** The node called `name` (`node1`…); throws when there is none. */
   node(name: string): LabNode {
     const node = this.nodes.find((n) => n.name === name);
     if (!node) throw new RangeError(`lab "${this.id}" has no node "${name}" (nodes: ${this.nodes.map((n) => n.name).join(', ')})`);
     return node;
+  }
+
+  /** Pulls `node`'s cables (its switch ports go down). See {@link unplugNode}. */
+  unplug(node: LabNode | string): Promise<void> {
+    return unplugNode(this.runner, this, this.resolve(node));
+  }
+
+  /** Plugs `node`'s cables back in. */
+  plug(node: LabNode | string): Promise<void> {
+    return plugNode(this.runner, this, this.resolve(node));
+  }
+
+  /**
+   * Powers `node` off: cable out, every process of the node SIGKILLed, what a reboot loses lost;
+   * its files and namespaces stay for {@link powerOn}. Returns the pids killed. See {@link powerOffNode}.
+   */
+  powerOff(node: LabNode | string): Promise<number[]> {
+    return powerOffNode(this.runner, this, this.resolve(node));
+  }
+
+  /** Powers `node` on again: cable in, its dockerd started (run `cluster-lab start` in it as its boot would). */
+  powerOn(node: LabNode | string, flags?: DockerdFlags): Promise<void> {
+    return powerOnNode(this.runner, this, this.resolve(node), flags);
+  }
+
+  /**
+   * Splits the switch into groups (each group after the first gets its own bridges; nodes not
+   * named stay with the first). See {@link partitionLab}.
+   *
+   * @example
+   * ```ts
+   * await lab.partition([['node1'], ['node2', 'node3']]);
+   * await lab.heal();
+   * ```
+   */
+  partition(groups: readonly (readonly (LabNode | string)[])[]): Promise<void> {
+    return partitionLab(
+      this.runner,
+      this,
+      groups.map((g) => g.map((n) => this.resolve(n))),
+    );
+  }
+
+  /** Undoes {@link partition}: one switch again. Safe without a partition. */
+  heal(): Promise<void> {
+    return healLab(this.runner, this);
+  }
+
+  private resolve(node: LabNode | string): LabNode {
+    return typeof node === 'string' ? this.node(node) : node;
   }
 
   /** Removes exactly what the lab created. Safe to call twice (the second call waits for the first). */

@@ -1,10 +1,10 @@
 import type { ConsulRuntime, ConsulVersion } from '@cluster-lab/consul';
 import type { ClusterStore, EventSink, SysctlChange } from '@cluster-lab/core';
-import type { ProbeAnswer } from '@cluster-lab/dhcp';
+import type { ProbeAnswer, RestoreLeaseFileResult } from '@cluster-lab/dhcp';
+import type { JOURNAL_KINDS } from './boot/journal-kinds.js';
 import type { ClusterIdentity } from './cluster-state/cluster-identity.js';
 import type { ClusterDiscovery } from './cluster-state/discover-cluster.js';
 import type { NodeFacts } from './node-facts.js';
-import type { LeaderDuties, LeaderDutyEntry } from './services/leader-duties.js';
 
 /** The cluster link as the boot flow needs it. */
 export interface LinkInfo {
@@ -230,4 +230,21 @@ export interface NodeServices {
   forceCleanup(ctx: ServiceContext): Promise<string[]>;
   /** `stop --purge`: delete state kept across restarts on purpose (DHCP leases, `cluster.json`). Returns the files removed. */
   purgeState(ctx: ServiceContext): Promise<string[]>;
+}
+
+/** One change `takeLeaderDuties` made: a journal entry (kind from `JOURNAL_KINDS`) that `stop` undoes. */
+export interface LeaderDutyEntry {
+  kind: (typeof JOURNAL_KINDS)['leaderAddress'] | (typeof JOURNAL_KINDS)['dhcpServer'];
+  key: string;
+  data: Record<string, unknown>;
+}
+
+/** What `takeLeaderDuties` did. */
+export interface LeaderDuties {
+  /** The changes made, oldest first; hand them to `releaseLeaderDuties` to undo them. */
+  entries: LeaderDutyEntry[];
+  /** The DHCP server, when `dhcp.enabled`. */
+  dhcp?: DaemonRef;
+  /** What was restored from the replicated lease table (when a store was given). */
+  restored?: RestoreLeaseFileResult;
 }

@@ -37,8 +37,8 @@ export async function run(...args: unknown[]): Promise<void> {
     );
     if (s.consul.members.length)
       out.table(
-        ['MEMBER', 'ADDRESS', 'STATUS'],
-        s.consul.members.map((m) => [m.name, m.address, m.status]),
+        ['MEMBER', 'ADDRESS', 'STATUS', 'TYPE'],
+        s.consul.members.map((m) => [m.name, m.address, m.status, m.role]),
       );
   }
   if (s.swarm) {
@@ -50,5 +50,18 @@ export async function run(...args: unknown[]): Promise<void> {
         ['NODE', 'ROLE', 'STATE', 'AVAILABILITY', 'ADDRESS'],
         s.swarm.nodes.map((n) => [n.hostname, n.role, n.state, n.availability, n.address]),
       );
+  }
+  if (s.supervisor) {
+    const v = s.supervisor;
+    const holder =
+      v.role === 'leader'
+        ? 'this node holds the leader address'
+        : v.leader
+          ? `following ${v.leader.nodeId} (${v.leader.mac})`
+          : 'no holder heard yet';
+    out.line(`\nSupervisor: pid ${v.pid}, ${holder}${v.term !== undefined ? `, term ${v.term}` : ''}`);
+    if (v.rogues?.length) out.line(out.paint('red', `  rogue hosts answering for ${s.leaderAddress}: ${v.rogues.join(', ')}`));
+    if (v.removed?.length) out.line(`  removed by membership upkeep: ${v.removed.join(', ')}`);
+    if (v.promoted?.length) out.line(`  given a manager/server seat: ${v.promoted.join(', ')}`);
   }
 }

@@ -1,12 +1,11 @@
 import { nodeFacts, superviseNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { cliArgv } from '../lab/run-in-nodes.js';
 import { type GlobalFlags, loadEffectiveConfig, makeOutput } from './context.js';
 
 /**
- * `cluster-lab supervise` (started by `start`, not by users): runs `superviseNode` — swarm
- * reconcile loop, and on the leader the leadership watch — until SIGTERM (`stop`) or SIGINT.
- * When the leader yields, it restarts the node with a detached `cluster-lab restart`.
+ * `cluster-lab supervise` (started by `start`, not by users): runs `superviseNode` — leadership
+ * (heartbeats, failover, yielding without a restart), lease-table mirror, swarm reconcile,
+ * membership upkeep — until SIGTERM (`stop`) or SIGINT.
  */
 export async function run(...args: unknown[]): Promise<void> {
   const cmd = args.at(-1) as Command;
@@ -17,7 +16,6 @@ export async function run(...args: unknown[]): Promise<void> {
   process.once('SIGTERM', () => stop.abort());
   process.once('SIGINT', () => stop.abort());
   await superviseNode(nodeFacts(config), {
-    restartArgv: cliArgv(['restart', ...(flags.config ? ['--config', flags.config] : [])]),
     signal: stop.signal,
     log: (message) => out.line(`${new Date().toISOString()} ${message}`),
   });

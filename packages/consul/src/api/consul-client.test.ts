@@ -260,3 +260,79 @@ describe('splitAddress', () => {
     expect(() => splitAddress('h:70000')).toThrow(/must be host:port/);
   });
 });
+
+describe('forceLeave', () => {
+  async function withServer(
+    answer: (url: string) => { status: number; body: string },
+    fn: (address: string, seen: string[]) => Promise<void>,
+  ) {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers['x-consul-token'] ?? ''}`);
+      const { status, body } = answer(req.url ?? '');
+      res.writeHead(status).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await fn(`127.0.0.1:${(server.address() as AddressInfo).port}`, seen);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it('PUTs /v1/agent/force-leave/<node>?prune=1 with the token; an unknown node counts as gone', async () => {
+    await withServer(
+      (url) => (url.includes('ghost') ? { status: 500, body: "agent: No node found with name 'ghost'" } : { status: 200, body: '' }),
+      async (address, seen) => {
+        const client = new ConsulClient({ address, token: 'tok' });
+        await client.forceLeave('node3');
+        await client.forceLeave('ghost');
+        await client.forceLeave('node4', { prune: false });
+        client.close();
+        expect(seen).toEqual([
+          'PUT /v1/agent/force-leave/node3?prune=1 tok',
+          'PUT /v1/agent/force-leave/ghost?prune=1 tok',
+          'PUT /v1/agent/force-leave/node4 tok',
+        ]);
+      },
+    );
+  });
+
+  it('maps a refusal by the status map', async () => {
+    await withServer(
+      () => ({ status: 403, body: 'Permission denied' }),
+      async (address) => {
+        const client = new ConsulClient({ address });
+        await expect(client.forceLeave('node3')).rejects.toMatchObject({ code: 'CONSUL_PERMISSION_DENIED' });
+        client.close();
+      },
+    );
+  });
+});
+
+describe('lock right after the agent (re)joined', () => {
+  it('retries the session while the servers answer "Missing node registration", then takes the lock', async () => {
+    let creates = 0;
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/v1/session/create')) {
+        creates++;
+        if (creates <= 2) return void res.writeHead(500).end('rpc error making call: rpc error making call: Missing node registration');
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ID":"s-1"}');
+      }
+      if (req.url?.startsWith('/v1/kv/')) return void res.writeHead(200, { 'content-type': 'application/json' }).end('true');
+      if (req.url?.startsWith('/v1/session/destroy')) return void res.writeHead(200, { 'content-type': 'application/json' }).end('true');
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new ConsulClient({ address: `127.0.0.1:${(server.address() as AddressInfo).port}` });
+    try {
+      const lock = await client.lock('cluster-lab/swarm/locks/slots', { timeoutMs: 5_000 });
+      expect(lock.session).toBe('s-1');
+      expect(creates).toBe(3);
+      await lock.release();
+    } finally {
+      client.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

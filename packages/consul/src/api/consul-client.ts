@@ -313,6 +313,27 @@ export class ConsulClient {
     return (out as { ID: string }).ID;
   }
 
+  /**
+   * {@link createSession}, retried while the servers do not know this agent's node yet ("Missing
+   * node registration": an agent that just started, or rejoined after it was force-left, is in
+   * the catalog only after its first sync, about a second later).
+   */
+  private async createSessionOnceRegistered(
+    deadline: number,
+    signal: AbortSignal | undefined,
+    options: Parameters<ConsulClient['createSession']>[0],
+  ): Promise<string> {
+    for (;;) {
+      try {
+        return await this.createSession(options);
+      } catch (error) {
+        if (!/missing node registration/i.test((error as Error).message) || Date.now() + LOCK_RETRY_MS > deadline || signal?.aborted)
+          throw error;
+        await sleep(LOCK_RETRY_MS, signal);
+      }
+    }
+  }
+
   /** Destroys a session (its locks are released). Absent sessions are fine. */
   async destroySession(id: string): Promise<void> {
     await this.call('session.destroy', CONSUL_STATUSES.session, () => this.consul.session.destroy({ id, ...this.opts() } as never));
@@ -331,7 +352,7 @@ export class ConsulClient {
    */
   async lock(key: string, options: LockOptions): Promise<ConsulLock> {
     const deadline = Date.now() + options.timeoutMs;
-    const session = await this.createSession({
+    const session = await this.createSessionOnceRegistered(deadline, options.signal, {
       name: options.name ?? `cluster-lab lock ${key}`,
       ttl: LOCK_SESSION_TTL,
       lockDelay: LOCK_DELAY,
@@ -423,6 +444,31 @@ export class ConsulClient {
       ServiceID: string;
     }>;
     return list.map((s) => ({ node: s.Node, address: s.ServiceAddress || s.Address, port: s.ServicePort, serviceId: s.ServiceID }));
+  }
+
+  /**
+   * Removes a failed node from the gossip pool for good (`prune`: no 72 h "left" entry), and a
+   * failed server from the Raft peers. Equivalent to `PUT /v1/agent/force-leave/<node>?prune`
+   * (`consul force-leave -prune <node>`, Consul ≥ 1.7). A node that is still alive simply rejoins.
+   */
+  async forceLeave(node: string, options: { prune?: boolean } = {}): Promise<void> {
+    const url = `http://${this.address}/v1/agent/force-leave/${encodeURIComponent(node)}${options.prune === false ? '' : '?prune=1'}`;
+    await this.call('agent.forceLeave', CONSUL_STATUSES.forceLeave, async () => {
+      const response = await fetch(url, {
+        method: 'PUT',
+        headers: this.token ? { 'x-consul-token': this.token } : {},
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      if (!response.ok) {
+        const body = await response.text();
+        // Already reaped, or never known: what we asked for.
+        if (response.status === 500 && /no node found/i.test(body)) return;
+        const error = Object.assign(new Error(`HTTP ${response.status}`), {
+          response: { statusCode: response.status, body },
+        });
+        throw error;
+      }
+    });
   }
 
   /** Health of the local agent: identity, leader, its serfHealth check and member counts. */

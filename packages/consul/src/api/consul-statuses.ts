@@ -85,6 +85,8 @@ export const CONSUL_STATUSES = {
   },
   /** `PUT /v1/agent/service/register`. */
   serviceRegister: { ...COMMON, 200: true },
+  /** `PUT /v1/agent/force-leave/:node` (a node the agent does not know is treated as gone by the caller). */
+  forceLeave: { ...COMMON, 200: true },
   /** `PUT /v1/agent/service/deregister/:id` — 404: already gone, which is what we asked for. */
   serviceDeregister: { ...COMMON, 200: true, 404: true },
 } as const satisfies Record<string, ConsulStatusMap>;

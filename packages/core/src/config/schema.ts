@@ -74,6 +74,54 @@ function toSeconds(v: number | string): number | undefined {
   return Number(m[1]) * unit;
 }
 
+const DURATION_FORMAT = 'must be seconds or a duration like 5s, 1500ms, 2m';
+
+/** A duration in seconds: a number, or a string like `5s`, `1500ms`, `2m`; bounded to [`min`, `max`] seconds. */
+const durationSeconds = (min: number, max: number) =>
+  z.union([z.number(), z.string()], { error: DURATION_FORMAT }).transform((v, ctx) => {
+    const seconds = durationToSeconds(v);
+    if (seconds === undefined) {
+      ctx.addIssue({ code: 'custom', message: DURATION_FORMAT });
+      return z.NEVER;
+    }
+    if (seconds < min || seconds > max) {
+      ctx.addIssue({ code: 'custom', message: `must be between ${min} and ${max} seconds` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+/** Seconds of a duration (`5`, `2.5`, `5s`, `1500ms`, `2m`, `1h`); undefined when `v` is not one. */
+function durationToSeconds(v: number | string): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v);
+  if (!m) return undefined;
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+/** Leader failover: when the members replace a silent VIP holder. */
+export const failoverSchema = z
+  .object({
+    leaderTimeout: durationSeconds(2, 120)
+      .default(5)
+      .describe(
+        'seconds without a valid leader heartbeat (sent every second) before the other nodes elect a new holder of the leader address; 2–120, or a duration like 5s',
+      ),
+  })
+  .strict();
+
+/** Membership upkeep: when a node that is gone is removed from the cluster. */
+export const membershipSchema = z
+  .object({
+    removeAfter: durationSeconds(10, 604_800)
+      .default(60)
+      .describe(
+        'seconds a node may be down before it is removed from the swarm and from Consul and its manager/server seat is given to a healthy node; 10 s – 7 days, or a duration like 90s, 10m',
+      ),
+  })
+  .strict();
+
 /** VXLAN backend options. */
 export const vxlanSchema = z
   .object({
@@ -230,6 +278,8 @@ export const configSchema = z
     consul: consulSchema.default(() => consulSchema.parse({})),
     swarm: swarmSchema.default(() => swarmSchema.parse({})),
     docker: dockerSchema.default(() => dockerSchema.parse({})),
+    failover: failoverSchema.default(() => failoverSchema.parse({})),
+    membership: membershipSchema.default(() => membershipSchema.parse({})),
     stateDir: safePath.default('/var/lib/cluster-lab').describe('where the journal, leases and configs live'),
     secretFile: safePath
       .default(DEFAULT_SECRET_FILE)

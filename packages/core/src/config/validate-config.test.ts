@@ -262,6 +262,16 @@ const BAD: [string, unknown, ConfigProblem['path'], unknown, string][] = [
     true,
     'must be seconds or a duration like 30m, 12h, 1d, or "infinite"',
   ],
+  ['leaderTimeout 1', { failover: { leaderTimeout: 1 } }, 'failover.leaderTimeout', 1, 'must be between 2 and 120 seconds'],
+  ['leaderTimeout 10m', { failover: { leaderTimeout: '10m' } }, 'failover.leaderTimeout', '10m', 'must be between 2 and 120 seconds'],
+  [
+    'leaderTimeout soon',
+    { failover: { leaderTimeout: 'soon' } },
+    'failover.leaderTimeout',
+    'soon',
+    'must be seconds or a duration like 5s, 1500ms, 2m',
+  ],
+  ['removeAfter 5s', { membership: { removeAfter: '5s' } }, 'membership.removeAfter', '5s', 'must be between 10 and 604800 seconds'],
   [
     'bad static MAC',
     { dhcp: { staticLeases: [{ mac: 'b8:27:eb:00:02', ip: '192.168.200.2' }] } },
@@ -464,9 +474,19 @@ describe('parseConfig', () => {
       },
       swarm: { enabled: false, managers: 7, labels: { 'cluster-lab.zone': 'desk' } },
       docker: { socket: '/run/docker.sock' },
+      failover: { leaderTimeout: '2500ms' },
+      membership: { removeAfter: '10m' },
       stateDir: '/srv/cluster-lab',
     });
     expect(config.dhcp.leaseTime).toBe(Number.POSITIVE_INFINITY);
+    expect(config.failover.leaderTimeout).toBe(2.5);
+    expect(config.membership.removeAfter).toBe(600);
+    expect(parseConfig(undefined).failover.leaderTimeout).toBe(5);
+    expect(parseConfig(undefined).membership.removeAfter).toBe(60);
+    expect(parseConfig({ failover: { leaderTimeout: 8 }, membership: { removeAfter: '90s' } })).toMatchObject({
+      failover: { leaderTimeout: 8 },
+      membership: { removeAfter: 90 },
+    });
     expect(config.dhcp.staticLeases[0]?.mac).toBe('b8:27:eb:00:00:02');
     expect(parseConfig({ consul: { encrypt: KEY32 } }).consul.encrypt).toBe(KEY32);
     expect(parseConfig({ dhcp: { leaseTime: '30m' } }).dhcp.leaseTime).toBe(1800);

@@ -26,6 +26,8 @@ const HINTS: Record<string, string> = {
   'consul.binary': 'use a command name such as consul, or the absolute path of the executable, e.g. /usr/bin/consul',
   'consul.aclToken': 'use a UUID, e.g. from `uuidgen`',
   'docker.socket': 'use an absolute path such as /var/run/docker.sock',
+  'failover.leaderTimeout': 'use e.g. 5 (seconds) or 5s',
+  'membership.removeAfter': 'use e.g. 60 (seconds), 90s or 10m',
 };
 
 const UNKNOWN_FIELD_HINT = 'remove it or check its spelling against `cluster-lab config print`';

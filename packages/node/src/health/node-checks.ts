@@ -6,7 +6,9 @@ import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
 import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
 import type { JournalView } from '../journal-view.js';
 import type { NodeFacts } from '../node-facts.js';
+import { readSupervisorStatus } from '../supervise/supervisor-status.js';
 import { clusterIdentityCheck } from './cluster-identity-check.js';
+import { leadershipChecks } from './leadership-checks.js';
 
 /** What the checks need: the node and its journal (if any). */
 export interface NodeCheckContext {
@@ -86,12 +88,17 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             leaderAddress: config.leaderAddress,
             prober,
           });
-          return verdict.duplicate
-            ? fail(
-                `another host (${verdict.owners.map((o) => o.mac).join(', ')}) also answers for ${config.leaderAddress}`,
-                'two leaders: stop one node, then start it again to re-elect',
-              )
-            : pass(`this node holds ${config.leaderAddress}, nobody else answers`);
+          if (!verdict.duplicate) return pass(`this node holds ${config.leaderAddress}, nobody else answers`);
+          const rogues = new Set((await readSupervisorStatus(node))?.leadership?.rogues.map((r) => r.mac) ?? []);
+          if (verdict.owners.every((o) => rogues.has(o.mac)))
+            return fail(
+              `rogue host ${verdict.owners.map((o) => o.mac).join(', ')} (no cluster secret) also answers for ${config.leaderAddress}; this node keeps defending it`,
+              'take that host off the cluster link (see the rogue-leader-address check)',
+            );
+          return fail(
+            `another host (${verdict.owners.map((o) => o.mac).join(', ')}) also answers for ${config.leaderAddress}`,
+            'two holders: the lower-ranked one yields within seconds once their supervisors hear each other; if it persists, check `cluster-lab health` there',
+          );
         }
         const owners = await prober.probe(config.leaderAddress, link);
         if (owners.length === 1) return pass(`leader ${config.leaderAddress} is ${owners[0]?.mac}`);
@@ -106,6 +113,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
         );
       },
     },
+    ...leadershipChecks(node, running),
     facts.role === 'follower'
       ? {
           id: 'dhcp-lease',

@@ -1,6 +1,8 @@
 import { probeForDhcpServer } from '@cluster-lab/dhcp';
 import { createRealElectionDeps, electLeader } from '@cluster-lab/election';
+import { readClusterFile } from '../cluster-state/cluster-file.js';
 import type { ElectionOutcome, LinkInfo, ServiceContext } from '../node-services.js';
+import { electionSecurity } from '../supervise/election-security.js';
 import { prepareNodeAddress } from './node-address.js';
 
 /**
@@ -20,6 +22,9 @@ export async function electNode(ctx: ServiceContext, link: LinkInfo): Promise<El
   dhcpProbe?.catch(() => {});
   const nodeAddress = config.role !== 'follower' ? prepareNodeAddress(ctx.node, link, ctx.signal) : undefined;
   nodeAddress?.catch(() => {});
+  // Signed with the cluster secret (or open, warned about); a node that knows its cluster says so (members rank first).
+  const security = await electionSecurity(config);
+  const known = await readClusterFile(ctx.node);
   const result = await electLeader({
     link: link.name,
     mac: link.mac,
@@ -28,7 +33,11 @@ export async function electNode(ctx: ServiceContext, link: LinkInfo): Promise<El
     priority: config.priority,
     role: config.role,
     network,
-    ...createRealElectionDeps({ runner, network, onEvent: ctx.onEvent }),
+    ...createRealElectionDeps({ runner, network, onEvent: ctx.onEvent, security }),
+    member: {
+      ...(known.clusterId ? { clusterId: known.clusterId } : {}),
+      ...(known.nodeAddress ? { nodeAddress: known.nodeAddress } : {}),
+    },
     nodeId: ctx.node.hostname,
     signal: ctx.signal,
     onEvent: ctx.onEvent,
@@ -39,6 +48,7 @@ export async function electNode(ctx: ServiceContext, link: LinkInfo): Promise<El
     candidates: result.candidates,
     ...(dhcpProbe ? { dhcpProbe } : {}),
     ...(nodeAddress && result.role === 'leader' ? { nodeAddress } : {}),
+    ...(result.members.length ? { members: result.members } : {}),
   };
 }
 

@@ -2,16 +2,12 @@ import { type ClusterStore, describeError, type EventSink, ignoreEvents } from '
 import { type Reservation, type RestoreLeaseFileResult, restoreLeaseFile, syncLeaseTable } from '@cluster-lab/dhcp';
 import { JOURNAL_KINDS } from '../boot/journal-kinds.js';
 import type { NodeFacts } from '../node-facts.js';
-import type { DaemonRef, ElectionOutcome, LinkInfo, ServiceContext } from '../node-services.js';
+import type { ElectionOutcome, LeaderDuties, LeaderDutyEntry, LinkInfo, ServiceContext } from '../node-services.js';
+
+export type { LeaderDuties, LeaderDutyEntry } from '../node-services.js';
+
 import { nodeDnsmasq, startDhcpServer } from './dhcp-server.js';
 import { releaseLeaderAddress } from './election.js';
-
-/** One change {@link takeLeaderDuties} made: a journal entry (kind from `JOURNAL_KINDS`) that `stop` undoes. */
-export interface LeaderDutyEntry {
-  kind: (typeof JOURNAL_KINDS)['leaderAddress'] | (typeof JOURNAL_KINDS)['dhcpServer'];
-  key: string;
-  data: Record<string, unknown>;
-}
 
 /** Options of {@link takeLeaderDuties}. */
 export interface TakeLeaderDutiesOptions {
@@ -37,16 +33,6 @@ export interface TakeLeaderDutiesOptions {
   record?: (entry: LeaderDutyEntry) => Promise<void>;
   signal?: AbortSignal;
   onEvent?: EventSink;
-}
-
-/** What {@link takeLeaderDuties} did. */
-export interface LeaderDuties {
-  /** The changes made, oldest first; hand them to {@link releaseLeaderDuties} to undo them. */
-  entries: LeaderDutyEntry[];
-  /** The DHCP server, when `dhcp.enabled`. */
-  dhcp?: DaemonRef;
-  /** What was restored from the replicated lease table (when a store was given). */
-  restored?: RestoreLeaseFileResult;
 }
 
 /**

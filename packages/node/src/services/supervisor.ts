@@ -2,6 +2,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { startDaemon, stopDaemon, writeFileAtomic } from '@cluster-lab/core';
 import type { NodeFacts } from '../node-facts.js';
 import type { DaemonRef, ServiceContext } from '../node-services.js';
+import { supervisorStatusPath } from '../supervise/supervisor-status.js';
 
 /** How `start` launches the node's supervisor process. */
 export interface SupervisorLaunch {
@@ -41,6 +42,7 @@ export async function stopSupervisor(node: NodeFacts): Promise<boolean> {
   const stopped = await stopDaemon(paths.pidFile, { timeoutMs: 5000 });
   await rm(paths.configFile, { force: true });
   await rm(paths.logFile, { force: true });
+  await rm(supervisorStatusPath(node), { force: true });
   await rmdir(paths.dir).catch(() => {});
   return stopped;
 }

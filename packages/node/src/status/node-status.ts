@@ -4,6 +4,7 @@ import { status as swarmStatus } from '@cluster-lab/swarm';
 import { readClusterFile } from '../cluster-state/cluster-file.js';
 import type { JournalView } from '../journal-view.js';
 import type { NodeFacts } from '../node-facts.js';
+import { readSupervisorStatus } from '../supervise/supervisor-status.js';
 
 /** Everything `cluster-lab status` reports (also its `--json` shape). */
 export interface NodeStatus {
@@ -30,13 +31,29 @@ export interface NodeStatus {
   backend: { kind: string; name: string; exists: boolean; up: boolean; ok: boolean };
   /** Leader only: the DHCP leases handed out. */
   leases?: { mac: string; ip: string; hostname?: string; expiresAt?: string }[];
-  consul?: { server?: boolean; leader?: string; members: { name: string; address: string; status: string }[]; error?: string };
+  consul?: {
+    server?: boolean;
+    leader?: string;
+    members: { name: string; address: string; status: string; role: 'server' | 'client' }[];
+    error?: string;
+  };
   swarm?: {
     role?: string;
     state: string;
     nodes?: { hostname: string; role: string; state: string; availability: string; address: string }[];
     managers?: number;
     error?: string;
+  };
+  /** What the supervisor reports: its pid, the leader address's holder it follows (or this node), the term, upkeep. */
+  supervisor?: {
+    pid: number;
+    updatedAt: string;
+    role?: 'leader' | 'member';
+    term?: number;
+    leader?: { mac: string; nodeId: string };
+    rogues?: string[];
+    removed?: string[];
+    promoted?: string[];
   };
 }
 
@@ -87,13 +104,26 @@ export async function collectStatus(node: NodeFacts, journal: JournalView | unde
       out.consul = {
         server: health.server,
         ...(health.leader ? { leader: health.leader } : {}),
-        members: members.map((m) => ({ name: m.name, address: m.address, status: m.status })),
+        members: members.map((m) => ({ name: m.name, address: m.address, status: m.status, role: m.role })),
       };
     } catch (error) {
       out.consul = { members: [], error: describeError(error) };
     } finally {
       client.close();
     }
+  }
+  const supervisor = await readSupervisorStatus(node);
+  if (supervisor) {
+    const l = supervisor.leadership;
+    out.supervisor = {
+      pid: supervisor.pid,
+      updatedAt: new Date(supervisor.updatedAt).toISOString(),
+      ...(l ? { role: l.role, term: l.term, rogues: l.rogues.map((r) => r.mac) } : {}),
+      ...(l?.leader ? { leader: { mac: l.leader.mac, nodeId: l.leader.nodeId } } : {}),
+      ...(supervisor.upkeep
+        ? { removed: supervisor.upkeep.removed.map((r) => r.hostname), promoted: supervisor.upkeep.promoted.map((p) => p.hostname) }
+        : {}),
+    };
   }
   if (config.swarm.enabled) {
     try {
