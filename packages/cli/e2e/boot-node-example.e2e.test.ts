@@ -39,6 +39,7 @@ describe.skipIf(skipUnlessRoot())('boot flows from scripts of @cluster-lab/node 
         nodeDir: node.dir,
         backend: 'vxlan',
         dockerSocket: node.dockerSocket as string,
+        secretFile: lab.secretFile,
         consulBinary: consul,
       });
       await writeFile(configOf(node), stringify(config));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { FakeRunner, type RunOptions } from '@cluster-lab/core';
+import { FakeRunner, type RunOptions, readSecretFile } from '@cluster-lab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLab } from './create-lab.js';
 import type { LabState } from './lab-state.js';
@@ -27,6 +27,17 @@ describe('createLab (fake runner)', () => {
   });
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });
+  });
+
+  it('writes one cluster secret per lab (mode 0600) in its state dir', async () => {
+    const [a, b] = await Promise.all([
+      createLab({ name: 'unit', nodes: 1, runner: fakeHost(), stateRoot: root, suffix: 'seca1' }),
+      createLab({ name: 'unit', nodes: 1, runner: fakeHost(), stateRoot: root, suffix: 'secb2' }),
+    ]);
+    expect(a.secretFile).toBe(`${a.stateDir}/secret`);
+    expect((await stat(a.secretFile)).mode & 0o777).toBe(0o600);
+    const [sa, sb] = await Promise.all([readSecretFile(a.secretFile), readSecretFile(b.secretFile)]);
+    expect(sa.equals(sb)).toBe(false);
   });
 
   it('creates namespaces, the switch and each node with three ip batches plus one per node', async () => {

@@ -1,13 +1,21 @@
 import { randomInt } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { ClusterLabError, type CommandRunner, describeError, ExecaRunner, isClusterLabError } from '@cluster-lab/core';
+import {
+  ClusterLabError,
+  type CommandRunner,
+  describeError,
+  ExecaRunner,
+  generateSecret,
+  isClusterLabError,
+  writeSecretFile,
+} from '@cluster-lab/core';
 import { importBusyboxImage } from './busybox-image.js';
 import { destroyLabState } from './destroy-lab.js';
 import { type DockerdPaths, dockerdPaths, startDockerd } from './dockerd.js';
 import { addressAdd, ipBatch, linkUp, vethIntoNetns } from './ip-batch.js';
 import { type Lab, labFromState } from './lab.js';
 import type { LabNodeInit } from './lab-node.js';
-import { assertLabName, LAB_STATE_ROOT, labNames } from './lab-paths.js';
+import { assertLabName, LAB_STATE_ROOT, labNames, labSecretFile } from './lab-paths.js';
 import { currentOwner, type LabState, writeLabState } from './lab-state.js';
 
 /** Options of {@link createLab}. */
@@ -119,6 +127,9 @@ export async function createLab(options: LabOptions): Promise<Lab> {
   state.dockerds = members.flatMap((m) => (m.dockerd ? [m.dockerd] : []));
   // The plan is on disk before anything exists: a crash at any later point is cleanable.
   await writeLabState(state);
+  // One cluster secret per lab, like one per real cluster: every node's config names this file.
+  // It lives in the lab's state dir (mode 0600), so destroying the lab removes it.
+  await writeSecretFile(labSecretFile(state.stateDir), generateSecret());
 
   try {
     await ipBatch(

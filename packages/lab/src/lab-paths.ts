@@ -52,6 +52,14 @@ export function labNames(id: string, stateRoot: string): LabNames {
   };
 }
 
+/** File name of the lab's cluster secret inside its state directory. */
+export const LAB_SECRET_FILE = 'secret';
+
+/** The cluster secret file of the lab whose state dir is `stateDir` (mode 0600, written by `createLab`). */
+export function labSecretFile(stateDir: string): string {
+  return `${stateDir}/${LAB_SECRET_FILE}`;
+}
+
 /** Throws when a unix socket path is too long for the kernel. */
 export function assertSocketPath(path: string): void {
   if (Buffer.byteLength(path) > MAX_UNIX_SOCKET_PATH) {

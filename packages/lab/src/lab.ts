@@ -1,6 +1,7 @@
 import type { CommandRunner } from '@cluster-lab/core';
 import { destroyLabState } from './destroy-lab.js';
 import { LabNode } from './lab-node.js';
+import { labSecretFile } from './lab-paths.js';
 import type { LabLan, LabState } from './lab-state.js';
 
 /** The home-router stand-in: a namespace on the LAN switch (hostname `router`) holding the LAN's `.1`. */
@@ -62,6 +63,14 @@ export class Lab implements AsyncDisposable {
   /** The lab's own directory (state file, node dirs); removed by {@link destroy}. Put your files here. */
   get stateDir(): string {
     return this.state.stateDir;
+  }
+
+  /**
+   * The lab's cluster secret (`cluster-lab secret generate` format, mode 0600): one per lab, as
+   * one per real cluster. Point every node's `secretFile` at it; it goes with {@link destroy}.
+   */
+  get secretFile(): string {
+    return labSecretFile(this.state.stateDir);
   }
 
   /** The node called `name` (`node1`…); throws when there is none. */

@@ -102,6 +102,7 @@ export async function runUp(...args: unknown[]): Promise<void> {
         nodeDir: node.dir,
         backend: flags.backend,
         dockerSocket: node.dockerSocket as string,
+        secretFile: lab.secretFile,
         consulBinary: binary,
       });
       await writeFile(nodeConfigPath(node), stringify(config));

@@ -1,3 +1,4 @@
+export * from './cluster-keys.js';
 export * from './cluster-secret.js';
 export * from './derive-keys.js';
 export * from './message-auth.js';
