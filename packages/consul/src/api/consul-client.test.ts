@@ -211,7 +211,7 @@ describe('ACL token', () => {
     const none = new ConsulClient({ address });
     const e1 = (await none.kv.get('k').catch((e: unknown) => e)) as ClusterLabError;
     expect(e1.code).toBe('CONSUL_PERMISSION_DENIED');
-    expect(e1.hint).toBe('the cluster has ACLs enabled: set consul.aclToken');
+    expect(e1.hint).toBe('the cluster has ACLs enabled: give this node the cluster secret (secretFile), or set consul.aclToken');
     expect(e1.errorClass).toBe('config');
     const wrong = new ConsulClient({ address, token: 'nope' });
     const e2 = (await wrong.kv.put('k', 'secret-value').catch((e: unknown) => e)) as ClusterLabError;

@@ -442,6 +442,40 @@ export class ConsulClient {
     };
   }
 
+  /**
+   * One request to an endpoint this class does not wrap (e.g. the ACL API), failing by
+   * `statuses` like every other call. `path` is below `/v1` (`/acl/policies`); `body` is sent as
+   * JSON; `token` replaces the client's token for this one request. Returns the decoded body.
+   *
+   * @example
+   * ```ts
+   * const self = await client.request('acl.token.self', 'GET', '/acl/token/self', { token: agentToken });
+   * ```
+   */
+  async request<T = unknown>(
+    what: string,
+    method: 'GET' | 'PUT',
+    path: string,
+    options: { body?: unknown; token?: string; statuses?: ConsulStatusMap } = {},
+  ): Promise<T> {
+    const papi = this.consul as unknown as Record<'_get' | '_put', (req: Record<string, unknown>, next: PapiMiddleware) => Promise<T>>;
+    const token = options.token ?? this.token;
+    const req = {
+      name: what,
+      path,
+      headers: token ? { 'x-consul-token': token } : {},
+      timeout: this.timeoutMs,
+      ...(options.body !== undefined ? { body: options.body } : {}),
+    };
+    return this.call(
+      what,
+      options.statuses ?? CONSUL_STATUSES.read,
+      () => papi[method === 'GET' ? '_get' : '_put'](req, decodedBody),
+      undefined,
+      token,
+    );
+  }
+
   private opts(): { timeout: number } {
     return { timeout: this.timeoutMs };
   }
@@ -466,17 +500,17 @@ export class ConsulClient {
    * Runs one request and maps a failure by the call's status map (key names yes, values never):
    * a status the map marks `true` is a success with no value (e.g. deleting what is gone).
    */
-  private async call<T>(what: string, statuses: ConsulStatusMap, fn: () => Promise<T>, key?: string): Promise<T> {
+  private async call<T>(what: string, statuses: ConsulStatusMap, fn: () => Promise<T>, key?: string, token = this.token): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      const mapped = this.mapError(what, statuses, error, key);
+      const mapped = this.mapError(what, statuses, error, key, token);
       if (mapped === true) return undefined as T;
       throw mapped;
     }
   }
 
-  private mapError(what: string, statuses: ConsulStatusMap, error: unknown, key?: string): ClusterLabError | true {
+  private mapError(what: string, statuses: ConsulStatusMap, error: unknown, key?: string, token = this.token): ClusterLabError | true {
     const e = error as Error & { response?: { statusCode?: number; body?: unknown } };
     const status = e.response?.statusCode;
     const on = key ? ` (key "${key}")` : '';
@@ -499,7 +533,7 @@ export class ConsulClient {
         cause: error,
       });
     }
-    const hint = typeof failure.hint === 'string' ? failure.hint : this.token ? failure.hint.withToken : failure.hint.withoutToken;
+    const hint = typeof failure.hint === 'string' ? failure.hint : token ? failure.hint.withToken : failure.hint.withoutToken;
     return consulError(failure.code, `Consul at ${this.address}: ${what}${on} failed with HTTP ${status}: ${body || failure.reason}`, {
       hint,
       cause: error,
@@ -507,6 +541,21 @@ export class ConsulClient {
     });
   }
 }
+
+type PapiMiddleware = (
+  request: { err?: Error & { response?: unknown }; res: { body?: unknown } },
+  next: (stop: boolean, err?: unknown, value?: unknown) => void,
+) => void;
+
+/** papi middleware: the decoded body, or the error with the response attached (for the status map). */
+const decodedBody: PapiMiddleware = (request, next) => {
+  if (request.err) {
+    request.err.response ??= request.res;
+    next(false, request.err);
+    return;
+  }
+  next(false, undefined, request.res.body);
+};
 
 function responseText(body: unknown): string {
   if (typeof body === 'string') return body;
