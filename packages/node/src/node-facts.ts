@@ -1,7 +1,17 @@
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { ConsulClient } from '@cluster-lab/consul';
-import { type ClusterConfig, type CommandRunner, ExecaRunner, IpRoute2, leaderCidr, type Network, subnetPrefix } from '@cluster-lab/core';
+import {
+  type ClusterConfig,
+  type ClusterKeys,
+  type CommandRunner,
+  consulSecrets,
+  ExecaRunner,
+  IpRoute2,
+  leaderCidr,
+  type Network,
+  subnetPrefix,
+} from '@cluster-lab/core';
 import { type ClientPaths, clientPaths, type DnsmasqPaths, dnsmasqPaths } from '@cluster-lab/dhcp';
 import { createBackend, type NetworkBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';
@@ -43,6 +53,12 @@ export interface NodePaths {
  */
 export interface NodeFacts {
   readonly config: ClusterConfig;
+  /**
+   * The keys derived from the cluster secret (`loadNodeFacts` reads `secretFile` once), or
+   * undefined with `security: open` — or when the file is unusable, which `start`'s preflight
+   * then refuses. As sensitive as the secret: never log them.
+   */
+  readonly keys: ClusterKeys | undefined;
   /** Node name: `config.hostname`, else the host name. */
   readonly hostname: string;
   /** Prefix length of the cluster subnet (24 for `192.168.200.0/24`). */
@@ -62,7 +78,7 @@ export interface NodeFacts {
   readonly backend: NetworkBackend;
   /** This node's Docker API, on its unix socket (never TCP). */
   readonly docker: Dockerode;
-  /** A client of this node's Consul agent (loopback HTTP API, the configured ACL token); the caller closes it. */
+  /** A client of this node's Consul agent (loopback HTTP API, the management token: `consul.aclToken` or derived); the caller closes it. */
   localConsul(options?: { timeoutMs?: number }): ConsulClient;
   /** A client of the leader's Consul agent, over the cluster link; the caller closes it. */
   leaderConsul(options?: { timeoutMs?: number }): ConsulClient;
@@ -76,6 +92,8 @@ export interface NodeFactsOptions {
   network?: Network;
   /** Node name; default `config.hostname`, else the host name. */
   hostname?: string;
+  /** The cluster keys (`loadClusterKeys(config)`); `loadNodeFacts` passes them. Default none. */
+  keys?: ClusterKeys;
 }
 
 /** The journal of a config's state dir. */
@@ -100,11 +118,13 @@ export function nodeFacts(config: ClusterConfig, options: NodeFactsOptions = {})
   const backend = createBackend(config, { network, runner });
   const consulRunDir = join(config.stateDir, 'consul');
   const supervisorDir = join(config.stateDir, 'supervisor');
-  const token = config.consul.aclToken;
+  // Cluster Lab's own Consul calls carry the management token (the user's consul.aclToken wins).
+  const { token } = consulSecrets(config, options.keys);
   const consulAt = (host: string, timeoutMs?: number) =>
     new ConsulClient({ address: `${host}:${config.consul.httpPort}`, ...(token ? { token } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
   return {
     config,
+    keys: options.keys,
     hostname: options.hostname ?? config.hostname ?? osHostname(),
     prefix: subnetPrefix(config),
     leaderCidr: leaderCidr(config),

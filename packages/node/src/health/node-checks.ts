@@ -6,6 +6,7 @@ import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
 import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
 import type { JournalView } from '../journal-view.js';
 import type { NodeFacts } from '../node-facts.js';
+import { securityChecks } from '../security/security-checks.js';
 
 /** What the checks need: the node and its journal (if any). */
 export interface NodeCheckContext {
@@ -15,7 +16,8 @@ export interface NodeCheckContext {
 
 /**
  * The `cluster-lab health` checks, the original's PASS/FAIL list and more: started, cluster link,
- * address, leader reachable, exactly one leader, DHCP bound to the cluster link only, Consul
+ * address, leader reachable, exactly one leader, DHCP bound to the cluster link only, the cluster
+ * secret (WARN with `security: open`) and Consul's ACLs and gossip encryption, Consul
  * agent/leader/membership, Swarm membership/quorum/readiness, supervisor alive. Each FAIL
  * carries a hint.
  */
@@ -138,6 +140,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
         },
   ];
 
+  checks.push(...securityChecks(node, running));
   if (config.consul.enabled) {
     checks.push(
       {

@@ -69,7 +69,7 @@ export async function startConsul(ctx: ServiceContext, args: { role: 'leader' | 
     nodeId: await consulNodeId(node.hostname),
     dataDir: node.paths.consulDataDir,
   };
-  const agent = await consulAgent({ config, facts, runtime, events: ctx.onEvent }).start();
+  const agent = await consulAgent({ config, facts, runtime, events: ctx.onEvent, ...(node.keys ? { keys: node.keys } : {}) }).start();
   agent.client.close();
   return { server, ref: { ...agent.changes }, started: agent.changes.startedAgent || agent.changes.createdDataDir };
 }

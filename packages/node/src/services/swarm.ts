@@ -21,6 +21,7 @@ export async function joinSwarm(ctx: ServiceContext, args: { role: 'leader' | 'f
       advertiseAddr: args.address,
       managers: node.config.swarm.managers,
       labels: node.config.swarm.labels,
+      ...(node.keys ? { tokenKey: node.keys.swarmTokenKey } : {}),
       onEvent: ctx.onEvent,
     };
     if (args.role === 'leader') {
