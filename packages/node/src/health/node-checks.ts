@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConsulStore, describeAgent } from '@cluster-lab/consul';
 import { type Check, cidrContains, fail, isProcessAlive, pass, readPidFile, skip, warn } from '@cluster-lab/core';
-import { clientPaths, createDhcpClient, type DhcpClient, leaseMovedWarning } from '@cluster-lab/dhcp';
+import { clientPaths, createDhcpClient, type DhcpClient, leaseMovedWarning, leaseRefusalWarning } from '@cluster-lab/dhcp';
 import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
 import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
 import type { JournalView } from '../journal-view.js';
@@ -115,7 +115,8 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             const paths = clientPaths(config.stateDir, link);
             const pid = await readPidFile(paths.renewalPidFile);
             if (!pid) return fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
-            return (await leaseMovedWarning(await obtainingClient(node, link))) ?? pass(`renewal client pid ${pid}`);
+            const client = await obtainingClient(node, link);
+            return (await leaseMovedWarning(client)) ?? (await leaseRefusalWarning(client)) ?? pass(`renewal client pid ${pid}`);
           },
         }
       : {
