@@ -122,9 +122,8 @@ export function nodeFacts(config: ClusterConfig, options: NodeFactsOptions = {})
   const { token } = consulSecrets(config, options.keys);
   const consulAt = (host: string, timeoutMs?: number) =>
     new ConsulClient({ address: `${host}:${config.consul.httpPort}`, ...(token ? { token } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-  return {
+  const facts: Omit<NodeFacts, 'keys'> = {
     config,
-    keys: options.keys,
     hostname: options.hostname ?? config.hostname ?? osHostname(),
     prefix: subnetPrefix(config),
     leaderCidr: leaderCidr(config),
@@ -151,4 +150,6 @@ export function nodeFacts(config: ClusterConfig, options: NodeFactsOptions = {})
     localConsul: (o = {}) => consulAt('127.0.0.1', o.timeoutMs),
     leaderConsul: (o = {}) => consulAt(config.leaderAddress, o.timeoutMs),
   };
+  // Not enumerable: a node printed or serialised by accident (a debug log, --json) never shows its keys.
+  return Object.defineProperty(facts, 'keys', { value: options.keys, enumerable: false }) as NodeFacts;
 }

@@ -45,6 +45,20 @@ describe('loadNodeFacts', () => {
     expect(node.keys?.agentToken('pi1')).toBe(keys.agentToken('pi1'));
   });
 
+  it('never shows the keys when the node is printed or serialised', async () => {
+    const { secretFile, keys } = await writeSecret();
+    const node = await loadNodeFacts(parseConfig({ stateDir: dir, secretFile }), opts());
+    const { inspect } = await import('node:util');
+    for (const text of [
+      JSON.stringify({ ...node, docker: undefined, network: undefined, runner: undefined }),
+      inspect(node, { depth: 4 }),
+    ]) {
+      expect(text).not.toContain(keys.managementToken);
+      expect(text).not.toContain(keys.gossipKey);
+    }
+    expect(node.keys?.managementToken).toBe(keys.managementToken);
+  });
+
   it('has no keys with security: open, or when the file is missing (preflight refuses that)', async () => {
     expect((await loadNodeFacts(parseConfig({ stateDir: dir, security: 'open' }), opts())).keys).toBeUndefined();
     expect((await loadNodeFacts(parseConfig({ stateDir: dir, secretFile: join(dir, 'none') }), opts())).keys).toBeUndefined();
