@@ -16,12 +16,13 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type EventSink, exitCodeFor, isClusterLabError, loadConfig } from '@cluster-lab/core';
-import { createNodeServices, nodeFacts, startNode, stopNode, superviseNode } from '@cluster-lab/node';
+import { createNodeServices, loadNodeFacts, startNode, stopNode, superviseNode } from '@cluster-lab/node';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { config: { type: 'string' } } });
 const command = positionals[0] ?? 'start';
 const { config } = await loadConfig({ env: process.env, ...(values.config ? { file: values.config } : {}) });
-const node = nodeFacts(config);
+// The node with its cluster keys: loadNodeFacts reads secretFile (unless `security: open`).
+const node = await loadNodeFacts(config);
 
 // The supervisor and the restart are this very script, with the config file they are given.
 const self = fileURLToPath(import.meta.url);

@@ -24,7 +24,7 @@ import {
   electNode,
   ensureClusterLink,
   JOURNAL_KINDS,
-  nodeFacts,
+  loadNodeFacts,
   obtainLease,
   preflight,
   serviceContext,
@@ -47,7 +47,8 @@ const { config } = await loadConfig({
   ...(values.config ? { file: values.config } : {}),
   overrides: { network: { backend: 'vxlan' }, stateDir: values['state-dir'], consul: { enabled: false }, swarm: { enabled: false } },
 });
-const node = nodeFacts(config);
+// The node with its cluster keys: loadNodeFacts reads secretFile (unless `security: open`).
+const node = await loadNodeFacts(config);
 
 /** Progress lines like the CLI's (the events are the same ones `cluster-lab --json` prints). */
 const onEvent: EventSink = (event) => {

@@ -22,7 +22,7 @@ import {
   skip,
   warn,
 } from '@cluster-lab/core';
-import { nodeChecks, nodeFacts, readJournalView } from '@cluster-lab/node';
+import { loadNodeFacts, nodeChecks, readJournalView } from '@cluster-lab/node';
 
 /** A cluster lease must never replace the node's route to the internet. */
 function noDefaultRouteOnClusterLink(ip: Network, link: string): Check {
@@ -84,7 +84,8 @@ function stateDirHasSpace(config: ClusterConfig, minFreeMiB = 100): Check {
 
 const { values } = parseArgs({ options: { config: { type: 'string' } } });
 const { config } = await loadConfig({ env: process.env, ...(values.config ? { file: values.config } : {}) });
-const node = nodeFacts(config);
+// The node with its cluster keys: loadNodeFacts reads secretFile (unless `security: open`).
+const node = await loadNodeFacts(config);
 const { runner, network, linkName } = node;
 
 // Cluster Lab's own checks (what `cluster-lab health` runs, against what `start` recorded), then ours.

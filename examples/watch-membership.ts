@@ -7,12 +7,13 @@
  *   node examples/watch-membership.ts                      # uses /etc/cluster-lab/config.yaml if present
  *   node examples/watch-membership.ts --address 192.168.200.1:8500 --once
  *
- * Options: --config <file> (for consul.httpPort and consul.aclToken), --address host:port
+ * Options: --config <file> (for consul.httpPort and the token: consul.aclToken, or the management
+ * token derived from the cluster secret in secretFile), --address host:port
  * (default 127.0.0.1:<consul.httpPort>), --interval <seconds> (default 2), --once (print and exit).
  */
 import { parseArgs } from 'node:util';
 import { ConsulClient, type ConsulMember } from '@cluster-lab/consul';
-import { loadConfig } from '@cluster-lab/core';
+import { consulSecrets, loadClusterKeys, loadConfig } from '@cluster-lab/core';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +26,9 @@ const { values } = parseArgs({
 
 const { config } = await loadConfig({ env: process.env, ...(values.config ? { file: values.config } : {}) });
 const address = values.address ?? `127.0.0.1:${config.consul.httpPort}`;
-const client = new ConsulClient({ address, ...(config.consul.aclToken ? { token: config.consul.aclToken } : {}) });
+// Consul runs with ACLs (default deny): the management token comes from the config or the cluster secret.
+const { token } = consulSecrets(config, await loadClusterKeys(config));
+const client = new ConsulClient({ address, ...(token ? { token } : {}) });
 const intervalMs = Math.max(0.2, Number(values.interval)) * 1000;
 
 const stop = new AbortController();

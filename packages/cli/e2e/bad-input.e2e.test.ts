@@ -92,6 +92,21 @@ describe.skipIf(skipUnlessRoot())('bad input: exit 2, field named, nothing chang
     await expect(readdir(stateDir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('a missing cluster secret: start exits 2 with the command that creates it, and changes nothing', async () => {
+    const file = join(dir, 'no-secret.yaml');
+    const stateDir = join(dir, 'state-no-secret');
+    const secretFile = join(dir, 'no-such-secret');
+    await writeFile(file, `interface: nosuch0\nnetwork:\n  backend: native\nstateDir: ${stateDir}\nsecretFile: ${secretFile}\n`);
+    const before = hostSnapshot();
+    const run = await runCli(['start', '--config', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`secretFile: "${secretFile}" does not exist`);
+    expect(run.stderr).toContain(`sudo cluster-lab secret generate --output ${secretFile}`);
+    expect(run.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(hostSnapshot()).toBe(before);
+    await expect(readdir(stateDir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('a missing config file is named', async () => {
     const run = await runCli(['start', '--config', join(dir, 'nope.yaml')]);
     expect(run.code).toBe(2);
@@ -102,6 +117,7 @@ describe.skipIf(skipUnlessRoot())('bad input: exit 2, field named, nothing chang
   it('the program’s own variables are not config: CLUSTER_LAB_DEBUG is ignored, CLUSTER_LAB_CONFIG names the file', async () => {
     const file = join(dir, 'from-env.yaml');
     await writeFile(file, 'interface: eth5\n');
+    // --file-only: the file alone (this machine has no eth5 and no cluster secret).
     const run = await runCli(['config', 'check', '--file-only'], { env: { CLUSTER_LAB_DEBUG: '1', CLUSTER_LAB_CONFIG: file } });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);

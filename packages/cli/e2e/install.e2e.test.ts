@@ -156,6 +156,7 @@ describe('release + install.sh: a node install with no build and no dev dependen
           network: { backend: 'vxlan' },
           hostname: node.name,
           stateDir,
+          secretFile: lab.secretFile,
           docker: { socket: node.dockerSocket },
           consul: { runtime: 'binary', binary: consul },
         }),

@@ -37,6 +37,7 @@ describe.skipIf(skipUnlessRoot())('Ctrl-C during start rolls back and leaves no 
         network: { backend: 'vxlan' },
         hostname: node.name,
         stateDir,
+        secretFile: lab.secretFile,
         docker: { socket: node.dockerSocket },
         consul: { runtime: 'binary', binary: consul },
       }),

@@ -13,6 +13,8 @@ const NODES = ['node1', 'node2', 'node3'];
 /** `GET /v1/agent/self` on the leader address, from inside a node (Node's fetch; no curl needed). */
 const LEADER_HTTP =
   "fetch('http://192.168.200.1:8500/v1/agent/self').then(async (r) => { if (!r.ok) process.exit(1); process.stdout.write(await r.text()); })";
+/** The member rows of `consul members` output (without its header). */
+const memberRows = (stdout: string) => stdout.trim().split('\n').slice(1).filter(Boolean);
 
 describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: simultaneous start through the built CLI", () => {
   let lab: Lab;
@@ -92,11 +94,13 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
 
   it('real Consul 1.8.7: `consul members` inside a node lists 3 alive servers, health names the version', async () => {
     const consul = await findConsulBinary();
+    // ACLs deny anonymous requests; `lab exec` hands the lab's management token to the command.
     const members = await labExec(followers[1] as string, [consul as string, 'members']);
     expect(members.code, members.stderr).toBe(0);
-    const rows = members.stdout.trim().split('\n').slice(1);
+    const anonymous = await labExec(followers[1] as string, ['env', 'CONSUL_HTTP_TOKEN=', consul as string, 'members']);
+    expect(memberRows(anonymous.stdout)).toHaveLength(0);
     expect(
-      rows
+      memberRows(members.stdout)
         .map((r) => r.split(/\s+/).slice(0, 5))
         .map(([name, , status, type, build]) => `${name} ${status} ${type} ${build}`)
         .sort(),

@@ -1,8 +1,18 @@
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type ClusterConfig, type ClusterStore, type EventSink, ignoreEvents, pathExists, writeFileAtomic } from '@cluster-lab/core';
+import {
+  type ClusterConfig,
+  type ClusterKeys,
+  type ClusterStore,
+  type EventSink,
+  ignoreEvents,
+  pathExists,
+  writeFileAtomic,
+} from '@cluster-lab/core';
+import { ensureAgentToken } from './acl/agent-token.js';
 import { ConsulClient, DEFAULT_LEADER_TIMEOUT_MS, LOCAL_LEADER_POLL_MS } from './api/consul-client.js';
 import { ConsulStore } from './api/consul-store.js';
+import { type ConsulSecurity, consulSecurity } from './config/consul-security.js';
 import { type ConsulRuntimeFacts, type RenderedConsulConfig, renderConsulConfig } from './config/render-consul-config.js';
 import type { ConsulRuntime } from './runtime/consul-runtime.js';
 import { type ConsulVersion, formatConsulVersion } from './version/consul-version.js';
@@ -11,6 +21,13 @@ import { type ConsulVersion, formatConsulVersion } from './version/consul-versio
 export interface ConsulAgentOptions {
   config: ClusterConfig;
   facts: ConsulRuntimeFacts;
+  /**
+   * The keys derived from the cluster secret (`loadClusterKeys`), or undefined (`security:
+   * open`). With keys the agent runs with the derived gossip key and ACL tokens (values in the
+   * config — `consul.encrypt`, `consul.aclToken` — win), and once a leader is known it creates
+   * its own agent token ({@link ensureAgentToken}).
+   */
+  keys?: ClusterKeys;
   /** From `chooseConsulRuntime`, or a `BinaryRuntime`/`ContainerRuntime` built directly. */
   runtime: ConsulRuntime;
   /** The agent's version; default `runtime.version()` (asked once). Decides the config keys. */
@@ -54,6 +71,8 @@ export interface BegunConsulAgent {
   rendered: RenderedConsulConfig;
   /** The agent's version the config was rendered for. */
   version: ConsulVersion;
+  /** Gossip key and tokens the agent runs with (secret: never log it). */
+  security: ConsulSecurity;
   changes: ConsulAgentChanges;
   /**
    * Waits until the agent runs and (unless `waitForLeader: false`) knows a Raft leader. On
@@ -68,7 +87,10 @@ export interface BegunConsulAgent {
    * for it explicitly. On failure it stops the agent and removes what `begin` created.
    */
   running(): Promise<StartedConsulAgent>;
-  /** Polls this agent (every {@link LOCAL_LEADER_POLL_MS}) until it knows a Raft leader; returns its server address. */
+  /**
+   * Polls this agent (every {@link LOCAL_LEADER_POLL_MS}) until it knows a Raft leader, and with
+   * derived ACL tokens makes sure this node's agent token exists; returns the leader's server address.
+   */
   leaderKnown(): Promise<string>;
   /** Stops the agent (graceful leave) and removes what `begin` created. Safe twice. */
   stop(): Promise<void>;
@@ -120,7 +142,9 @@ export function consulAgent(options: ConsulAgentOptions): ConsulAgentRole {
     detected ??= options.version ? Promise.resolve(options.version) : options.runtime.version();
     return detected;
   };
-  const render = async (v?: ConsulVersion) => renderConsulConfig(options.config, { ...options.facts, version: v ?? (await version()) });
+  const security = consulSecurity(options.config, options.keys, options.facts.nodeName);
+  const render = async (v?: ConsulVersion) =>
+    renderConsulConfig(options.config, { ...options.facts, version: v ?? (await version()) }, security);
   const begin = async (): Promise<BegunConsulAgent> => {
     const events = options.events ?? ignoreEvents;
     const agentVersion = await version();
@@ -142,7 +166,7 @@ export function consulAgent(options: ConsulAgentOptions): ConsulAgentRole {
       startedAgent: false,
     };
     const address = options.clientAddress ?? `127.0.0.1:${options.config.consul.httpPort}`;
-    const client = new ConsulClient({ address, token: options.config.consul.aclToken });
+    const client = new ConsulClient({ address, ...(security.managementToken ? { token: security.managementToken } : {}) });
     const stop = async () => {
       client.close();
       await stopConsulAgent(options.runtime, changes);
@@ -166,14 +190,28 @@ export function consulAgent(options: ConsulAgentOptions): ConsulAgentRole {
     const leaderKnown = () => {
       leaderWait ??= client
         .waitForLeader({ timeoutMs: options.leaderTimeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS, pollMs: LOCAL_LEADER_POLL_MS })
-        .then((leader) => {
+        .then(async (leader) => {
           events({
             type: 'log',
             level: 'info',
             message: `Consul ${formatConsulVersion(agentVersion)} leader ${leader} (agent ${options.facts.nodeName} at ${address})`,
             source: 'consul',
           });
+          if (security.source.token === 'secret' && security.agentToken) {
+            const { created } = await ensureAgentToken(client, {
+              nodeName: options.facts.nodeName,
+              datacenter: options.config.consul.datacenter,
+              agentToken: security.agentToken,
+            });
+            if (created)
+              events({ type: 'log', level: 'info', message: `created the agent token of ${options.facts.nodeName}`, source: 'consul' });
+          }
           return leader;
+        })
+        .catch((error: unknown) => {
+          // A later call (the store's gate, ready()) tries again instead of repeating the failure.
+          leaderWait = undefined;
+          throw error;
         });
       return leaderWait;
     };
@@ -182,6 +220,7 @@ export function consulAgent(options: ConsulAgentOptions): ConsulAgentRole {
       client,
       rendered,
       version: agentVersion,
+      security,
       changes,
       stop,
       [Symbol.asyncDispose]: stop,

@@ -23,7 +23,8 @@ export type ConsulErrorCode =
   | 'CONSUL_START_FAILED'
   | 'CONSUL_TOO_OLD'
   | 'CONSUL_VERSION_UNKNOWN'
-  | 'CONSUL_INSTALL_FAILED';
+  | 'CONSUL_INSTALL_FAILED'
+  | 'CONSUL_ACL_NOT_READY';
 
 /** Creates a {@link ClusterLabError} with one of the {@link ConsulErrorCode}s. */
 export function consulError(code: ConsulErrorCode, message: string, options: ClusterLabErrorOptions = {}): ClusterLabError {

@@ -12,8 +12,11 @@ export const DhcpErrorCode = {
   invalidLink: 'DHCP_INVALID_LINK',
   /** The cluster link holds no address in the cluster subnet, so dnsmasq could not serve the range. */
   linkNotInSubnet: 'DHCP_LINK_NOT_IN_SUBNET',
-  /** A lease arrived for an address outside the cluster subnet (a foreign server answered). */
-  leaseOutsideSubnet: 'DHCP_LEASE_OUTSIDE_SUBNET',
+  /**
+   * Only leases that are not the leader's arrived (wrong server id, prefix or address — a rogue
+   * or foreign server answered); none was applied.
+   */
+  leaseRefused: 'DHCP_LEASE_REFUSED',
   /** The client reported a lease we cannot use (missing address or netmask). */
   badLease: 'DHCP_BAD_LEASE',
   /** `dhcp.enabled` is false. */
@@ -42,6 +45,24 @@ export class NoDhcpServerError extends ClusterLabError {
     this.name = 'NoDhcpServerError';
     this.link = link;
     this.timeoutSeconds = timeoutSeconds;
+  }
+}
+
+/**
+ * Thrown by `obtain` when every lease that arrived within the timeout was refused by
+ * `validateLease` (none was applied). `servers` names who sent them.
+ */
+export class LeaseRefusedError extends ClusterLabError {
+  readonly link: string;
+  /** Server identifiers of the refused leases ('' for a lease that named none). */
+  readonly servers: readonly string[];
+  constructor(link: string, timeoutSeconds: number, servers: readonly string[], lastMessage: string, leaderAddresses: readonly string[]) {
+    super(DhcpErrorCode.leaseRefused, `no acceptable DHCP lease on ${link} within ${timeoutSeconds} s: ${lastMessage}`, {
+      hint: `a DHCP server that is not the cluster's leader answers on ${link} (${servers.map((s) => s || 'unnamed').join(', ')}): find and stop it; is the leader (${leaderAddresses.join(' or ')}) up and serving? (nothing was applied)`,
+    });
+    this.name = 'LeaseRefusedError';
+    this.link = link;
+    this.servers = servers;
   }
 }
 

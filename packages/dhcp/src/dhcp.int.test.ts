@@ -111,16 +111,17 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
   it('honours a static lease added by reload (SIGHUP, no restart)', async () => {
     const node = lab.nodes[4] as TestNode;
     const pidBefore = server!.pid;
-    const config = configFor(stateDir, leader, {
-      staticLeases: [{ mac: node.clusterNicMac as string, ip: '192.168.200.50', hostname: 'pinned' }],
-    });
+    const staticLeases = [{ mac: node.clusterNicMac as string, ip: '192.168.200.50', hostname: 'pinned' }];
+    const config = configFor(stateDir, leader, { staticLeases });
     expect(await server!.reload(config)).toBe('hosts-reloaded');
     expect(server!.pid).toBe(pidBefore);
     expect(await server!.reload(config)).toBe('unchanged');
     // start() again with the same config (e.g. `cluster-lab start` re-run) finds the running one.
     const again = await dnsmasqServer({ runner: leader.runner, config, link: 'eth1', uplink: 'eth0' }).start();
     expect(again).toMatchObject({ started: false, pid: pidBefore });
-    const lease = await (await clientOn(node)).obtain();
+    // Every node has the cluster's config: the follower accepts the address outside the range
+    // because it is its own static lease.
+    const lease = await (await clientOn(node, configFor(stateDir, node, { staticLeases }))).obtain();
     expect(lease.ip).toBe('192.168.200.50');
     expect((await server!.leases()).find((l) => l.mac === node.clusterNicMac)?.ip).toBe('192.168.200.50');
   });

@@ -4,6 +4,7 @@ export * from './client/dhcp-client.js';
 export * from './client/dhcpcd.js';
 export * from './client/hook-dhcp-client.js';
 export * from './client/lease.js';
+export * from './client/lease-refusals.js';
 export * from './client/udhcpc.js';
 export * from './client/validate-lease.js';
 export * from './dhcp-errors.js';

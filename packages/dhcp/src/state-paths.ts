@@ -41,6 +41,8 @@ export interface ClientPaths {
   renewalLogFile: string;
   /** What `obtain` applied (lease + address), so `release` works from another process. */
   stateFile: string;
+  /** Counters of the leases refused on this link (rogue servers), read by `health`. */
+  refusalsFile: string;
   /** Client-specific extra files (dhclient lease db/config, dhcpcd config). */
   extra(name: string): string;
 }
@@ -57,6 +59,7 @@ export function clientPaths(stateDir: string, link: string): ClientPaths {
     renewalPidFile: join(dir, 'renewal.pid'),
     renewalLogFile: join(dir, 'renewal.log'),
     stateFile: join(dir, 'state.json'),
+    refusalsFile: join(dir, 'refused-leases.json'),
     extra: (name) => join(dir, name),
   };
 }

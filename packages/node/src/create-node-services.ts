@@ -32,7 +32,7 @@ export interface NodeServicesOptions {
  *
  * @example
  * ```ts
- * const node = nodeFacts(config);
+ * const node = await loadNodeFacts(config);
  * const services = createNodeServices({ supervisor: { argv: (file) => [myScript, 'supervise', file] } });
  * await startNode(node, { services });
  * ```

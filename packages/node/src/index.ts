@@ -18,6 +18,8 @@ export * from './journal-view.js';
 export * from './node-facts.js';
 export * from './node-services.js';
 export * from './probe/probe-cluster-link.js';
+export * from './security/load-node-facts.js';
+export * from './security/security-preflight.js';
 export * from './services/cluster.js';
 export * from './services/cluster-link.js';
 export * from './services/consul.js';

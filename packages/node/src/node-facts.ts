@@ -1,7 +1,17 @@
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { ConsulClient } from '@cluster-lab/consul';
-import { type ClusterConfig, type CommandRunner, ExecaRunner, IpRoute2, leaderCidr, type Network, subnetPrefix } from '@cluster-lab/core';
+import {
+  type ClusterConfig,
+  type ClusterKeys,
+  type CommandRunner,
+  consulSecrets,
+  ExecaRunner,
+  IpRoute2,
+  leaderCidr,
+  type Network,
+  subnetPrefix,
+} from '@cluster-lab/core';
 import { type ClientPaths, clientPaths, type DnsmasqPaths, dnsmasqPaths } from '@cluster-lab/dhcp';
 import { createBackend, type NetworkBackend } from '@cluster-lab/vlan';
 import Dockerode from 'dockerode';
@@ -51,6 +61,12 @@ export interface NodePaths {
  */
 export interface NodeFacts {
   readonly config: ClusterConfig;
+  /**
+   * The keys derived from the cluster secret (`loadNodeFacts` reads `secretFile` once), or
+   * undefined with `security: open` — or when the file is unusable, which `start`'s preflight
+   * then refuses. As sensitive as the secret: never log them.
+   */
+  readonly keys: ClusterKeys | undefined;
   /** Node name: `config.hostname`, else the host name. */
   readonly hostname: string;
   /** Prefix length of the cluster subnet (24 for `192.168.200.0/24`). */
@@ -70,7 +86,7 @@ export interface NodeFacts {
   readonly backend: NetworkBackend;
   /** This node's Docker API, on its unix socket (never TCP). */
   readonly docker: Dockerode;
-  /** A client of this node's Consul agent (loopback HTTP API, the configured ACL token); the caller closes it. */
+  /** A client of this node's Consul agent (loopback HTTP API, the management token: `consul.aclToken` or derived); the caller closes it. */
   localConsul(options?: { timeoutMs?: number }): ConsulClient;
   /**
    * A client of the Consul agent of whichever node holds the leader address (every agent also
@@ -89,6 +105,8 @@ export interface NodeFactsOptions {
   network?: Network;
   /** Node name; default `config.hostname`, else the host name. */
   hostname?: string;
+  /** The cluster keys (`loadClusterKeys(config)`); `loadNodeFacts` passes them. Default none. */
+  keys?: ClusterKeys;
 }
 
 /** The journal of a config's state dir. */
@@ -113,10 +131,11 @@ export function nodeFacts(config: ClusterConfig, options: NodeFactsOptions = {})
   const backend = createBackend(config, { network, runner });
   const consulRunDir = join(config.stateDir, 'consul');
   const supervisorDir = join(config.stateDir, 'supervisor');
-  const token = config.consul.aclToken;
+  // Cluster Lab's own Consul calls carry the management token (the user's consul.aclToken wins).
+  const { token } = consulSecrets(config, options.keys);
   const consulAt = (host: string, timeoutMs?: number) =>
     new ConsulClient({ address: `${host}:${config.consul.httpPort}`, ...(token ? { token } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-  return {
+  const facts: Omit<NodeFacts, 'keys'> = {
     config,
     hostname: options.hostname ?? config.hostname ?? osHostname(),
     prefix: subnetPrefix(config),
@@ -146,4 +165,6 @@ export function nodeFacts(config: ClusterConfig, options: NodeFactsOptions = {})
     leaderConsul: (o = {}) => consulAt(config.leaderAddress, o.timeoutMs),
     consulAt: (host, o = {}) => consulAt(host, o.timeoutMs),
   };
+  // Not enumerable: a node printed or serialised by accident (a debug log, --json) never shows its keys.
+  return Object.defineProperty(facts, 'keys', { value: options.keys, enumerable: false }) as NodeFacts;
 }

@@ -41,6 +41,12 @@ export type SwarmErrorCode =
   | 'SWARM_RECORD_INVALID'
   /** The swarm record is there, but the join token for the role this node takes is not. */
   | 'SWARM_TOKEN_MISSING'
+  /** A sealed join token in the cluster store does not open with this node's key: its secret differs from the cluster's. */
+  | 'SWARM_TOKEN_SEALED_WITH_ANOTHER_SECRET'
+  /** A join token in the cluster store is not sealed, but this node has the cluster secret (the leader runs `security: open`). */
+  | 'SWARM_TOKEN_NOT_SEALED'
+  /** A join token in the cluster store is sealed, but this node has no cluster secret (`security: open`). */
+  | 'SWARM_TOKEN_SEALED'
   /** The swarm record is there, but no manager address to join through. */
   | 'SWARM_MANAGERS_MISSING'
   /** The cluster store lock for manager slots could not be taken. */

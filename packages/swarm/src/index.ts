@@ -8,6 +8,7 @@ export * from './swarm-leave.js';
 export * from './swarm-manager.js';
 export * from './swarm-reconcile.js';
 export * from './swarm-status.js';
+export * from './token-sealing.js';
 
 /** Version of this package. */
 export const VERSION = '0.1.0';

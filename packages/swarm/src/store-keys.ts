@@ -1,7 +1,11 @@
 import type { ClusterStore } from '@cluster-lab/core';
 
-/** Default prefix of every key this package writes to the `ClusterStore`. */
-export const DEFAULT_KEY_PREFIX = 'cluster-lab/swarm';
+/**
+ * Default prefix of every key this package writes to the `ClusterStore`. The store adds its own
+ * prefix (`ConsulStore`: `cluster-lab/`), so in Consul KV the manager token is
+ * `cluster-lab/swarm/tokens/manager`.
+ */
+export const DEFAULT_KEY_PREFIX = 'swarm';
 
 /**
  * Where swarm facts live in the cluster store. Every node must use the same prefix.
@@ -9,7 +13,7 @@ export const DEFAULT_KEY_PREFIX = 'cluster-lab/swarm';
  * | key | written by | content |
  * |---|---|---|
  * | `cluster` | leader (`initManager`), last | `{ clusterId, managers, createdAt }` — "tokens are ready" |
- * | `tokens/worker`, `tokens/manager` | leader | raw join tokens (secrets) |
+ * | `tokens/worker`, `tokens/manager` | leader | join tokens (secrets), sealed with the cluster secret's key unless `security: open` |
  * | `managers` | managers | `[{ nodeId, hostname, addr }]`, the join addresses |
  * | `slots` | joiners and reconcile, under `locks/slots` | hostnames holding or reserving a manager role |
  * | `nodes/<hostname>` | each node | `{ nodeId, role, labels, addr }`: identity + desired labels |

@@ -24,6 +24,7 @@ import {
 } from './store-keys.js';
 import { assertAddress } from './swarm-manager.js';
 import { reconcile, STORE_WAIT_SLICE_MS } from './swarm-reconcile.js';
+import { openSwarmToken, type SwarmTokenKey } from './token-sealing.js';
 
 /** Default time {@link join} waits for the leader's tokens and for the join itself. */
 export const DEFAULT_JOIN_TIMEOUT_MS = 120_000;
@@ -66,8 +67,13 @@ export interface JoinOptions {
   role?: 'manager' | 'worker';
   /** The node's cluster role, for its `cluster-lab.role` label; default `follower`. */
   nodeRole?: 'leader' | 'follower';
-  /** Store key prefix; default `cluster-lab/swarm`. */
+  /** Store key prefix; default `swarm` (`DEFAULT_KEY_PREFIX`). */
   keyPrefix?: string;
+  /**
+   * Opens the sealed join tokens (`ClusterKeys.swarmTokenKey`); must be the key the leader sealed
+   * them with. Undefined: the tokens are expected in clear (`security: open`).
+   */
+  tokenKey?: SwarmTokenKey;
   onEvent?: EventSink;
   signal?: AbortSignal;
 }
@@ -356,14 +362,15 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
     } else if (decision.changed) {
       await writeJson(store, keys.slots, decision.slots);
     }
-    const token = await store.get(decision.role === 'manager' ? keys.managerToken : keys.workerToken);
+    const tokenKey = decision.role === 'manager' ? keys.managerToken : keys.workerToken;
+    const token = await store.get(tokenKey);
     if (!token) {
       throw swarmError('SWARM_TOKEN_MISSING', `the ${decision.role} join token is missing from the cluster store`, {
         hint: 'restart the leader so it republishes the tokens',
       });
     }
     try {
-      await joinSwarm(input, token.value, decision.role);
+      await joinSwarm(input, openSwarmToken(input.tokenKey, tokenKey, token.value), decision.role);
     } catch (error) {
       if (decision.role === 'manager') {
         const current = (await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots();

@@ -35,7 +35,7 @@ export interface LeaveOptions {
   force?: boolean;
   /** As the last manager, wait this long for the other nodes to leave first (simultaneous `stop`). Default 0. */
   waitForOthersMs?: number;
-  /** Store key prefix; default `cluster-lab/swarm`. */
+  /** Store key prefix; default `swarm` (`DEFAULT_KEY_PREFIX`). */
   keyPrefix?: string;
   onEvent?: EventSink;
 }

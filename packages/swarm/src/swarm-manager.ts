@@ -5,6 +5,7 @@ import { assertUserLabels } from './labels.js';
 import { assertManagerCount, DEFAULT_MANAGERS, emptySlots, type ManagerSlots } from './manager-count.js';
 import { type ClusterRecord, type NodeRecord, readJson, swarmKeys, writeJson } from './store-keys.js';
 import { reconcile, SLOTS_LOCK_TIMEOUT_MS } from './swarm-reconcile.js';
+import { type SwarmTokenKey, sealSwarmToken } from './token-sealing.js';
 
 /** Options of {@link initManager}. */
 export interface InitManagerOptions {
@@ -27,8 +28,14 @@ export interface InitManagerOptions {
   managers?: number;
   /** User labels from the config (`swarm.labels`). */
   labels?: Record<string, string>;
-  /** Store key prefix; default `cluster-lab/swarm`. */
+  /** Store key prefix; default `swarm` (`DEFAULT_KEY_PREFIX`). */
   keyPrefix?: string;
+  /**
+   * Seals the join tokens before they go to the store (`ClusterKeys.swarmTokenKey`): AES-256-GCM
+   * bound to their store key, so a copy of the store is useless without the cluster secret.
+   * Undefined: stored in clear (`security: open`).
+   */
+  tokenKey?: SwarmTokenKey;
   onEvent?: EventSink;
 }
 
@@ -129,8 +136,8 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
   // Order matters: a stale record of an earlier swarm goes first (joiners must not pair it with
   // the new tokens), then tokens and addresses, the cluster record last — joiners wait for it.
   if (created && recorded) await store.delete(keys.cluster);
-  await store.put(keys.workerToken, swarm.JoinTokens.Worker);
-  await store.put(keys.managerToken, swarm.JoinTokens.Manager);
+  await store.put(keys.workerToken, sealSwarmToken(options.tokenKey, keys.workerToken, swarm.JoinTokens.Worker));
+  await store.put(keys.managerToken, sealSwarmToken(options.tokenKey, keys.managerToken, swarm.JoinTokens.Manager));
   await writeJson(store, keys.managers, [{ nodeId: self.Swarm.NodeID, hostname: self.Name, addr: managerAddress(options.advertiseAddr) }]);
   await writeJson(store, keys.node(self.Name), {
     hostname: self.Name,

@@ -53,7 +53,7 @@ export interface ReconcileOptions {
   store: ClusterStore;
   /** Managers to keep; default: the count the leader recorded in the store, else 3. */
   managers?: number;
-  /** Store key prefix; default `cluster-lab/swarm`. */
+  /** Store key prefix; default `swarm` (`DEFAULT_KEY_PREFIX`). */
   keyPrefix?: string;
   onEvent?: EventSink;
   /** Clock, for tests. */

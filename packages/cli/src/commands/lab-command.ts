@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findConsulBinary } from '@cluster-lab/consul';
-import { ClusterLabError } from '@cluster-lab/core';
+import { ClusterLabError, loadClusterKeys } from '@cluster-lab/core';
 import { createLab, type Lab, type LabNode, openLab } from '@cluster-lab/lab';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -203,7 +203,11 @@ export async function runStatus(...args: unknown[]): Promise<void> {
   if (!(await printStatus(lab, out)).healthy) process.exitCode = 1;
 }
 
-/** `cluster-lab lab exec <node> -- <command…>`: runs a command inside a node, DOCKER_HOST set. */
+/**
+ * `cluster-lab lab exec <node> -- <command…>`: runs a command inside a node, with DOCKER_HOST,
+ * CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN (the management token of the lab's secret: Consul
+ * refuses anonymous requests) set, so `docker …` and `consul …` work as on a real node.
+ */
 export async function runExec(...args: unknown[]): Promise<void> {
   const [nodeName, argv] = args as [string, string[]];
   requireRoot('lab exec');
@@ -225,10 +229,16 @@ export async function runExec(...args: unknown[]): Promise<void> {
   const isSelf = file === 'cluster-lab';
   const program = isSelf ? process.execPath : file;
   const programArgs = isSelf ? cliArgv(withConfig(rest, nodeConfigPath(node))) : rest;
+  // A lab made before labs had a secret has none: then Consul runs without ACLs anyway.
+  const keys = await loadClusterKeys({ security: 'secret', secretFile: lab.secretFile }).catch(() => undefined);
   const result = await node.runner.run(program, programArgs, {
     reject: false,
     timeoutMs: 600_000,
-    env: { DOCKER_HOST: `unix://${node.dockerSocket}`, CONSUL_HTTP_ADDR: '127.0.0.1:8500' },
+    env: {
+      DOCKER_HOST: `unix://${node.dockerSocket}`,
+      CONSUL_HTTP_ADDR: '127.0.0.1:8500',
+      ...(keys ? { CONSUL_HTTP_TOKEN: keys.managementToken } : {}),
+    },
   });
   process.stdout.write(result.stdout);
   process.stderr.write(result.stderr);

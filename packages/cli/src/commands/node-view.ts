@@ -1,6 +1,6 @@
 // Kept apart from context.ts: loading @cluster-lab/node (Docker, Consul clients) is for the
 // commands that act on the node, not for `config check`.
-import { createNodeServices, type JournalView, type NodeFacts, type NodeServices, nodeFacts, readJournalView } from '@cluster-lab/node';
+import { createNodeServices, type JournalView, loadNodeFacts, type NodeFacts, type NodeServices, readJournalView } from '@cluster-lab/node';
 import type { Command } from 'commander';
 import { cliArgv } from '../lab/run-in-nodes.js';
 import type { Output } from '../output/output.js';
@@ -24,6 +24,6 @@ export async function loadNodeView(cmd: Command): Promise<NodeView> {
   const flags = cmd.optsWithGlobals<GlobalFlags & ConfigFlags>();
   const out = makeOutput(flags);
   const { config } = await loadEffectiveConfig(flags, out);
-  const node = nodeFacts(config);
+  const node = await loadNodeFacts(config);
   return { out, node, journal: await readJournalView(node) };
 }

@@ -1,4 +1,4 @@
-import { nodeFacts, startNode, stopNode } from '@cluster-lab/node';
+import { loadNodeFacts, startNode, stopNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
 import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
 import { cliNodeServices } from './node-view.js';
@@ -10,7 +10,7 @@ export async function run(...args: unknown[]): Promise<void> {
   const out = makeOutput(flags);
   const { config } = await loadEffectiveConfig(flags, out);
   requireRoot('restart');
-  const node = nodeFacts(config);
+  const node = await loadNodeFacts(config);
   const services = cliNodeServices();
   await stopNode(node, { services, onEvent: out.event });
   const result = await startNode(node, { services, onEvent: out.event });

@@ -1,4 +1,4 @@
-import { nodeFacts, startNode } from '@cluster-lab/node';
+import { loadNodeFacts, startNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
 import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
 import { cliNodeServices } from './node-view.js';
@@ -21,7 +21,11 @@ export async function run(...args: unknown[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await startNode(nodeFacts(config), { services: cliNodeServices(), signal: controller.signal, onEvent: out.event });
+    const result = await startNode(await loadNodeFacts(config), {
+      services: cliNodeServices(),
+      signal: controller.signal,
+      onEvent: out.event,
+    });
     if (out.options.json) {
       out.json({ type: 'result', ok: true, ...result });
     } else if (result.alreadyRunning) {

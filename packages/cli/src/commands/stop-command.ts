@@ -1,4 +1,4 @@
-import { forceStopNode, nodeFacts, stopNode } from '@cluster-lab/node';
+import { forceStopNode, loadNodeFacts, stopNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
 import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
 import { cliNodeServices } from './node-view.js';
@@ -10,7 +10,7 @@ export async function run(...args: unknown[]): Promise<void> {
   const out = makeOutput(flags);
   const { config } = await loadEffectiveConfig(flags, out);
   requireRoot('stop');
-  const node = nodeFacts(config);
+  const node = await loadNodeFacts(config);
   const options = { services: cliNodeServices(), onEvent: out.event, purge: Boolean(flags.purge) };
   if (flags.force) {
     const { removed } = await forceStopNode(node, options);

@@ -1,4 +1,4 @@
-import { nodeFacts, superviseNode } from '@cluster-lab/node';
+import { loadNodeFacts, superviseNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
 import { type GlobalFlags, loadEffectiveConfig, makeOutput } from './context.js';
 
@@ -15,7 +15,7 @@ export async function run(...args: unknown[]): Promise<void> {
   const stop = new AbortController();
   process.once('SIGTERM', () => stop.abort());
   process.once('SIGINT', () => stop.abort());
-  await superviseNode(nodeFacts(config), {
+  await superviseNode(await loadNodeFacts(config), {
     signal: stop.signal,
     log: (message) => out.line(`${new Date().toISOString()} ${message}`),
   });

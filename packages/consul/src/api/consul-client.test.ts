@@ -211,11 +211,24 @@ describe('ACL token', () => {
     c.close();
   });
 
+  it('waitForLeader with a token waits for the cluster to accept it, and names a wrong one after the grace time', async () => {
+    const good = new ConsulClient({ address, token: 's3cret' });
+    expect(await good.waitForLeader({ timeoutMs: 2000 })).toBe('127.0.0.1:8300');
+    good.close();
+    const wrong = new ConsulClient({ address, token: 'another-secret' });
+    const started = Date.now();
+    const error = (await wrong.waitForLeader({ timeoutMs: 5000, pollMs: 20, aclGraceMs: 200 }).catch((e: unknown) => e)) as ClusterLabError;
+    expect(error.code).toBe('CONSUL_PERMISSION_DENIED');
+    expect(error.hint).toContain('cluster-lab secret fingerprint');
+    expect(Date.now() - started).toBeLessThan(2000);
+    wrong.close();
+  });
+
   it('a missing or wrong token is CONSUL_PERMISSION_DENIED with a config hint', async () => {
     const none = new ConsulClient({ address });
     const e1 = (await none.kv.get('k').catch((e: unknown) => e)) as ClusterLabError;
     expect(e1.code).toBe('CONSUL_PERMISSION_DENIED');
-    expect(e1.hint).toBe('the cluster has ACLs enabled: set consul.aclToken');
+    expect(e1.hint).toBe('the cluster has ACLs enabled: give this node the cluster secret (secretFile), or set consul.aclToken');
     expect(e1.errorClass).toBe('config');
     const wrong = new ConsulClient({ address, token: 'nope' });
     const e2 = (await wrong.kv.put('k', 'secret-value').catch((e: unknown) => e)) as ClusterLabError;

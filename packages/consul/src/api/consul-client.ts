@@ -19,6 +19,14 @@ export const LOCAL_LEADER_POLL_MS = 25;
  * across the cluster link costs a millisecond; 100 ms granularity added ~50 ms to every wait.
  */
 export const DEFAULT_LEADER_POLL_MS = 50;
+/**
+ * How long {@link ConsulClient.waitForLeader} keeps retrying a refused token once a leader is
+ * known. A new Raft leader bootstraps its ACLs (the management token from the config) well
+ * within a second of being elected; a token still refused after this is not the cluster's.
+ */
+export const ACL_READY_GRACE_MS = 10_000;
+/** The KV key {@link ConsulClient.waitForLeader} reads to see that its token is accepted (absent is fine). */
+const ACL_PROBE_KEY = 'cluster-lab/';
 /** Default per-request timeout (blocking queries get their wait time on top). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /**
@@ -185,24 +193,37 @@ export class ConsulClient {
    * Polls until the cluster has a leader and returns its server address. Connection errors count
    * as "not yet" (the agent may still be starting). Throws `CONSUL_NO_LEADER` after `timeoutMs`:
    * "no Consul leader after 30 s at 192.168.200.1:8500 — is the leader up?".
+   *
+   * With a token it also waits until the cluster accepts the token (a KV read under
+   * `cluster-lab/`): a new leader bootstraps its ACLs a moment after it is elected, and until then
+   * every token is "not found". A token still refused {@link ACL_READY_GRACE_MS} after the leader
+   * appeared is a wrong one: `CONSUL_PERMISSION_DENIED` (this node's secret differs).
    */
-  async waitForLeader(options: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+  async waitForLeader(options: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal; aclGraceMs?: number } = {}): Promise<string> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS;
     const pollMs = options.pollMs ?? DEFAULT_LEADER_POLL_MS;
     const deadline = Date.now() + timeoutMs;
     let lastError: ClusterLabError | undefined;
+    let leaderSince: number | undefined;
     for (;;) {
       try {
         const leader = await this.call('status.leader', CONSUL_STATUSES.read, () =>
           this.consul.status.leader({ timeout: Math.max(1, Math.min(this.timeoutMs, deadline - Date.now())) } as never),
         );
-        if (typeof leader === 'string' && leader !== '') return leader;
-        lastError = undefined;
+        if (typeof leader === 'string' && leader !== '') {
+          leaderSince ??= Date.now();
+          if (!this.token || (await this.tokenAccepted())) return leader;
+          lastError = undefined;
+        } else {
+          lastError = undefined;
+        }
       } catch (error) {
-        if ((error as ClusterLabError).code === 'CONSUL_PERMISSION_DENIED') throw error;
+        const refused = (error as ClusterLabError).code === 'CONSUL_PERMISSION_DENIED';
+        if (refused && (leaderSince === undefined || Date.now() - leaderSince > (options.aclGraceMs ?? ACL_READY_GRACE_MS))) throw error;
         lastError = error as ClusterLabError;
       }
       if (Date.now() + pollMs > deadline || options.signal?.aborted) {
+        if (lastError?.code === 'CONSUL_PERMISSION_DENIED') throw lastError;
         throw consulError(
           'CONSUL_NO_LEADER',
           `no Consul leader after ${formatDuration(timeoutMs)} at ${this.address} — is the leader up?`,
@@ -216,6 +237,12 @@ export class ConsulClient {
       }
       await sleep(pollMs, options.signal);
     }
+  }
+
+  /** True when the cluster accepts this client's token for Cluster Lab's KV; throws a refusal. */
+  private async tokenAccepted(): Promise<boolean> {
+    await this.kv.get(ACL_PROBE_KEY);
+    return true;
   }
 
   /** Gossip members as this agent sees them. Equivalent to `GET /v1/agent/members`. */
@@ -499,6 +526,40 @@ export class ConsulClient {
     };
   }
 
+  /**
+   * One request to an endpoint this class does not wrap (e.g. the ACL API), failing by
+   * `statuses` like every other call. `path` is below `/v1` (`/acl/policies`); `body` is sent as
+   * JSON; `token` replaces the client's token for this one request. Returns the decoded body.
+   *
+   * @example
+   * ```ts
+   * const self = await client.request('acl.token.self', 'GET', '/acl/token/self', { token: agentToken });
+   * ```
+   */
+  async request<T = unknown>(
+    what: string,
+    method: 'GET' | 'PUT',
+    path: string,
+    options: { body?: unknown; token?: string; statuses?: ConsulStatusMap } = {},
+  ): Promise<T> {
+    const papi = this.consul as unknown as Record<'_get' | '_put', (req: Record<string, unknown>, next: PapiMiddleware) => Promise<T>>;
+    const token = options.token ?? this.token;
+    const req = {
+      name: what,
+      path,
+      headers: token ? { 'x-consul-token': token } : {},
+      timeout: this.timeoutMs,
+      ...(options.body !== undefined ? { body: options.body } : {}),
+    };
+    return this.call(
+      what,
+      options.statuses ?? CONSUL_STATUSES.read,
+      () => papi[method === 'GET' ? '_get' : '_put'](req, decodedBody),
+      undefined,
+      token,
+    );
+  }
+
   private opts(): { timeout: number } {
     return { timeout: this.timeoutMs };
   }
@@ -523,17 +584,17 @@ export class ConsulClient {
    * Runs one request and maps a failure by the call's status map (key names yes, values never):
    * a status the map marks `true` is a success with no value (e.g. deleting what is gone).
    */
-  private async call<T>(what: string, statuses: ConsulStatusMap, fn: () => Promise<T>, key?: string): Promise<T> {
+  private async call<T>(what: string, statuses: ConsulStatusMap, fn: () => Promise<T>, key?: string, token = this.token): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      const mapped = this.mapError(what, statuses, error, key);
+      const mapped = this.mapError(what, statuses, error, key, token);
       if (mapped === true) return undefined as T;
       throw mapped;
     }
   }
 
-  private mapError(what: string, statuses: ConsulStatusMap, error: unknown, key?: string): ClusterLabError | true {
+  private mapError(what: string, statuses: ConsulStatusMap, error: unknown, key?: string, token = this.token): ClusterLabError | true {
     const e = error as Error & { response?: { statusCode?: number; body?: unknown } };
     const status = e.response?.statusCode;
     const on = key ? ` (key "${key}")` : '';
@@ -556,7 +617,7 @@ export class ConsulClient {
         cause: error,
       });
     }
-    const hint = typeof failure.hint === 'string' ? failure.hint : this.token ? failure.hint.withToken : failure.hint.withoutToken;
+    const hint = typeof failure.hint === 'string' ? failure.hint : token ? failure.hint.withToken : failure.hint.withoutToken;
     return consulError(failure.code, `Consul at ${this.address}: ${what}${on} failed with HTTP ${status}: ${body || failure.reason}`, {
       hint,
       cause: error,
@@ -564,6 +625,21 @@ export class ConsulClient {
     });
   }
 }
+
+type PapiMiddleware = (
+  request: { err?: Error & { response?: unknown }; res: { body?: unknown } },
+  next: (stop: boolean, err?: unknown, value?: unknown) => void,
+) => void;
+
+/** papi middleware: the decoded body, or the error with the response attached (for the status map). */
+const decodedBody: PapiMiddleware = (request, next) => {
+  if (request.err) {
+    request.err.response ??= request.res;
+    next(false, request.err);
+    return;
+  }
+  next(false, undefined, request.res.body);
+};
 
 function responseText(body: unknown): string {
   if (typeof body === 'string') return body;

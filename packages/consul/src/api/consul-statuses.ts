@@ -24,8 +24,9 @@ const denied: ConsulFailure = {
   code: 'CONSUL_PERMISSION_DENIED',
   reason: 'permission denied (ACL)',
   hint: {
-    withToken: 'the configured consul.aclToken lacks permission or is unknown',
-    withoutToken: 'the cluster has ACLs enabled: set consul.aclToken',
+    withToken:
+      "the token (derived from the cluster secret, or consul.aclToken) is unknown to the cluster or lacks permission: does this node hold the cluster's secret? compare `sudo cluster-lab secret fingerprint` with another node",
+    withoutToken: 'the cluster has ACLs enabled: give this node the cluster secret (secretFile), or set consul.aclToken',
   },
   errorClass: 'config',
 };

@@ -1,11 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExecaRunner, parseConfig } from '@cluster-lab/core';
+import { ClusterSecret, deriveClusterKeys, ExecaRunner, parseConfig } from '@cluster-lab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinaryRuntime } from '../runtime/binary-runtime.js';
 import { requireRealConsul } from '../test-support/real-consul.js';
 import { type ConsulVersion, formatConsulVersion } from '../version/consul-version.js';
+import { consulSecurity } from './consul-security.js';
 import { type ConsulConfigFacts, renderConsulConfig } from './render-consul-config.js';
 
 // The real agent here is Debian 11's 1.8.7 (the only Consul obtainable on this machine type:
@@ -59,6 +60,40 @@ describe('every rendered config passes the real `consul validate`', () => {
             expect(result.exitCode).toBe(0);
           });
         }
+
+  // The same matrix with every value derived from a cluster secret (no consul.encrypt/aclToken):
+  // servers hold the management token and their own agent token, clients only their agent token.
+  const keys = deriveClusterKeys(ClusterSecret.fromBytes(Buffer.alloc(32, 3)));
+  for (const role of roles)
+    for (const kind of kinds) {
+      it(`${role} ${kind}, ACL and encrypt derived from the cluster secret`, async () => {
+        const config = parseConfig({});
+        const nodeName = `${role}-${kind}`;
+        const { json, config: rendered } = renderConsulConfig(
+          config,
+          {
+            role,
+            server: kind === 'server',
+            clusterAddress: role === 'leader' ? '192.168.200.1' : '192.168.200.101',
+            leaderAddress: '192.168.200.1',
+            nodeName,
+            nodeId: '609ab9ba-08a2-7af0-086f-1a11f44b9c21',
+            dataDir: join(dir, 'data'),
+            version,
+          },
+          consulSecurity(config, keys, nodeName),
+        );
+        expect(rendered.encrypt).toBe(keys.gossipKey);
+        expect(rendered.acl?.tokens.agent).toBe(keys.agentToken(nodeName));
+        const file = join(dir, `${nodeName}-derived.json`);
+        await writeFile(file, json, { mode: 0o600 });
+        const result = await runner.run(bin, ['validate', file], { reject: false });
+        expect(result.stdout + result.stderr, `consul ${formatConsulVersion(version)} validate ${file}`).toContain(
+          'Configuration is valid!',
+        );
+        expect(result.exitCode).toBe(0);
+      });
+    }
 
   it('a leader taking over an existing cluster (bootstrap: false, join the servers) is valid too', async () => {
     const { json } = renderConsulConfig(parseConfig({}), {

@@ -1,6 +1,7 @@
 import { type ClusterConfig, cidrContains, isIpv4 } from '@cluster-lab/core';
 import { consulError } from '../consul-errors.js';
 import { type ConsulVersion, consulVersionAtLeast, requireSupportedConsul } from '../version/consul-version.js';
+import { type ConsulSecurity, consulSecurity } from './consul-security.js';
 
 /**
  * How often a follower retries joining the leader. Replaces Consul's default `retry_interval`
@@ -172,6 +173,10 @@ export interface RenderedConsulConfig {
  * - a bootstrapping leader is a server (`bootstrap`, or `bootstrap_expect` N for an HA start)
  *   and joins nobody; every other agent `retry_join`s `join` (default: the leader address) and
  *   never bootstraps.
+ * - with a management token in `security`: ACLs on, `default_policy: deny`, tokens persisted;
+ *   servers carry the management token (`master` before 1.11, `initial_management` from 1.11)
+ *   and every agent its own `agent` token. With a gossip key: `encrypt`. `security` defaults to
+ *   the config's own `consul.encrypt`/`consul.aclToken` ({@link consulSecurity} without keys).
  *
  * @example
  * ```ts
@@ -182,7 +187,11 @@ export interface RenderedConsulConfig {
  * });
  * ```
  */
-export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFacts): RenderedConsulConfig {
+export function renderConsulConfig(
+  config: ClusterConfig,
+  facts: ConsulConfigFacts,
+  security: ConsulSecurity = consulSecurity(config, undefined, facts.nodeName),
+): RenderedConsulConfig {
   const consul = config.consul;
   const dialect = consulConfigDialect(requireSupportedConsul(facts.version));
   checkAddress('clusterAddress', facts.clusterAddress, config.subnet);
@@ -224,7 +233,7 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFac
   const clientAddr = consul.exposeUi ? '0.0.0.0' : httpAddresses.join(' ');
   if (consul.exposeUi) {
     warnings.push(
-      `consul.exposeUi is set: the Consul HTTP API and UI listen on all addresses (0.0.0.0:${consul.httpPort}), including the uplink/home LAN${consul.aclToken ? '' : ', without an ACL token'}`,
+      `consul.exposeUi is set: the Consul HTTP API and UI listen on all addresses (0.0.0.0:${consul.httpPort}), including the uplink/home LAN${security.managementToken ? '' : ', without an ACL token'}`,
     );
   }
   const out: ConsulAgentConfig = {
@@ -256,16 +265,18 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFac
     if (expect === 1) out.bootstrap = true;
     else out.bootstrap_expect = expect;
   }
-  if (consul.encrypt) out.encrypt = consul.encrypt;
-  if (consul.aclToken) {
+  if (security.encrypt) out.encrypt = security.encrypt;
+  if (security.managementToken) {
+    // Default deny refuses the node's own catalog entry without an agent token; with a user's
+    // single token that token is the agent token too, with derived ones each node has its own.
+    const agent = security.agentToken ?? security.managementToken;
     out.primary_datacenter = consul.datacenter;
     out.acl = {
       enabled: true,
       default_policy: 'deny',
       enable_token_persistence: true,
-      // Servers create the token as the management token at bootstrap; every agent uses it to
-      // register itself (default policy deny would otherwise refuse the node's own catalog entry).
-      tokens: server ? managementTokens(dialect, consul.aclToken) : { agent: consul.aclToken },
+      // Servers create the management token at bootstrap; clients never hold it in their config.
+      tokens: server ? managementTokens(dialect, security.managementToken, agent) : { agent },
     };
   }
   return {
@@ -276,8 +287,12 @@ export function renderConsulConfig(config: ClusterConfig, facts: ConsulConfigFac
   };
 }
 
-function managementTokens(dialect: ConsulConfigDialect, token: string): { master?: string; initial_management?: string; agent: string } {
-  return dialect.managementToken === 'master' ? { master: token, agent: token } : { initial_management: token, agent: token };
+function managementTokens(
+  dialect: ConsulConfigDialect,
+  token: string,
+  agent: string,
+): { master?: string; initial_management?: string; agent: string } {
+  return dialect.managementToken === 'master' ? { master: token, agent } : { initial_management: token, agent };
 }
 
 function checkAddress(field: string, address: string, subnet: string): void {

@@ -129,6 +129,10 @@ export class FakeConsulState {
   leader: string | undefined;
   /** Server RPC addresses (`/v1/status/peers`). */
   readonly peers = new Set<string>();
+  /** ACL tokens created through `PUT /v1/acl/token`, by SecretID. */
+  readonly aclTokens = new Map<string, { AccessorID: string; SecretID: string; Description: string }>();
+  /** ACL policies created through `PUT /v1/acl/policy`, by ID. */
+  readonly aclPolicies = new Map<string, { ID: string; Name: string; Description: string; Rules: string }>();
 
   constructor(readonly datacenter = 'dc1') {}
 
@@ -455,7 +459,12 @@ export interface FakeConsulOptions {
    * (`http://host:port`), like a client agent does over RPC to a server. Replaces `state` for them.
    */
   upstream?: string;
-  /** When set, every request except `/v1/status/*` needs this token (`X-Consul-Token`, `?token=`, or Bearer). */
+  /**
+   * When set, every request except `/v1/status/*` needs this token (`X-Consul-Token`, `?token=`,
+   * or Bearer) or one created through `PUT /v1/acl/token`. A client agent (with `upstream`)
+   * forwards cluster requests unchecked — its server checks them — and takes any non-empty token
+   * for its own agent endpoints: it does not know the cluster's tokens.
+   */
   aclToken?: string;
   /** Version reported by `/v1/agent/self`. Default `1.20.0`. */
   version?: string;
@@ -618,8 +627,10 @@ export class FakeConsul {
       if (path === '/v1/status/leader') return { json: this.state.leader ?? '' };
       if (path === '/v1/status/peers') return { json: [...this.state.peers] };
     }
-    this.checkToken(req, q);
+    const forwardable = /^\/v1\/(kv|session|catalog|health|acl|agent\/members)(\/|$)/.test(path);
+    if (!(this.upstream && forwardable)) this.checkToken(req, q);
     // Agent-local endpoints.
+    if (path.startsWith('/v1/agent/token/') && method === 'PUT') return {};
     if (path === '/v1/agent/self' && method === 'GET') return { json: this.agentSelf() };
     if (path === '/v1/agent/services' && method === 'GET') return { json: Object.fromEntries(this.localServices) };
     if (path === '/v1/agent/service/register' && method === 'PUT') return this.agentServiceRegister(body);
@@ -642,7 +653,7 @@ export class FakeConsul {
       return {};
     }
     // Cluster endpoints: a client agent forwards them to a server (Consul does this over RPC).
-    if (this.upstream && /^\/v1\/(kv|session|catalog|health|agent\/members)(\/|$)/.test(path)) {
+    if (this.upstream && forwardable) {
       // A client agent fills in its own node name before handing a session to the servers.
       if (path === '/v1/session/create') {
         const parsed = body.length ? parseJson(body) : {};
@@ -655,6 +666,7 @@ export class FakeConsul {
     const needsLeader = /^\/v1\/(kv|session|catalog|health)(\/|$)/.test(path);
     if (needsLeader && !this.state.leader) throw new HttpError(500, 'No cluster leader');
     if (path.startsWith('/v1/kv/') || path === '/v1/kv') return this.kv(method, path.slice('/v1/kv/'.length), q, body, signal);
+    if (path.startsWith('/v1/acl/')) return this.acl(req, method, path, q, body);
     if (path === '/v1/session/create' && method === 'PUT') {
       const parsed = body.length ? parseJson(body) : {};
       return { json: { ID: this.state.sessionCreate(parsed, this.nodeName) } };
@@ -686,11 +698,49 @@ export class FakeConsul {
   private checkToken(req: IncomingMessage, q: URLSearchParams): void {
     const want = this.options.aclToken;
     if (!want) return;
-    const auth = req.headers.authorization;
-    const token =
-      (req.headers['x-consul-token'] as string | undefined) ?? q.get('token') ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined);
+    const token = requestToken(req, q);
     if (token === undefined || token === '') throw new HttpError(403, 'Permission denied: anonymous token lacks permission');
-    if (token !== want) throw new HttpError(403, 'ACL not found');
+    if (token !== want && !this.state.aclTokens.has(token) && !this.upstream) throw new HttpError(403, 'ACL not found');
+  }
+
+  /** The ACL endpoints Cluster Lab uses: token self-lookup, policy list/create/update, token create. */
+  private acl(req: IncomingMessage, method: string, path: string, q: URLSearchParams, body: Buffer): Reply {
+    if (!this.options.aclToken) throw new HttpError(401, 'ACL support disabled');
+    const acl = this.state;
+    if (path === '/v1/acl/token/self' && method === 'GET') {
+      const token = requestToken(req, q) ?? '';
+      const found = acl.aclTokens.get(token);
+      return { json: found ?? { AccessorID: '00000000-0000-4000-8000-000000000001', SecretID: token, Description: 'configured token' } };
+    }
+    if (path === '/v1/acl/policies' && method === 'GET') return { json: [...acl.aclPolicies.values()].map(({ Rules: _, ...p }) => p) };
+    if (path === '/v1/acl/policy' && method === 'PUT') {
+      const p = parseJson(body) as { Name?: string; Description?: string; Rules?: string };
+      if (!p.Name) throw new HttpError(400, 'Invalid Policy: no Name is set');
+      if ([...acl.aclPolicies.values()].some((x) => x.Name === p.Name))
+        throw new HttpError(500, `Invalid Policy: A Policy with Name "${p.Name}" already exists`);
+      const policy = { ID: randomUUID(), Name: p.Name, Description: p.Description ?? '', Rules: p.Rules ?? '' };
+      acl.aclPolicies.set(policy.ID, policy);
+      return { json: policy };
+    }
+    if (path.startsWith('/v1/acl/policy/') && method === 'PUT') {
+      const id = path.slice('/v1/acl/policy/'.length);
+      const current = acl.aclPolicies.get(id);
+      if (!current) throw new HttpError(404, 'Cannot find policy to update');
+      const p = parseJson(body) as { Description?: string; Rules?: string };
+      const policy = { ...current, Description: p.Description ?? current.Description, Rules: p.Rules ?? current.Rules };
+      acl.aclPolicies.set(id, policy);
+      return { json: policy };
+    }
+    if (path === '/v1/acl/token' && method === 'PUT') {
+      const t = parseJson(body) as { SecretID?: string; Description?: string };
+      const secret = t.SecretID ?? randomUUID();
+      if (acl.aclTokens.has(secret) || secret === this.options.aclToken)
+        throw new HttpError(500, 'Invalid Token: SecretID is already in use');
+      const token = { AccessorID: randomUUID(), SecretID: secret, Description: t.Description ?? '' };
+      acl.aclTokens.set(secret, token);
+      return { json: token };
+    }
+    throw new HttpError(405, `method ${method} not allowed`);
   }
 
   private meta(index: number): Record<string, string> {
@@ -992,6 +1042,14 @@ export class FakeConsul {
 }
 
 const FORWARDED = Symbol('forwarded');
+
+/** The request's ACL token: `X-Consul-Token`, `?token=`, or a Bearer authorization. */
+function requestToken(req: IncomingMessage, q: URLSearchParams): string | undefined {
+  const auth = req.headers.authorization;
+  return (
+    (req.headers['x-consul-token'] as string | undefined) ?? q.get('token') ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined)
+  );
+}
 
 interface Reply {
   status?: number;

@@ -1,4 +1,4 @@
-import { type ClusterConfig, type CommandRunner, findExecutable, type Network } from '@cluster-lab/core';
+import { type ClusterConfig, type CommandRunner, type EventSink, findExecutable, type Network } from '@cluster-lab/core';
 import { programNotFound } from '../program-not-found.js';
 import { DhclientClient } from './dhclient.js';
 import type { DhcpClient, DhcpClientKind } from './dhcp-client.js';
@@ -16,6 +16,10 @@ export interface CreateDhcpClientOptions {
   kind?: DhcpClientKind | 'auto';
   /** Host name to send; default `config.hostname`. */
   hostname?: string;
+  /** Server ids a lease may come from besides the leader address (see `DhcpClientOptions.allowedServerIds`). */
+  allowedServerIds?: readonly string[];
+  /** Receives a `warn` log event for every refused lease. */
+  events?: EventSink;
   /** Looks up executables (default {@link findExecutable}); tests pass a fake. */
   locate?: (name: string) => Promise<string | undefined>;
 }
@@ -47,6 +51,8 @@ export async function createDhcpClient(options: CreateDhcpClientOptions): Promis
     config: options.config,
     link: options.link,
     ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+    ...(options.allowedServerIds !== undefined ? { allowedServerIds: options.allowedServerIds } : {}),
+    ...(options.events !== undefined ? { events: options.events } : {}),
   };
   for (const kind of kinds) {
     if (kind === 'udhcpc') {

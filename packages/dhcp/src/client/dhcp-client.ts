@@ -1,5 +1,6 @@
-import type { ClusterConfig, CommandRunner, Network } from '@cluster-lab/core';
+import type { ClusterConfig, CommandRunner, EventSink, Network } from '@cluster-lab/core';
 import type { Lease } from './lease.js';
+import type { LeaseRefusals } from './lease-refusals.js';
 
 /** The DHCP client programs we drive. */
 export type DhcpClientKind = 'udhcpc' | 'dhclient' | 'dhcpcd';
@@ -54,8 +55,13 @@ export interface DhcpClient extends AsyncDisposable {
   current(): Promise<AppliedLease | undefined>;
   /** Pid of the running renewal process, or undefined when none runs. */
   renewalPid(): Promise<number | undefined>;
-  /** The latest lease the renewal process reported (may differ from {@link current} after a server change). */
+  /**
+   * The latest lease the renewal process reported that the lease policy accepts (may differ from
+   * {@link current} after a server change); a rogue server's lease never counts.
+   */
   renewed(): Promise<Lease | undefined>;
+  /** Counters of the leases refused on this link (by `obtain`, the renewal, or reported since). */
+  refusals(): Promise<LeaseRefusals>;
   /**
    * Sends a DHCP release, stops the renewal process and removes the address `obtain` added.
    * Returns false when there was nothing to release. Safe to call twice, and from another process.
@@ -76,4 +82,12 @@ export interface DhcpClientOptions {
   executable?: string;
   /** Host name to send (option 12). Default: `config.hostname`, else none. */
   hostname?: string;
+  /**
+   * Server identifiers a lease may come from besides the leader address (`config.leaderAddress`,
+   * always allowed): the node address of the leader that won the authenticated election, when
+   * its DHCP server identifies with it. A lease from any other server is refused.
+   */
+  allowedServerIds?: readonly string[];
+  /** Receives a `warn` log event for every refused lease. */
+  events?: EventSink;
 }

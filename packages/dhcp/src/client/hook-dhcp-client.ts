@@ -1,15 +1,16 @@
 import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ClusterConfig,
   ClusterLabError,
   CommandError,
   type CommandRunner,
-  cidrContains,
+  type EventSink,
   type Network,
   writeFileAtomic,
 } from '@cluster-lab/core';
-import { DhcpErrorCode, NoDhcpServerError } from '../dhcp-errors.js';
+import { LeaseRefusedError, NoDhcpServerError } from '../dhcp-errors.js';
 import { type HookEvent, readHookEvents, writeHookScript } from '../hook-script.js';
 import { readOwnPid, stopOwnDaemon } from '../process/own-pid.js';
 import { programNotFound } from '../program-not-found.js';
@@ -17,12 +18,21 @@ import { assertServableLinks } from '../servable-links.js';
 import { type ClientPaths, clientPaths } from '../state-paths.js';
 import type { AppliedLease, DhcpClient, DhcpClientKind, DhcpClientOptions, ObtainOptions, RenewalHandle } from './dhcp-client.js';
 import { type Lease, type LeaseFields, leaseFromJson, leaseToJson, toLease } from './lease.js';
+import { addLeaseRefusal, type LeaseRefusals, readLeaseRefusals, recordLeaseRefusal } from './lease-refusals.js';
+import { type LeasePolicy, type LeaseVerdict, leasePolicy, validateLease } from './validate-lease.js';
 
 /** Extra time past the client's own timeout before we kill it. */
 export const OBTAIN_GRACE_MS = 3000;
 
 /** How long `release` waits for a client to send its RELEASE and exit. */
 export const RELEASE_TIMEOUT_MS = 5000;
+
+/**
+ * Pause before asking again after refusing a lease. A rogue server answers as fast as the
+ * leader, so the next DISCOVER has an even chance of reaching the leader's offer first; the
+ * pause only keeps a flood of rogue offers from spinning the client.
+ */
+export const REFUSED_LEASE_RETRY_MS = 100;
 
 /**
  * Common flow of every adapter: write the static hook, run the client, read the hook's events,
@@ -37,6 +47,9 @@ export abstract class HookDhcpClient implements DhcpClient {
   protected readonly config: ClusterConfig;
   protected readonly paths: ClientPaths;
   protected readonly hostname: string | undefined;
+  /** What a lease must satisfy to be applied (`validateLease`): the leader's server ids, the subnet's prefix, the range. */
+  readonly policy: LeasePolicy;
+  protected readonly events: EventSink | undefined;
 
   constructor(options: DhcpClientOptions) {
     assertServableLinks(options.link);
@@ -46,18 +59,38 @@ export abstract class HookDhcpClient implements DhcpClient {
     this.config = options.config;
     this.paths = clientPaths(options.config.stateDir, options.link);
     this.hostname = options.hostname ?? options.config.hostname;
+    this.policy = leasePolicy(options.config, options.allowedServerIds ?? []);
+    this.events = options.events;
   }
 
   /** Command that obtains one lease in the foreground and exits (or daemonizes) within `timeoutSeconds`. */
   protected abstract obtainCommand(timeoutSeconds: number): { file: string; args: string[] };
   /** Lease fields of a lease-granting event, or undefined for other events. */
   abstract leaseFields(event: HookEvent): LeaseFields | undefined;
-  /** Writes adapter config files before obtain (dhclient.conf, dhcpcd.conf). */
-  protected async prepare(_timeoutSeconds: number): Promise<void> {}
+  /**
+   * Writes adapter config files before each obtain attempt (dhclient.conf, dhcpcd.conf).
+   * `refusedServers` lists the server ids whose leases were refused so far, for clients that can
+   * ignore a server (dhclient `reject`, dhcpcd `blacklist`).
+   */
+  protected async prepare(_timeoutSeconds: number, _refusedServers: readonly string[]): Promise<void> {}
+  /**
+   * After a refused lease: stop whatever process still holds it (dhclient and dhcpcd keep running
+   * after binding). Default: stop the renewal process.
+   */
+  protected async discardRefused(): Promise<void> {
+    await this.stopRenewal();
+  }
   protected abstract renewal(applied: AppliedLease): Promise<RenewalHandle>;
   /** Sends a DHCP release and stops any renewal process. Best effort. */
   protected abstract sendRelease(applied: AppliedLease | undefined): Promise<void>;
 
+  /**
+   * Obtains a lease and applies its address — only a lease `validateLease` accepts: from the
+   * leader (its address or `allowedServerIds`), with the subnet's prefix, in the range or this
+   * MAC's static lease. A refused lease is not applied; it is logged (a `warn` event), counted in
+   * the refusals file (`health` reports it) and the client asks again until the timeout, then
+   * throws {@link LeaseRefusedError}.
+   */
   async obtain(options: ObtainOptions = {}): Promise<Lease> {
     const timeoutSeconds = Math.max(1, Math.ceil((options.timeoutMs ?? this.config.dhcp.timeoutSeconds * 1000) / 1000));
     const link = await this.network.requireLink(this.link);
@@ -65,21 +98,36 @@ export abstract class HookDhcpClient implements DhcpClient {
     if (held) return held;
     await mkdir(this.paths.dir, { recursive: true });
     await writeHookScript(this.paths.hookScript);
-    await rm(this.paths.eventsFile, { force: true });
-    await this.prepare(timeoutSeconds);
-    const failure = await this.runClient(timeoutSeconds, options.signal);
-    const events = await readHookEvents(this.paths.eventsFile);
-    const granted = lastLeaseEvent(events, (e) => this.leaseFields(e));
-    if (!granted) throw new NoDhcpServerError(this.link, timeoutSeconds, failure);
-    const lease = toLease(granted.fields, link.mac, granted.event.at, this.kind);
-    if (!cidrContains(this.config.subnet, lease.ip)) {
-      await this.sendRelease({ kind: this.kind, link: this.link, lease, cidr: '', added: false }).catch(() => {});
-      throw new ClusterLabError(
-        DhcpErrorCode.leaseOutsideSubnet,
-        `DHCP server ${lease.serverId || '(unknown)'} offered ${lease.ip} on ${this.link}, outside the cluster subnet ${this.config.subnet}`,
-        { hint: `a foreign DHCP server answers on ${this.link}: is it really the isolated cluster link? (the address was not applied)` },
-      );
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    const refused: string[] = [];
+    let lastRefusal: string | undefined;
+    for (;;) {
+      const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+      await rm(this.paths.eventsFile, { force: true });
+      await this.prepare(remaining, [...new Set(refused.filter(Boolean))]);
+      const failure = await this.runClient(remaining, options.signal);
+      const events = await readHookEvents(this.paths.eventsFile);
+      const granted = lastLeaseEvent(events, (e) => this.leaseFields(e));
+      if (!granted) {
+        if (lastRefusal !== undefined) throw this.refusedError(timeoutSeconds, refused, lastRefusal);
+        throw new NoDhcpServerError(this.link, timeoutSeconds, failure);
+      }
+      const lease = toLease(granted.fields, link.mac, granted.event.at, this.kind);
+      const verdict = validateLease(lease, this.policy);
+      if (verdict.ok) return this.apply(lease);
+      await this.refuse(lease, verdict);
+      await this.discardRefused();
+      refused.push(lease.serverId);
+      lastRefusal = verdict.message;
+      if (Date.now() + REFUSED_LEASE_RETRY_MS >= deadline || options.signal?.aborted) {
+        throw this.refusedError(timeoutSeconds, refused, lastRefusal);
+      }
+      await sleep(REFUSED_LEASE_RETRY_MS);
     }
+  }
+
+  /** Adds the address of an accepted lease to the link (replacing an earlier one of ours) and records it. */
+  private async apply(lease: Lease): Promise<Lease> {
     const cidr = `${lease.ip}/${lease.prefix}`;
     const previous = await this.current();
     if (previous?.added && previous.cidr !== cidr) await this.network.delAddress(this.link, previous.cidr);
@@ -87,6 +135,17 @@ export abstract class HookDhcpClient implements DhcpClient {
     const applied: AppliedLease = { kind: this.kind, link: this.link, lease, cidr, added };
     await writeFileAtomic(this.paths.stateFile, `${JSON.stringify({ ...applied, lease: leaseToJson(lease) }, null, 2)}\n`, 0o644);
     return lease;
+  }
+
+  /** Logs and counts a refused lease (`health` reports the counts). */
+  protected async refuse(lease: Lease, verdict: Extract<LeaseVerdict, { ok: false }>): Promise<void> {
+    await mkdir(this.paths.dir, { recursive: true });
+    await recordLeaseRefusal(this.paths.refusalsFile, lease, verdict.reason, verdict.message);
+    this.events?.({ type: 'log', level: 'warn', message: `${verdict.message} (not applied)`, source: 'dhcp' });
+  }
+
+  private refusedError(timeoutSeconds: number, servers: readonly string[], lastMessage: string): LeaseRefusedError {
+    return new LeaseRefusedError(this.link, timeoutSeconds, [...new Set(servers)], lastMessage, this.policy.serverAddresses);
   }
 
   /**
@@ -117,12 +176,6 @@ export abstract class HookDhcpClient implements DhcpClient {
       if (error instanceof CommandError && error.isCanceled) throw error;
       return error;
     }
-  }
-
-  /** The latest lease event in `files`, across obtain and renewal hooks. */
-  protected async latestLease(files: string[]): Promise<{ event: HookEvent; fields: LeaseFields } | undefined> {
-    const events = (await Promise.all(files.map((f) => readHookEvents(f)))).flat().sort((a, b) => a.at.getTime() - b.at.getTime());
-    return lastLeaseEvent(events, (e) => this.leaseFields(e));
   }
 
   async startRenewal(): Promise<RenewalHandle> {
@@ -161,12 +214,53 @@ export abstract class HookDhcpClient implements DhcpClient {
     return stopOwnDaemon(this.paths.renewalPidFile, this.renewalMarker(), { timeoutMs: RELEASE_TIMEOUT_MS, signal });
   }
 
+  /** The latest lease the renewal reported that {@link policy} accepts; a rogue server's lease never counts as renewed. */
   async renewed(): Promise<Lease | undefined> {
     const applied = await this.current();
+    const policy = this.readPolicy(applied);
+    const leases = await this.reportedLeases(applied);
+    return leases.filter((l) => validateLease(l, policy).ok).at(-1);
+  }
+
+  /**
+   * Every lease refused on this link: those `obtain` and the renewal refused (the refusals file),
+   * plus rogue leases a running client has reported since (a rebind answered by another server),
+   * which nothing applies either.
+   */
+  async refusals(): Promise<LeaseRefusals> {
+    const applied = await this.current();
+    const policy = this.readPolicy(applied);
+    let counters = await readLeaseRefusals(this.paths.refusalsFile);
+    for (const lease of await this.reportedLeases(applied)) {
+      const verdict = validateLease(lease, policy);
+      if (!verdict.ok) counters = addLeaseRefusal(counters, lease, verdict.reason, verdict.message, lease.reportedAt);
+    }
+    return counters;
+  }
+
+  /** The policy for reading back: the applied lease's server passed it when it was applied. */
+  private readPolicy(applied: AppliedLease | undefined): LeasePolicy {
+    if (!applied?.lease.serverId || this.policy.serverAddresses.includes(applied.lease.serverId)) return this.policy;
+    return { ...this.policy, serverAddresses: [...this.policy.serverAddresses, applied.lease.serverId] };
+  }
+
+  /** Leases the hooks reported (obtain and renewal), oldest first. */
+  private async reportedLeases(applied: AppliedLease | undefined): Promise<Array<Lease & { reportedAt: Date }>> {
     // dhclient/dhcpcd renew in the process that obtained (obtain hook); udhcpc in its own (renewal hook).
-    const granted = await this.latestLease([this.paths.eventsFile, this.paths.renewalEventsFile]);
-    if (!granted) return undefined;
-    return toLease(granted.fields, applied?.lease.mac ?? '', granted.event.at, this.kind);
+    const events = (await Promise.all([this.paths.eventsFile, this.paths.renewalEventsFile].map((f) => readHookEvents(f))))
+      .flat()
+      .sort((a, b) => a.at.getTime() - b.at.getTime());
+    const leases: Array<Lease & { reportedAt: Date }> = [];
+    for (const event of events) {
+      const fields = this.leaseFields(event);
+      if (!fields) continue;
+      try {
+        leases.push({ ...toLease(fields, applied?.lease.mac ?? '', event.at, this.kind), reportedAt: event.at });
+      } catch {
+        // A malformed report is not a lease.
+      }
+    }
+    return leases;
   }
 
   async release(): Promise<boolean> {

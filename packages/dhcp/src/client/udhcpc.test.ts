@@ -116,10 +116,11 @@ describe('UdhcpcClient', () => {
       () => true,
       udhcpcReporting([{ event: 'bound', env: { ...BOUND.env, ip: '10.0.0.77', serverid: '10.0.0.1' } }]),
     );
-    const error = await new UdhcpcClient({ runner, network, config, link: 'eth1' }).obtain().catch((e: unknown) => e);
+    const error = await new UdhcpcClient({ runner, network, config, link: 'eth1' }).obtain({ timeoutMs: 1000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({
-      code: DhcpErrorCode.leaseOutsideSubnet,
-      message: 'DHCP server 10.0.0.1 offered 10.0.0.77 on eth1, outside the cluster subnet 192.168.200.0/24',
+      code: DhcpErrorCode.leaseRefused,
+      message:
+        'no acceptable DHCP lease on eth1 within 1 s: refused DHCP lease 10.0.0.77/24 from 10.0.0.1: the server is not the authenticated leader (192.168.200.1): a rogue DHCP server?',
     });
     expect(await network.listAddresses('eth1')).toEqual([]);
   });

@@ -1,9 +1,12 @@
 import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startDaemon } from '@cluster-lab/core';
+import { LeaseRefusedError } from '../dhcp-errors.js';
 import { type HookEvent, readHookEvents, writeHookScript } from '../hook-script.js';
 import type { AppliedLease, DhcpClientOptions, RenewalHandle } from './dhcp-client.js';
-import { HookDhcpClient } from './hook-dhcp-client.js';
-import type { LeaseFields } from './lease.js';
+import { HookDhcpClient, REFUSED_LEASE_RETRY_MS } from './hook-dhcp-client.js';
+import { type LeaseFields, toLease } from './lease.js';
+import { validateLease } from './validate-lease.js';
 
 /**
  * Seconds between DISCOVERs (`-T`). busybox's default is 3 (with `-t 3`, and `-A 20` before a
@@ -112,7 +115,39 @@ export class UdhcpcClient extends HookDhcpClient {
     return this.paths.renewalHookScript;
   }
 
+  /**
+   * Starts the renewal udhcpc (or finds it running). It begins with a DISCOVER, so a rogue server
+   * may answer first: its lease is refused (logged, counted) and the renewal client started again,
+   * until one bound to the leader's lease or the timeout (`LeaseRefusedError`).
+   */
   protected async renewal(applied: AppliedLease): Promise<RenewalHandle> {
+    const deadline = Date.now() + this.config.dhcp.timeoutSeconds * 1000;
+    const refused: string[] = [];
+    for (;;) {
+      const handle = await this.startRenewalDaemon(applied, Math.max(1000, deadline - Date.now()));
+      if (!handle.started) return handle;
+      const first = (await readHookEvents(this.paths.renewalEventsFile)).map((e) => this.leaseFields(e)).find((f) => f !== undefined);
+      if (!first) return handle;
+      const lease = toLease(first, applied.lease.mac, new Date(), this.kind);
+      const verdict = validateLease(lease, this.policy);
+      if (verdict.ok) return handle;
+      await this.refuse(lease, verdict);
+      refused.push(lease.serverId);
+      await this.stopRenewal('SIGTERM');
+      if (Date.now() + REFUSED_LEASE_RETRY_MS >= deadline) {
+        throw new LeaseRefusedError(
+          this.link,
+          this.config.dhcp.timeoutSeconds,
+          [...new Set(refused)],
+          verdict.message,
+          this.policy.serverAddresses,
+        );
+      }
+      await sleep(REFUSED_LEASE_RETRY_MS);
+    }
+  }
+
+  private async startRenewalDaemon(applied: AppliedLease, readyTimeoutMs: number): Promise<RenewalHandle> {
     const { file, args } = this.renewalCommand(applied.lease.ip);
     const pidFile = this.paths.renewalPidFile;
     const eventsFile = this.paths.renewalEventsFile;
@@ -129,12 +164,15 @@ export class UdhcpcClient extends HookDhcpClient {
       args,
       pidFile,
       logFile: this.paths.renewalLogFile,
-      readyTimeoutMs: this.config.dhcp.timeoutSeconds * 1000,
+      readyTimeoutMs,
       pollMs: 50,
       ready: async () => (await readHookEvents(eventsFile)).some((e) => this.leaseFields(e) && e.at.getTime() >= started - 1000),
     });
     return { pid: handle.pid, pidFile, started: handle.started };
   }
+
+  /** udhcpc `-q` exits after binding: nothing holds a refused lease. */
+  protected override async discardRefused(): Promise<void> {}
 
   protected async sendRelease(_applied: AppliedLease | undefined): Promise<void> {
     // SIGTERM makes the renewal udhcpc (started with -R) send a RELEASE before exiting. Without a

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Check, type CheckResult, fail, type Network, pass, warn } from '@cluster-lab/core';
 import type { DhcpClient } from '../client/dhcp-client.js';
+import { describeRefusalReasons } from '../client/lease-refusals.js';
 import type { DnsmasqServer } from '../server/dnsmasq-server.js';
 
 /**
@@ -82,6 +83,8 @@ export function dhcpClientChecks(client: DhcpClient, network: Network): Check[] 
         }
         const moved = await leaseMovedWarning(client);
         if (moved) return moved;
+        const refused = await leaseRefusalWarning(client);
+        if (refused) return refused;
         return pass(`${applied.cidr} from ${applied.lease.serverId}`);
       },
     },
@@ -109,5 +112,22 @@ export async function leaseMovedWarning(client: DhcpClient): Promise<CheckResult
   return warn(
     `the server now leases ${renewed.ip}, but ${applied.cidr} is applied on ${client.link}`,
     'the leader changed or lost its lease database; run `cluster-lab stop` and then `cluster-lab start` to re-form this node (Consul and Swarm too) on the new address',
+  );
+}
+
+/**
+ * A WARN naming the servers whose leases this node refused (`validateLease`: not the leader,
+ * wrong prefix, outside the range…), with the counts by reason, else undefined. None of those
+ * leases was applied; the WARN says a rogue or foreign DHCP server answers on the cluster link.
+ */
+export async function leaseRefusalWarning(client: DhcpClient): Promise<CheckResult | undefined> {
+  const refused = await client.refusals();
+  if (refused.count === 0) return undefined;
+  const servers = Object.entries(refused.byServer)
+    .map(([server, n]) => `${server} (${n})`)
+    .join(', ');
+  return warn(
+    `refused ${refused.count} DHCP lease(s) on ${client.link} from ${servers}: ${describeRefusalReasons(refused)}${refused.last ? `; last: ${refused.last.message}` : ''}`,
+    `a DHCP server that is not the cluster's leader answers on ${client.link} (with the vxlan backend: anyone on the LAN can): find the host at ${Object.keys(refused.byServer).join(', ')} and stop it — none of its leases was applied`,
   );
 }

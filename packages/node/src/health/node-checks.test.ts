@@ -19,7 +19,7 @@ describe('health: the follower DHCP lease check', () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  async function runLeaseCheck(renewedIp: string | undefined): Promise<CheckResult> {
+  async function runLeaseCheck(renewedIp: string | undefined, renewedServer = '192.168.200.1'): Promise<CheckResult> {
     const config = parseConfig({ stateDir, network: { backend: 'vxlan' } });
     const paths = clientPaths(stateDir, LINK);
     const lease = toLease(
@@ -40,7 +40,7 @@ describe('health: the follower DHCP lease check', () => {
       const bound = {
         event: 'bound',
         at: Math.floor(Date.now() / 1000),
-        env: { ip: renewedIp, mask: '24', serverid: '192.168.200.1', lease: '3600' },
+        env: { ip: renewedIp, mask: '24', serverid: renewedServer, lease: '3600' },
       };
       await writeFile(paths.renewalEventsFile, `${JSON.stringify(bound)}\n`);
     }
@@ -56,6 +56,13 @@ describe('health: the follower DHCP lease check', () => {
   it('passes while the renewal client keeps the applied address', async () => {
     expect(await runLeaseCheck('192.168.200.150')).toMatchObject({ status: 'PASS' });
     expect(await runLeaseCheck(undefined)).toMatchObject({ status: 'PASS' });
+  });
+
+  it('warns, naming the rogue server and the reason, when a lease from another DHCP server was refused', async () => {
+    const result = await runLeaseCheck('192.168.200.160', '192.168.200.66');
+    expect(result).toMatchObject({ status: 'WARN' });
+    expect(result.detail).toContain('refused 1 DHCP lease(s) on vx200 from 192.168.200.66 (1): server-not-leader ×1');
+    expect(result.hint).toContain('find the host at 192.168.200.66');
   });
 
   it('warns, naming both addresses and how to re-form, when the leader leased another address', async () => {

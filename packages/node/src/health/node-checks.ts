@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { ConsulStore, describeAgent } from '@cluster-lab/consul';
 import { type Check, cidrContains, fail, isProcessAlive, pass, readPidFile, skip, warn } from '@cluster-lab/core';
-import { clientPaths, createDhcpClient, type DhcpClient, leaseMovedWarning } from '@cluster-lab/dhcp';
+import { clientPaths, createDhcpClient, type DhcpClient, leaseMovedWarning, leaseRefusalWarning } from '@cluster-lab/dhcp';
 import { ArpingProber, detectDuplicateLeader } from '@cluster-lab/election';
 import { inRecordedSwarm, swarmChecks } from '@cluster-lab/swarm';
 import type { JournalView } from '../journal-view.js';
 import type { NodeFacts } from '../node-facts.js';
+import { securityChecks } from '../security/security-checks.js';
 import { readSupervisorStatus } from '../supervise/supervisor-status.js';
 import { clusterIdentityCheck } from './cluster-identity-check.js';
 import { leadershipChecks } from './leadership-checks.js';
@@ -18,7 +19,8 @@ export interface NodeCheckContext {
 
 /**
  * The `cluster-lab health` checks, the original's PASS/FAIL list and more: started, cluster link,
- * address, leader reachable, exactly one leader, DHCP bound to the cluster link only, Consul
+ * address, leader reachable, exactly one leader, DHCP bound to the cluster link only, the cluster
+ * secret (WARN with `security: open`) and Consul's ACLs and gossip encryption, Consul
  * agent/leader/membership, Swarm membership/quorum/readiness, supervisor alive. Each FAIL
  * carries a hint.
  */
@@ -123,7 +125,8 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             const paths = clientPaths(config.stateDir, link);
             const pid = await readPidFile(paths.renewalPidFile);
             if (!pid) return fail('the DHCP renewal client is not running', 'run `cluster-lab start` again');
-            return (await leaseMovedWarning(await obtainingClient(node, link))) ?? pass(`renewal client pid ${pid}`);
+            const client = await obtainingClient(node, link);
+            return (await leaseMovedWarning(client)) ?? (await leaseRefusalWarning(client)) ?? pass(`renewal client pid ${pid}`);
           },
         }
       : {
@@ -148,6 +151,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
         },
   ];
 
+  checks.push(...securityChecks(node, running));
   if (config.consul.enabled) {
     checks.push(
       {

@@ -120,7 +120,14 @@ export async function beginConsul(ctx: ServiceContext, args: ConsulStartArgs): P
     dataDir: node.paths.consulDataDir,
     ...(bootstrap ? {} : { join }),
   };
-  const begun = await consulAgent({ config, facts, runtime, version, events: ctx.onEvent }).begin();
+  const begun = await consulAgent({
+    config,
+    facts,
+    runtime,
+    version,
+    events: ctx.onEvent,
+    ...(node.keys ? { keys: node.keys } : {}),
+  }).begin();
   const outcome: ConsulOutcome = {
     server,
     ref: { ...begun.changes },

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClusterLabError } from '@cluster-lab/core';
+import { ClusterLabError, type EventSink } from '@cluster-lab/core';
 import { createDhcpClient, type DhcpClient } from '@cluster-lab/dhcp';
 import { ARP_PROBE_DEADLINE_MS } from '@cluster-lab/election';
 import type { NodeFacts } from '../node-facts.js';
@@ -14,10 +14,19 @@ import type { ElectionOutcome, LeaseOutcome, LinkInfo, ServiceContext } from '..
  */
 export const FIRST_DISCOVER_DELAY_MS = ARP_PROBE_DEADLINE_MS + 250;
 
-/** This node's DHCP client on `link` (the configured one, or the first installed with `auto`). */
-export function nodeDhcpClient(node: NodeFacts, link: string): Promise<DhcpClient> {
+/**
+ * This node's DHCP client on `link` (the configured one, or the first installed with `auto`). It
+ * applies only leases from the leader: the leader address, or a server id in `allowedServerIds`
+ * (the authenticated leader's node address, when the election names one); refused leases are
+ * logged to `events` and counted for `health`.
+ */
+export function nodeDhcpClient(
+  node: NodeFacts,
+  link: string,
+  options: { allowedServerIds?: readonly string[]; events?: EventSink } = {},
+): Promise<DhcpClient> {
   const { runner, network, config, hostname } = node;
-  return createDhcpClient({ runner, network, config, link, hostname });
+  return createDhcpClient({ runner, network, config, link, hostname, ...options });
 }
 
 /**
@@ -27,7 +36,7 @@ export function nodeDhcpClient(node: NodeFacts, link: string): Promise<DhcpClien
  * {@link FIRST_DISCOVER_DELAY_MS}.
  */
 export async function obtainLease(ctx: ServiceContext, link: LinkInfo, election: ElectionOutcome): Promise<LeaseOutcome> {
-  const client = await nodeDhcpClient(ctx.node, link.name);
+  const client = await nodeDhcpClient(ctx.node, link.name, { events: ctx.onEvent });
   const previous = await client.current();
   const onLink = previous && (await ctx.node.network.listAddresses(link.name)).some((a) => a.cidr === previous.cidr);
   if (!onLink) {

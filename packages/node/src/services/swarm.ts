@@ -27,6 +27,7 @@ export async function joinSwarm(ctx: ServiceContext, args: SwarmJoinArgs): Promi
     advertiseAddr: args.address,
     managers: node.config.swarm.managers,
     labels: node.config.swarm.labels,
+    ...(node.keys ? { tokenKey: node.keys.swarmTokenKey } : {}),
     onEvent: ctx.onEvent,
   };
   if (args.bootstrap) {

@@ -51,7 +51,7 @@ export const FACTS_WAIT_MS = 120_000;
  * ```ts
  * const stop = new AbortController();
  * process.once('SIGTERM', () => stop.abort());
- * await superviseNode(nodeFacts(config), { signal: stop.signal, log: console.log });
+ * await superviseNode(await loadNodeFacts(config), { signal: stop.signal, log: console.log });
  * ```
  */
 export async function superviseNode(node: NodeFacts, options: SuperviseNodeOptions): Promise<void> {
