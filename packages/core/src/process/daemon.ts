@@ -43,8 +43,9 @@ export async function isProcessAlive(pid: number): Promise<boolean> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return true;
+  } catch (error) {
+    // Reaped between the two calls: gone. (Any other error: kill(0) said it exists.)
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
 
