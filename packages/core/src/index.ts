@@ -22,6 +22,7 @@ export * from './net/types.js';
 export * from './net/validate.js';
 export * from './process/daemon.js';
 export * from './process/find-executable.js';
+export * from './process/state-lock.js';
 export * from './security/index.js';
 export * from './steps/journal.js';
 export * from './steps/step-runner.js';

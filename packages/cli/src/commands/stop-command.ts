@@ -1,6 +1,6 @@
 import { forceStopNode, nodeFacts, stopNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot, withNodeLock } from './context.js';
 import { cliNodeServices } from './node-view.js';
 
 /** `cluster-lab stop [--force] [--purge]`: undo exactly what start did. */
@@ -13,12 +13,12 @@ export async function run(...args: unknown[]): Promise<void> {
   const node = nodeFacts(config);
   const options = { services: cliNodeServices(), onEvent: out.event, purge: Boolean(flags.purge) };
   if (flags.force) {
-    const { removed } = await forceStopNode(node, options);
+    const { removed } = await withNodeLock(config, 'stop --force', out, () => forceStopNode(node, options));
     if (out.options.json) out.json({ type: 'result', ok: true, forced: true, removed });
     else out.line(removed.length ? `force-stopped: removed ${removed.join(', ')}` : 'nothing of Cluster Lab found on this machine');
     return;
   }
-  const result = await stopNode(node, options);
+  const result = await withNodeLock(config, 'stop', out, () => stopNode(node, options));
   if (out.options.json) out.json({ type: 'result', ok: true, ...result });
   else if (!result.wasRunning) out.line('not running: nothing to stop');
   else out.line(`stopped: undid ${result.undone} change(s)`);
