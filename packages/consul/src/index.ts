@@ -1,6 +1,7 @@
 export * from './api/consul-client.js';
 export * from './api/consul-statuses.js';
 export * from './api/consul-store.js';
+export * from './api/leave-check.js';
 export * from './config/node-id.js';
 export * from './config/render-consul-config.js';
 export * from './consul-agent.js';

@@ -171,6 +171,17 @@ export class ConsulClient {
   }
 
   /**
+   * The Raft peer set (`host:8300` of each voting server) as this agent's server knows it; empty
+   * on a client agent. Equivalent to `GET /v1/status/peers` (no ACL needed).
+   */
+  async peers(): Promise<string[]> {
+    const peers = await this.call('status.peers', CONSUL_STATUSES.read, () =>
+      this.consul.status.peers({ timeout: this.timeoutMs } as never),
+    );
+    return Array.isArray(peers) ? peers.map(String) : [];
+  }
+
+  /**
    * Polls until the cluster has a leader and returns its server address. Connection errors count
    * as "not yet" (the agent may still be starting). Throws `CONSUL_NO_LEADER` after `timeoutMs`:
    * "no Consul leader after 30 s at 192.168.200.1:8500 — is the leader up?".

@@ -1,9 +1,12 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type CommandRunner,
   type EventSink,
   ignoreEvents,
+  isProcessAlive,
+  killAndWait,
   readPidFile,
   type SpawnedProcess,
   stopDaemon,
@@ -13,11 +16,13 @@ import {
 import { consulError, formatDuration } from '../consul-errors.js';
 import { type ConsulVersion, parseConsulVersion } from '../version/consul-version.js';
 import {
+  CONSUL_LEAVE_POLL_MS,
   CONSUL_READY_LINE,
   CONSUL_READY_POLL_MS,
   type ConsulRuntime,
   type ConsulRuntimeStatus,
   type ConsulStartSpec,
+  type ConsulStopOptions,
   DEFAULT_READY_TIMEOUT_MS,
 } from './consul-runtime.js';
 
@@ -30,14 +35,15 @@ export interface BinaryRuntimeOptions {
   /** Directory for `consul.pid` and `consul.log` (e.g. `<stateDir>/consul`). */
   runDir: string;
   events?: EventSink;
-  /** How long `stop` waits after SIGTERM (graceful leave) before SIGKILL. Default 15 s. */
+  /** How long `stop` waits after SIGTERM (graceful leave) or SIGINT before SIGKILL. Default 15 s. */
   stopTimeoutMs?: number;
 }
 
 /**
- * How long `stop` lets an agent leave gracefully. A 1.8.7 server needs ~6 s of serf leave plus
- * `leave_drain_time` (1 s, see `CONSUL_LEAVE_DRAIN_TIME`); the old 10 s cut servers off mid-leave
- * when Consul's default 5 s drain applied.
+ * How long `stop` lets an agent leave gracefully when nothing cuts the leave short (no `left`
+ * check, or it never says done). A 1.8.7 server needs ~4–5 s alone (~3 s of leave propagation
+ * plus `leave_drain_time`, 1 s, see `CONSUL_LEAVE_DRAIN_TIME`) and up to ~12 s when every server
+ * leaves at once (each waits up to 5 s to be removed from Raft by a leader that is leaving too).
  */
 const DEFAULT_STOP_TIMEOUT_MS = 15_000;
 
@@ -171,11 +177,25 @@ export class BinaryRuntime implements ConsulRuntime {
     }
   }
 
-  async stop(): Promise<boolean> {
+  async stop(options: ConsulStopOptions = {}): Promise<boolean> {
     this.pending = undefined;
-    const stopped = await stopDaemon(this.pidFile, { timeoutMs: this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS });
-    if (stopped) this.events({ type: 'log', level: 'info', message: 'stopped consul agent', source: 'consul' });
-    return stopped;
+    const pid = await readPidFile(this.pidFile);
+    if (pid === undefined) {
+      await rm(this.pidFile, { force: true });
+      return false;
+    }
+    const timeoutMs = this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    if (options.leave === 'none') await killAndWait(pid, timeoutMs, 'SIGINT');
+    else if (options.left) await leaveThenExit(pid, timeoutMs, options.left);
+    else await killAndWait(pid, timeoutMs, 'SIGTERM');
+    await rm(this.pidFile, { force: true });
+    this.events({
+      type: 'log',
+      level: 'info',
+      message: `stopped consul agent${options.leave === 'none' ? ' (no leave: the whole cluster is stopping)' : ''}`,
+      source: 'consul',
+    });
+    return true;
   }
 
   async status(): Promise<ConsulRuntimeStatus> {
@@ -200,6 +220,31 @@ export class BinaryRuntime implements ConsulRuntime {
       ...(cause ? { cause } : {}),
     });
   }
+}
+
+/**
+ * SIGTERM (the agent leaves), then — as soon as `left` says the leave has done its part — a
+ * second SIGTERM, which Consul answers with "Caught second signal, Exiting": it skips the rest of
+ * its graceful shutdown. An agent that finishes by itself first is fine; one still running at
+ * `timeoutMs` is killed.
+ */
+async function leaveThenExit(pid: number, timeoutMs: number, left: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  while (await isProcessAlive(pid)) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    if (await left().catch(() => false)) {
+      await killAndWait(pid, remaining, 'SIGTERM');
+      return;
+    }
+    await sleep(CONSUL_LEAVE_POLL_MS);
+  }
+  await killAndWait(pid, 0, 'SIGKILL');
 }
 
 /** Not installed: ENOENT directly, or exit 127 when started through a wrapper such as `nsenter … --`. */
