@@ -64,6 +64,8 @@ export interface SwarmOutcome {
   nodeId: string;
   /** False when the node was already part of this swarm. */
   joined: boolean;
+  /** Whether Docker's `docker_gwbridge` existed before the join; false: the join made it, so `stop` removes it. */
+  gatewayBridgeExisted?: boolean;
 }
 
 /** Context shared by every service call of one `start` or `stop`. */
@@ -72,6 +74,11 @@ export interface ServiceContext {
   node: NodeFacts;
   signal: AbortSignal;
   onEvent: EventSink;
+  /**
+   * `stop` only: every node of the cluster is stopping now (`lab down`, the whole cluster
+   * powered off), so there is nobody to leave gracefully — Swarm and Consul are left at once.
+   */
+  clusterDown?: boolean;
 }
 
 /**

@@ -74,11 +74,23 @@ export async function startConsul(ctx: ServiceContext, args: { role: 'leader' | 
   return { server, ref: { ...agent.changes }, started: agent.changes.startedAgent || agent.changes.createdDataDir };
 }
 
-/** Stops the agent and removes exactly the files {@link startConsul} created. */
+/** How long each request of a stopping agent's leave check may take (its local API answers in ms). */
+export const STOP_LEAVE_CHECK_TIMEOUT_MS = 1_000;
+
+/**
+ * Stops the agent — leaving the cluster gracefully, ended as soon as the leave has done its part,
+ * or without a leave when the whole cluster stops (`ctx.clusterDown`) — and removes exactly the
+ * files {@link startConsul} created.
+ */
 export async function stopConsul(ctx: ServiceContext, outcome: ConsulOutcome): Promise<void> {
   const changes = outcome.ref as unknown as ConsulAgentChanges;
   const runtime = consulRuntimeFor(ctx.node, changes.runtime, ctx.onEvent);
-  await stopConsulAgent(runtime, changes);
+  const client = ctx.node.localConsul({ timeoutMs: STOP_LEAVE_CHECK_TIMEOUT_MS });
+  try {
+    await stopConsulAgent(runtime, changes, { leave: ctx.clusterDown ? 'none' : 'graceful', client });
+  } finally {
+    client.close();
+  }
   // The agent's log is a file start created; the runtime keeps it for post-mortems, stop does not.
   if (runtime instanceof BinaryRuntime && changes.startedAgent) {
     await rm(runtime.logFile, { force: true });
