@@ -273,8 +273,11 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
       expect(networks.stdout.split('\n')).not.toContain('docker_gwbridge');
       expect(links).not.toContain('docker_gwbridge');
       const left = await readdir(`${node.dir}/cluster-lab`, { recursive: true }).catch(() => [] as string[]);
-      // Only the DHCP lease database is kept on purpose (stable addresses across restarts).
-      expect(left.filter((f) => !/^dhcp(\/dnsmasq\.leases)?$/.test(String(f)))).toEqual([]);
+      // Kept on purpose: the DHCP lease database (stable addresses across restarts) and the
+      // daemons' logs (post-mortems; `stop --purge` deletes them).
+      const kept = /^(dhcp(\/dnsmasq\.(leases|log))?|consul(\/consul\.log)?|supervisor(\/supervisor\.log)?)$/;
+      expect(left.filter((f) => !kept.test(String(f)))).toEqual([]);
+      expect(left).toContain('supervisor/supervisor.log');
     }
   });
 });

@@ -228,6 +228,11 @@ export interface StopConsulAgentOptions {
    * the leave has done its part ({@link consulLeaveDone}) instead of after Consul's fixed waits.
    */
   client?: ConsulClient;
+  /**
+   * How to reach the other servers' HTTP API (the cluster's `consul.httpPort` and ACL token), to
+   * ask the Raft leader whether this server is out of the peer set. Default: ask the agent itself.
+   */
+  servers?: { httpPort: number; token?: string | undefined; timeoutMs?: number };
 }
 
 /**
@@ -243,13 +248,27 @@ export async function stopConsulAgent(
   if (changes.startedAgent) {
     const leave = options.leave ?? 'graceful';
     const agent = leave === 'graceful' && options.client ? await leavingAgent(changes.configFile) : undefined;
-    const client = options.client;
-    await runtime.stop(agent && client ? { leave, left: () => consulLeaveDone(client, agent) } : { leave });
+    const { client, servers } = options;
+    const check = servers ? { peersOf: (host: string) => peersOf(host, servers) } : {};
+    await runtime.stop(agent && client ? { leave, left: () => consulLeaveDone(client, agent, check) } : { leave });
   }
   if (changes.createdConfigFile) await rm(changes.configFile, { force: true });
   if (changes.createdDataDir) await rm(changes.dataDir, { recursive: true, force: true });
   // The directories start made for them go too, when nothing else is left in them.
   for (const dir of new Set([dirname(changes.configFile), dirname(changes.dataDir)])) await rmdir(dir).catch(() => {});
+}
+
+async function peersOf(host: string, servers: NonNullable<StopConsulAgentOptions['servers']>): Promise<string[]> {
+  const remote = new ConsulClient({
+    address: `${host}:${servers.httpPort}`,
+    ...(servers.token ? { token: servers.token } : {}),
+    timeoutMs: servers.timeoutMs ?? 1_000,
+  });
+  try {
+    return await remote.peers();
+  } finally {
+    remote.close();
+  }
 }
 
 /** Node name and server flag from the agent's rendered config; undefined when it cannot be read. */

@@ -21,6 +21,7 @@ export * from './net/ipv4.js';
 export * from './net/types.js';
 export * from './net/validate.js';
 export * from './process/daemon.js';
+export * from './process/daemon-log.js';
 export * from './process/find-executable.js';
 export * from './process/state-lock.js';
 export * from './security/index.js';

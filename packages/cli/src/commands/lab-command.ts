@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findConsulBinary } from '@cluster-lab/consul';
-import { ClusterLabError } from '@cluster-lab/core';
+import { ClusterLabError, DAEMON_LOGS_ENV } from '@cluster-lab/core';
 import { createLab, type Lab, type LabNode, openLab } from '@cluster-lab/lab';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -230,7 +230,7 @@ export async function runExec(...args: unknown[]): Promise<void> {
   const result = await node.runner.run(program, programArgs, {
     reject: false,
     timeoutMs: 600_000,
-    env: { DOCKER_HOST: `unix://${node.dockerSocket}`, CONSUL_HTTP_ADDR: '127.0.0.1:8500' },
+    env: { DOCKER_HOST: `unix://${node.dockerSocket}`, CONSUL_HTTP_ADDR: '127.0.0.1:8500', [DAEMON_LOGS_ENV]: 'file' },
   });
   process.stdout.write(result.stdout);
   process.stderr.write(result.stderr);
@@ -251,11 +251,16 @@ export async function runDown(...args: unknown[]): Promise<void> {
     out.line('no virtual lab is running');
     return;
   }
+  const t0 = performance.now();
   const runs = await stopAll(lab);
   runs.forEach((run, i) => {
     if (run.exitCode !== 0)
       out.warn(`${lab.nodes[i]?.name}: stop failed (${run.stderr.trim().split('\n').at(-1) ?? ''}); removing the node anyway`);
   });
+  const t1 = performance.now();
   await lab.destroy();
-  out.line(`lab removed (${lab.nodes.length} nodes)`);
+  const seconds = (ms: number) => (ms / 1000).toFixed(2);
+  out.line(
+    `lab removed (${lab.nodes.length} nodes): stopped in ${seconds(t1 - t0)} s (slowest node ${seconds(Math.max(...runs.map((r) => r.durationMs)))} s), namespaces and dockerds removed in ${seconds(performance.now() - t1)} s`,
+  );
 }

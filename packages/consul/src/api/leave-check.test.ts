@@ -52,4 +52,24 @@ describe('consulLeaveDone: has the leave done what the cluster needs?', () => {
     await expect(consulLeaveDone(dead, { nodeName: 'node2', server: true })).rejects.toBeDefined();
     dead.close();
   });
+
+  it("a server asks the Raft leader's view (a removed follower may never hear of its removal)", async () => {
+    fake.state.setMemberStatus('node2', 'left');
+    fake.state.leader = '10.0.0.1:8300';
+    const asked: string[] = [];
+    let leaderPeers = ['10.0.0.1:8300', '10.0.0.2:8300', '10.0.0.3:8300'];
+    const peersOf = async (host: string) => {
+      asked.push(host);
+      return leaderPeers;
+    };
+    fake.state.peers.delete('10.0.0.2:8300'); // its own view already says "removed": not trusted
+    expect(await consulLeaveDone(client, { nodeName: 'node2', server: true }, { peersOf })).toBe(false);
+    leaderPeers = ['10.0.0.1:8300', '10.0.0.3:8300'];
+    expect(await consulLeaveDone(client, { nodeName: 'node2', server: true }, { peersOf })).toBe(true);
+    expect(asked).toEqual(['10.0.0.1', '10.0.0.1']);
+    // Itself the leader a moment ago (it removed itself): another remaining server is asked.
+    fake.state.leader = '10.0.0.2:8300';
+    await consulLeaveDone(client, { nodeName: 'node2', server: true }, { peersOf });
+    expect(asked.at(-1)).toBe('10.0.0.1');
+  });
 });

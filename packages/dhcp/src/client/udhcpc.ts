@@ -129,6 +129,7 @@ export class UdhcpcClient extends HookDhcpClient {
       args,
       pidFile,
       logFile: this.paths.renewalLogFile,
+      logName: 'dhcp-client',
       readyTimeoutMs: this.config.dhcp.timeoutSeconds * 1000,
       pollMs: 50,
       ready: async () => (await readHookEvents(eventsFile)).some((e) => this.leaseFields(e) && e.at.getTime() >= started - 1000),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm, rmdir } from 'node:fs/promises';
+import { readFile, rmdir } from 'node:fs/promises';
 import {
   BinaryRuntime,
   type ConsulAgentChanges,
@@ -87,13 +87,16 @@ export async function stopConsul(ctx: ServiceContext, outcome: ConsulOutcome): P
   const runtime = consulRuntimeFor(ctx.node, changes.runtime, ctx.onEvent);
   const client = ctx.node.localConsul({ timeoutMs: STOP_LEAVE_CHECK_TIMEOUT_MS });
   try {
-    await stopConsulAgent(runtime, changes, { leave: ctx.clusterDown ? 'none' : 'graceful', client });
+    const { httpPort, aclToken } = ctx.node.config.consul;
+    await stopConsulAgent(runtime, changes, {
+      leave: ctx.clusterDown ? 'none' : 'graceful',
+      client,
+      servers: { httpPort, token: aclToken, timeoutMs: STOP_LEAVE_CHECK_TIMEOUT_MS },
+    });
   } finally {
     client.close();
   }
-  // The agent's log is a file start created; the runtime keeps it for post-mortems, stop does not.
-  if (runtime instanceof BinaryRuntime && changes.startedAgent) {
-    await rm(runtime.logFile, { force: true });
-    await rmdir(ctx.node.paths.consulRunDir).catch(() => {});
-  }
+  // The agent's log stays for post-mortems (rotated at each start; `stop --purge` deletes it); the
+  // run dir goes when nothing else is in it.
+  if (runtime instanceof BinaryRuntime && changes.startedAgent) await rmdir(ctx.node.paths.consulRunDir).catch(() => {});
 }

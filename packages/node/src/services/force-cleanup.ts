@@ -1,4 +1,5 @@
 import { rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { leave } from '@cluster-lab/swarm';
 import type { ServiceContext } from '../node-services.js';
 import { consulRuntimeFor } from './consul.js';
@@ -37,17 +38,21 @@ export async function forceCleanup(ctx: ServiceContext): Promise<string[]> {
   return removed;
 }
 
-/** `stop --purge`: deletes state kept across restarts on purpose (the DHCP lease database). Returns the files removed. */
+/**
+ * `stop --purge`: deletes state kept across restarts on purpose (the DHCP lease database) and the
+ * daemons' logs kept for post-mortems (with their rotated `.1`). Returns the files removed.
+ */
 export async function purgeState(ctx: ServiceContext): Promise<string[]> {
   const { paths } = ctx.node;
   const removed: string[] = [];
   const { leaseFile, dir } = paths.dnsmasq;
-  for (const file of [leaseFile, `${leaseFile}.tmp`]) {
+  const logs = [paths.supervisor.logFile, join(paths.consulRunDir, 'consul.log'), paths.dnsmasq.logFile].flatMap((f) => [f, `${f}.1`]);
+  for (const file of [leaseFile, `${leaseFile}.tmp`, ...logs]) {
     await rm(file, { force: true });
     removed.push(file);
   }
   // Remove directories start created, only if they are empty now (never anything else).
-  for (const d of [paths.dhcpClient.dir, dir, paths.consulRunDir, paths.stateDir]) {
+  for (const d of [paths.dhcpClient.dir, dir, paths.consulRunDir, paths.supervisor.dir, paths.stateDir]) {
     await rmdir(d).catch(() => {});
   }
   return removed;
