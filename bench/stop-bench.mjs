@@ -8,6 +8,7 @@
 // Needs root, a build (`npm run build`) and real Consul (scripts/setup.sh). Usage:
 //   node bench/stop-bench.mjs [rounds]      (default 2)
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cliArgv } from '../packages/cli/dist/index.js';
 import { openLab } from '../packages/lab/dist/index.js';
@@ -35,8 +36,18 @@ function cli(args, timeoutMs = 600_000) {
   });
 }
 
+/**
+ * How often dockerd of a lab node gave up waiting for its ingress network's removal on a swarm
+ * leave (a 5 s wait inside `docker swarm leave`, which this lab's kernel — no IPVS — provokes).
+ */
+async function ingressTimeouts(node) {
+  const log = await readFile(join(node.dir, 'dockerd.log'), 'utf8').catch(() => '');
+  return log.split('timeout while waiting for ingress network removal').length - 1;
+}
+
 /** `cluster-lab <args> --json` inside a lab node; wall time, and the stop's own duration from its events. */
 async function inNode(node, args) {
+  const ingressBefore = await ingressTimeouts(node);
   const startedAt = Date.now();
   const started = performance.now();
   const r = await node.runner.run(process.execPath, cliArgv([...args, '--config', join(node.dir, 'config.yaml'), '--json']), {
@@ -60,7 +71,18 @@ async function inNode(node, args) {
   const first = timed[0] ? (Date.parse(timed[0].time) - startedAt) / 1000 : Number.NaN;
   const last = timed.at(-1) ? (endedAt - Date.parse(timed.at(-1).time)) / 1000 : Number.NaN;
   if (r.exitCode !== 0) throw new Error(`${node.name}: cluster-lab ${args[0]} failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
-  return { ms, inner: rollback?.durationMs, undo: [`first event@${first.toFixed(1)}`, ...undo, `exit +${last.toFixed(1)}`, ...consul] };
+  const ingress = (await ingressTimeouts(node)) - ingressBefore;
+  return {
+    ms,
+    inner: rollback?.durationMs,
+    undo: [
+      `first event@${first.toFixed(1)}`,
+      ...undo,
+      `exit +${last.toFixed(1)}`,
+      ...consul,
+      ...(ingress ? [`dockerd: ${ingress}× ingress removal timeout (5 s) in swarm leave`] : []),
+    ],
+  };
 }
 
 const singles = [];
