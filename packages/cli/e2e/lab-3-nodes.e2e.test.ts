@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { findConsulBinary } from '@cluster-lab/consul';
-import { killAndWait, readPidFile } from '@cluster-lab/core';
+import { isProcessAlive, killAndWait, readPidFile } from '@cluster-lab/core';
 import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import { dockerdPaths, type Lab, openLab, startDockerd } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,23 +211,58 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
     await eventually(async () => (await labExec(follower, ['cluster-lab', 'health'])).code === 0, 30_000, `${follower} healthy`);
   });
 
-  it('a follower whose dockerd was killed and restarted is Ready again after start, with no duplicate node', async () => {
+  it('a Docker restart leaves the node in the cluster: after dockerd comes back it is a Ready member with its labels, and healthy, with no start', async () => {
     const follower = followers[0] as string;
     const node = lab.node(follower);
+    const idBefore = (await labExec(follower, ['docker', 'info', '--format', '{{.Swarm.NodeID}}'])).stdout.trim();
+    const supervisor = await pidIn(node.dir, 'supervisor', 'supervisor.pid');
     const dockerd = lab.state.dockerds.find((d) => d.node === follower);
     const pid = await readPidFile(dockerd?.pidFile as string);
+    // What systemd does on `systemctl restart docker` (or an upgrade) is a graceful stop; a crash is SIGKILL. Both here.
     await killAndWait(pid as number, 5_000, 'SIGKILL');
+    // containerd dies with dockerd, but not at once; a new dockerd that still sees its pid file waits for it.
+    await rm(`${node.dir}/x/containerd/containerd.pid`, { force: true });
     await startDockerd(node.runner, dockerdPaths(node.dir, lab.id, node.name));
-    const run = await labExec(follower, ['cluster-lab', 'start']);
-    expect(run.code, run.stdout + run.stderr).toBe(0);
+    await eventually(
+      async () => (await labExec(follower, ['docker', 'info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim() === 'active',
+      60_000,
+      `${follower} back in the swarm`,
+    );
     await eventually(
       async () => {
         const nodes = await swarmNodes(leader);
         return nodes.length === 3 && nodes.every((n) => n.status === 'Ready');
       },
       60_000,
-      `${follower} Ready without a duplicate entry`,
+      `${follower} Ready again, without a duplicate entry`,
     );
+    expect((await labExec(follower, ['docker', 'info', '--format', '{{.Swarm.NodeID}}'])).stdout.trim()).toBe(idBefore);
+    const labels = await labExec(leader, ['docker', 'node', 'inspect', idBefore, '--format', '{{json .Spec.Labels}}']);
+    expect(JSON.parse(labels.stdout)).toMatchObject({ 'cluster-lab.role': 'follower' });
+    // The supervisor rode it out (it only talks to dockerd's socket), and health passes — no `start` needed.
+    expect(await isProcessAlive(supervisor)).toBe(true);
+    await eventually(async () => (await labExec(follower, ['cluster-lab', 'health'])).code === 0, 60_000, `${follower} healthy`);
+    const again = await labExec(follower, ['cluster-lab', 'start']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain('already running');
+  });
+
+  it('two starts at once on one node: one runs, the other waits for the state-dir lock; the journal stays whole', async () => {
+    const [a, b] = await Promise.all([labExec(leader, ['cluster-lab', 'start']), labExec(leader, ['cluster-lab', 'start'])]);
+    for (const run of [a, b]) expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(a.stdout + b.stdout).toContain('already running');
+    // The one that had to wait said whom it waited for (unless the first was done before it asked).
+    const waited = `${a.stderr}${b.stderr}`;
+    if (waited) expect(waited).toMatch(/is in use by pid \d+ \(`cluster-lab start`\); waiting up to 10 s/);
+    const journal = JSON.parse(await readFile(`${lab.node(leader).dir}/cluster-lab/journal.json`, 'utf8')) as {
+      status: string;
+      entries: { kind: string; key: string }[];
+    };
+    expect(journal.status).toBe('running');
+    const keys = journal.entries.map((e) => `${e.kind} ${e.key}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    // No lock file is left once both are done.
+    expect(await readdir(`${lab.node(leader).dir}/cluster-lab`)).not.toContain('run.lock');
   });
 
   it('stop then start again on a follower works, without a duplicate swarm node', async () => {
@@ -256,10 +291,17 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
       expect(addrs.filter((a) => a.startsWith('192.168.200.') || a.startsWith('169.254.'))).toEqual([]);
       const info = await labExec(node.name, ['docker', 'info', '--format', '{{.Swarm.LocalNodeState}}']);
       expect(info.stdout.trim()).toBe('inactive');
+      // docker_gwbridge, which the swarm init/join made, went with the swarm membership.
+      const networks = await labExec(node.name, ['docker', 'network', 'ls', '--format', '{{.Name}}']);
+      expect(networks.stdout.split('\n')).not.toContain('docker_gwbridge');
+      expect(links).not.toContain('docker_gwbridge');
       const left = await readdir(`${node.dir}/cluster-lab`, { recursive: true }).catch(() => [] as string[]);
-      // Kept on purpose: the DHCP lease database (stable addresses) and cluster.json (the cluster
-      // the next start looks for before it would bootstrap one).
-      expect(left.filter((f) => !/^(dhcp(\/dnsmasq\.leases)?|cluster\.json)$/.test(String(f)))).toEqual([]);
+      // Kept on purpose: the DHCP lease database (stable addresses across restarts), cluster.json
+      // (the cluster the next start looks for before it would bootstrap one) and the daemons'
+      // logs (post-mortems; `stop --purge` deletes them).
+      const kept = /^(cluster\.json|dhcp(\/dnsmasq\.(leases|log))?|consul(\/consul\.log)?|supervisor(\/supervisor\.log)?)$/;
+      expect(left.filter((f) => !kept.test(String(f)))).toEqual([]);
+      expect(left).toContain('supervisor/supervisor.log');
       // The kernel setting start changed is back to its value before start.
       const nonlocal = await labExec(node.name, ['cat', '/proc/sys/net/ipv4/ip_nonlocal_bind']);
       expect(nonlocal.stdout.trim()).toBe('0');

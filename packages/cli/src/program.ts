@@ -65,6 +65,10 @@ export function buildProgram(): Command {
   configFlags(program.command('stop').description('undo exactly what start did, newest change first (safe to repeat)'))
     .option('--force', 'clean up by inspection when the journal is missing or corrupt')
     .option('--purge', 'also delete kept state (DHCP leases) from the state directory')
+    .option(
+      '--cluster-down',
+      'every node of the cluster is stopping now (e.g. powering off the whole cluster): leave without the graceful steps that protect the nodes that stay',
+    )
     .action(lazy(() => import('./commands/stop-command.js')));
   configFlags(
     program.command('status').description('role, cluster link and address, leader, DHCP leases, Consul members, Swarm nodes'),

@@ -1,4 +1,4 @@
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   type ClusterConfig,
@@ -12,9 +12,10 @@ import {
 import { ensureAgentToken } from './acl/agent-token.js';
 import { ConsulClient, DEFAULT_LEADER_TIMEOUT_MS, LOCAL_LEADER_POLL_MS } from './api/consul-client.js';
 import { ConsulStore } from './api/consul-store.js';
+import { consulLeaveDone, type LeavingAgent } from './api/leave-check.js';
 import { type ConsulSecurity, consulSecurity } from './config/consul-security.js';
 import { type ConsulRuntimeFacts, type RenderedConsulConfig, renderConsulConfig } from './config/render-consul-config.js';
-import type { ConsulRuntime } from './runtime/consul-runtime.js';
+import type { ConsulRuntime, ConsulStopOptions } from './runtime/consul-runtime.js';
 import { type ConsulVersion, formatConsulVersion } from './version/consul-version.js';
 
 /** Options of {@link consulAgent}. */
@@ -254,15 +255,67 @@ export function consulAgent(options: ConsulAgentOptions): ConsulAgentRole {
   };
 }
 
+/** Options of {@link stopConsulAgent}. */
+export interface StopConsulAgentOptions {
+  /**
+   * `graceful` (default): the agent leaves the cluster (a single node's `stop`). `none`: the
+   * whole cluster is stopping — no leave, the agent just shuts down (see {@link ConsulStopOptions}).
+   */
+  leave?: 'graceful' | 'none';
+  /**
+   * The agent's own HTTP API (loopback, short timeout). With it a graceful stop ends as soon as
+   * the leave has done its part ({@link consulLeaveDone}) instead of after Consul's fixed waits.
+   */
+  client?: ConsulClient;
+  /**
+   * How to reach the other servers' HTTP API (the cluster's `consul.httpPort` and ACL token), to
+   * ask the Raft leader whether this server is out of the peer set. Default: ask the agent itself.
+   */
+  servers?: { httpPort: number; token?: string | undefined; timeoutMs?: number };
+}
+
 /**
  * Undoes a `start` from its recorded {@link ConsulAgentChanges} (e.g. from the journal in a later
- * `cluster-lab stop`): stops the agent if `start` started it, removes the config file and data dir
- * if `start` created them. Safe to call twice.
+ * `cluster-lab stop`): stops the agent if `start` started it (leaving the cluster as `options`
+ * say), removes the config file and data dir if `start` created them. Safe to call twice.
  */
-export async function stopConsulAgent(runtime: ConsulRuntime, changes: ConsulAgentChanges): Promise<void> {
-  if (changes.startedAgent) await runtime.stop();
+export async function stopConsulAgent(
+  runtime: ConsulRuntime,
+  changes: ConsulAgentChanges,
+  options: StopConsulAgentOptions = {},
+): Promise<void> {
+  if (changes.startedAgent) {
+    const leave = options.leave ?? 'graceful';
+    const agent = leave === 'graceful' && options.client ? await leavingAgent(changes.configFile) : undefined;
+    const { client, servers } = options;
+    const check = servers ? { peersOf: (host: string) => peersOf(host, servers) } : {};
+    await runtime.stop(agent && client ? { leave, left: () => consulLeaveDone(client, agent, check) } : { leave });
+  }
   if (changes.createdConfigFile) await rm(changes.configFile, { force: true });
   if (changes.createdDataDir) await rm(changes.dataDir, { recursive: true, force: true });
   // The directories start made for them go too, when nothing else is left in them.
   for (const dir of new Set([dirname(changes.configFile), dirname(changes.dataDir)])) await rmdir(dir).catch(() => {});
+}
+
+async function peersOf(host: string, servers: NonNullable<StopConsulAgentOptions['servers']>): Promise<string[]> {
+  const remote = new ConsulClient({
+    address: `${host}:${servers.httpPort}`,
+    ...(servers.token ? { token: servers.token } : {}),
+    timeoutMs: servers.timeoutMs ?? 1_000,
+  });
+  try {
+    return await remote.peers();
+  } finally {
+    remote.close();
+  }
+}
+
+/** Node name and server flag from the agent's rendered config; undefined when it cannot be read. */
+async function leavingAgent(configFile: string): Promise<LeavingAgent | undefined> {
+  try {
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as { node_name?: unknown; server?: unknown };
+    return typeof config.node_name === 'string' ? { nodeName: config.node_name, server: config.server === true } : undefined;
+  } catch {
+    return undefined;
+  }
 }

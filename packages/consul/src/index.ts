@@ -2,6 +2,7 @@ export * from './acl/agent-token.js';
 export * from './api/consul-client.js';
 export * from './api/consul-statuses.js';
 export * from './api/consul-store.js';
+export * from './api/leave-check.js';
 export * from './config/consul-security.js';
 export * from './config/node-id.js';
 export * from './config/render-consul-config.js';

@@ -134,6 +134,8 @@ export interface SwarmOutcome {
   joined: boolean;
   /** Docker's id of the swarm. */
   clusterId?: string;
+  /** Whether Docker's `docker_gwbridge` existed before the join; false: the join made it, so `stop` removes it. */
+  gatewayBridgeExisted?: boolean;
 }
 
 /** What the Swarm step needs besides the context. */
@@ -157,6 +159,11 @@ export interface ServiceContext {
   node: NodeFacts;
   signal: AbortSignal;
   onEvent: EventSink;
+  /**
+   * `stop` only: every node of the cluster is stopping now (`lab down`, the whole cluster
+   * powered off), so there is nobody to leave gracefully — Swarm and Consul are left at once.
+   */
+  clusterDown?: boolean;
 }
 
 /**

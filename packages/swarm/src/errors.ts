@@ -182,6 +182,10 @@ export const SWARM_CALLS = {
     },
     503: { byMessage: LOCKED, otherwise: 'SWARM_ALREADY_MEMBER' },
   },
+  /** `GET /networks/{id}`: a missing network is an answer, not an error (see `gatewayBridgeExists`). */
+  inspectNetwork: {},
+  /** `DELETE /networks/{id}`: 403 while containers are attached ("has active endpoints"). */
+  removeNetwork: {},
   /** `POST /swarm/leave`. */
   leave: { 406: 'SWARM_NOT_MEMBER', 500: RAFT, 503: { byMessage: [...LOCKED, ...QUORUM], otherwise: 'SWARM_NOT_MEMBER' } },
 } as const satisfies Record<string, StatusMap>;

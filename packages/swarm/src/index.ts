@@ -1,5 +1,6 @@
 export * from './docker-api.js';
 export * from './errors.js';
+export * from './gateway-bridge.js';
 export * from './labels.js';
 export * from './manager-count.js';
 export * from './store-keys.js';

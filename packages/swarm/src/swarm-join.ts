@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClusterStore, describeError, type EventSink, ignoreEvents, type StoreLock } from '@cluster-lab/core';
 import { type DockerClient, type DockerInfo, inspectEngine, SWARM_PORT } from './docker-api.js';
 import { isTransientSwarmError, SWARM_CALLS, swarmError, toSwarmError } from './errors.js';
+import { gatewayBridgeExists } from './gateway-bridge.js';
 import { assertUserLabels } from './labels.js';
 import {
   assertManagerCount,
@@ -86,6 +87,11 @@ export interface JoinResult {
   clusterId: string;
   /** True when the node already was a member of this cluster's swarm (nothing joined). */
   alreadyMember: boolean;
+  /**
+   * Whether Docker's `docker_gwbridge` network was there before this call. When the node joined
+   * and it was not, the join made it: the undo removes it (`leave({ removeGatewayBridge })`).
+   */
+  gatewayBridgeExisted: boolean;
   /** Whether a manager acknowledged this node's labels within `labelTimeoutMs`. */
   labelsApplied: boolean;
   durationMs: number;
@@ -140,6 +146,7 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
   const desired = options.managers ?? cluster.managers ?? DEFAULT_MANAGERS;
 
   if (info.Swarm.LocalNodeState === 'pending') info = await waitWhilePending(docker, deadline);
+  const gatewayBridgeExisted = info.Swarm.LocalNodeState === 'inactive' ? await gatewayBridgeExists(docker) : true;
   let alreadyMember = false;
   if (info.Swarm.LocalNodeState === 'locked') {
     throw swarmError('SWARM_LOCKED', `the swarm on ${hostname} is locked (autolock)`, {
@@ -211,7 +218,16 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
   }
   const durationMs = Math.round(performance.now() - started);
   onEvent({ type: 'step-finished', step: 'swarm-join', title, durationMs, detail: `${alreadyMember ? 'already ' : 'joined as '}${role}` });
-  return { role, nodeId: info.Swarm.NodeID, hostname, clusterId: cluster.clusterId, alreadyMember, labelsApplied, durationMs };
+  return {
+    role,
+    nodeId: info.Swarm.NodeID,
+    hostname,
+    clusterId: cluster.clusterId,
+    alreadyMember,
+    gatewayBridgeExisted,
+    labelsApplied,
+    durationMs,
+  };
 }
 
 async function waitForCluster(

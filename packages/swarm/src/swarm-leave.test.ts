@@ -2,7 +2,7 @@ import { InMemoryClusterStore } from '@cluster-lab/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { swarmKeys } from './store-keys.js';
 import { join } from './swarm-join.js';
-import { leave } from './swarm-leave.js';
+import { LEADER_HANDOVER_GRACE_MS, leave } from './swarm-leave.js';
 import { initManager } from './swarm-manager.js';
 import { type Reconciler, reconcile, startReconciler } from './swarm-reconcile.js';
 import { FakeDockerCluster } from './testing/fake-docker-api.js';
@@ -82,7 +82,10 @@ describe('leave', () => {
     expect(result).toMatchObject({ left: true, wasManager: true, demoted: true, forced: false });
     expect(fake.localState(manager.hostname)).toBe('inactive');
     expect(calls).toEqual(['put']);
-    expect(events[0]).toContain('the cluster store is unreachable');
+    expect(events).toContainEqual(expect.stringContaining('the cluster store is unreachable'));
+    // A forced retry with the same store (what `stop` does after a failed graceful leave) asks it nothing either.
+    await leave({ docker: fake.docker(manager.hostname), store: gone, force: true });
+    expect(calls).toEqual(['put']);
   });
 
   it('a manager demotes itself first, then leaves without force, and frees its slot', async () => {
@@ -148,5 +151,97 @@ describe('leave', () => {
     const { fake, store } = await cluster(2);
     await leave({ docker: fake.docker('node2'), store });
     await expect(leave({ docker: fake.docker('node2'), store })).resolves.toMatchObject({ left: false });
+  });
+
+  it('a simultaneous stop of every manager: the others step down, the Raft leader waits and leaves last, never demoting itself', async () => {
+    fake = await FakeDockerCluster.create({ hostnames: ['node1', 'node2', 'node3'], demotionDelayMs: 300 });
+    const store = new InMemoryClusterStore();
+    await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1) });
+    await Promise.all(
+      [2, 3].map((i) => join({ docker: (fake as FakeDockerCluster).docker(`node${i}`), store, advertiseAddr: addr(i), labelTimeoutMs: 0 })),
+    );
+    expect(fake.nodes().filter((n) => n.ManagerStatus)).toHaveLength(3);
+    const before = fake.requests.length;
+    const started = Date.now();
+    const results = await Promise.all(
+      ['node1', 'node2', 'node3'].map((h) => leave({ docker: (fake as FakeDockerCluster).docker(h), store })),
+    );
+    expect(results.map((r) => ({ demoted: r.demoted, lastManager: r.lastManager }))).toEqual([
+      { demoted: false, lastManager: true },
+      { demoted: true, lastManager: false },
+      { demoted: true, lastManager: false },
+    ]);
+    // No handover: the leader never asked to be demoted, and nobody waited out a timeout.
+    expect(fake.requests.slice(before).filter((r) => r.hostname === 'node1' && r.path.endsWith('/update'))).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(LEADER_HANDOVER_GRACE_MS + 2_000);
+    for (const h of ['node1', 'node2', 'node3']) expect(fake.localState(h)).toBe('inactive');
+    // The leader left only after both stepped-down managers were workers that had marked themselves left.
+    const leaderLeave = fake.requests.findIndex((r) => r.hostname === 'node1' && r.path === '/swarm/leave');
+    for (const h of ['node2', 'node3']) {
+      expect(fake.requests.findIndex((r) => r.hostname === h && r.path === '/swarm/leave')).toBeLessThan(leaderLeave);
+    }
+    expect((await store.list(`${keys.prefix}/`)).size).toBe(0);
+  });
+
+  it('the Raft leader stopping alone hands over after the grace period: it demotes itself, the others keep a quorum', async () => {
+    fake = await FakeDockerCluster.create({ hostnames: ['node1', 'node2', 'node3'], demotionDelayMs: 100 });
+    const store = new InMemoryClusterStore();
+    await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1) });
+    await Promise.all(
+      [2, 3].map((i) => join({ docker: (fake as FakeDockerCluster).docker(`node${i}`), store, advertiseAddr: addr(i), labelTimeoutMs: 0 })),
+    );
+    const started = Date.now();
+    const result = await leave({ docker: fake.docker('node1'), store });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(LEADER_HANDOVER_GRACE_MS);
+    expect(result).toMatchObject({ demoted: true, lastManager: false, forced: false });
+    const managers = fake.nodes().filter((n) => n.ManagerStatus);
+    expect(managers.map((n) => n.Description.Hostname).sort()).toEqual(['node2', 'node3']);
+    expect(managers.filter((n) => n.ManagerStatus?.Leader)).toHaveLength(1);
+  });
+
+  it('clusterDown: every node leaves at once with force, nobody demotes, the swarm records are cleared', async () => {
+    const { fake, store } = await cluster(3);
+    await reconciler?.stop();
+    reconciler = undefined;
+    const results = await Promise.all(['node1', 'node2', 'node3'].map((h) => leave({ docker: fake.docker(h), store, clusterDown: true })));
+    expect(results.every((r) => r.left && r.forced && !r.demoted)).toBe(true);
+    expect(fake.requests.filter((r) => r.path.endsWith('/update') && (r.body as { Role?: string }).Role === 'worker')).toEqual([]);
+    for (const h of ['node1', 'node2', 'node3']) expect(fake.localState(h)).toBe('inactive');
+    expect((await store.list(`${keys.prefix}/`)).size).toBe(0);
+  });
+});
+
+describe('docker_gwbridge: removed by the leave only when start made it', () => {
+  it('init and join report whether it was there before; the leave removes one the swarm made', async () => {
+    fake = await FakeDockerCluster.create({ hostnames: ['node1', 'node2'] });
+    fake.addNetwork('node2', 'docker_gwbridge');
+    const store = new InMemoryClusterStore();
+    const init = await initManager({ docker: fake.docker('node1'), store, advertiseAddr: addr(1) });
+    const joined = await join({ docker: fake.docker('node2'), store, advertiseAddr: addr(2), labelTimeoutMs: 0 });
+    expect(init.gatewayBridgeExisted).toBe(false);
+    expect(joined.gatewayBridgeExisted).toBe(true);
+    expect(fake.networks('node1')).toEqual(['docker_gwbridge']);
+    const follower = await leave({ docker: fake.docker('node2'), store, removeGatewayBridge: !joined.gatewayBridgeExisted });
+    const leader = await leave({ docker: fake.docker('node1'), store, removeGatewayBridge: !init.gatewayBridgeExisted });
+    expect(leader.removedGatewayBridge).toBe(true);
+    expect(follower.removedGatewayBridge).toBe(false);
+    expect(fake.networks('node1')).toEqual([]);
+    // The one that predates Cluster Lab stays.
+    expect(fake.networks('node2')).toEqual(['docker_gwbridge']);
+  });
+
+  it('a retried stop (the node already left) still removes it, and a third finds nothing to do', async () => {
+    fake = await FakeDockerCluster.create({ hostnames: ['node1'] });
+    await initManager({ docker: fake.docker('node1'), store: new InMemoryClusterStore(), advertiseAddr: addr(1) });
+    await fake.docker('node1').swarmLeave({ force: true });
+    expect(fake.networks('node1')).toEqual(['docker_gwbridge']);
+    await expect(leave({ docker: fake.docker('node1'), removeGatewayBridge: true })).resolves.toMatchObject({
+      left: false,
+      removedGatewayBridge: true,
+    });
+    await expect(leave({ docker: fake.docker('node1'), removeGatewayBridge: true })).resolves.toMatchObject({
+      left: false,
+      removedGatewayBridge: false,
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { assertIpv4, type ClusterStore, type EventSink, ignoreEvents } from '@cluster-lab/core';
 import { type DockerClient, type DockerInfo, inspectEngine, inspectSwarm, managerAddress, SWARM_PORT } from './docker-api.js';
 import { SWARM_CALLS, swarmError, toSwarmError } from './errors.js';
+import { gatewayBridgeExists } from './gateway-bridge.js';
 import { assertUserLabels } from './labels.js';
 import { assertManagerCount, DEFAULT_MANAGERS, emptySlots, type ManagerSlots } from './manager-count.js';
 import { type ClusterRecord, type NodeRecord, readJson, swarmKeys, writeJson } from './store-keys.js';
@@ -46,6 +47,11 @@ export interface InitManagerResult {
   hostname: string;
   /** False when the node already managed this cluster (idempotent re-run). */
   created: boolean;
+  /**
+   * Whether Docker's `docker_gwbridge` network was there before this call. When `created` and
+   * not, the swarm init made it: the undo removes it (`leave({ removeGatewayBridge })`).
+   */
+  gatewayBridgeExisted: boolean;
   durationMs: number;
 }
 
@@ -91,6 +97,7 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
   const readRecorded = async () => (await readJson<ClusterRecord>(store, keys.cluster))?.value.clusterId;
   let recorded: string | undefined;
   let created = false;
+  const gatewayBridgeExisted = info.Swarm.LocalNodeState === 'inactive' ? await gatewayBridgeExists(docker) : true;
   switch (info.Swarm.LocalNodeState) {
     case 'active':
       recorded = await readRecorded();
@@ -173,7 +180,7 @@ export async function initManager(options: InitManagerOptions): Promise<InitMana
     durationMs,
     detail: created ? `swarm ${swarm.ID} created on ${options.advertiseAddr}` : `already managing swarm ${swarm.ID}`,
   });
-  return { clusterId: swarm.ID, nodeId: self.Swarm.NodeID, hostname: self.Name, created, durationMs };
+  return { clusterId: swarm.ID, nodeId: self.Swarm.NodeID, hostname: self.Name, created, gatewayBridgeExisted, durationMs };
 }
 
 function assertOwnSwarm(info: DockerInfo, expected: string | undefined, advertiseAddr: string): void {

@@ -165,6 +165,28 @@ describe.skipIf(skipUnlessRoot())('swarm on a 3-node lab (real dockerd per node)
     await stopAll(lab, store);
     for (const node of lab.nodes) expect(await swarmState(node)).toBe('inactive');
   }, 120_000);
+
+  it('docker_gwbridge: the leave removes the one the swarm init made, and keeps one that was there before', async () => {
+    const [n1, n2] = lab.nodes as [LabNode, LabNode];
+    const hasBridge = async (node: LabNode) => ({
+      network: (await docker(node, ['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n').includes('docker_gwbridge'),
+      link: (await node.ip.listLinks()).some((l) => l.name === 'docker_gwbridge'),
+    });
+    // Docker leaves docker_gwbridge behind after a leave: a clean slate on node1, a user's own on node2.
+    if ((await hasBridge(n1)).network) await docker(n1, ['network', 'rm', 'docker_gwbridge']);
+    if (!(await hasBridge(n2)).network) await docker(n2, ['network', 'create', '--driver', 'bridge', 'docker_gwbridge']);
+    const fresh = new InMemoryClusterStore();
+    const init = await initManager({ docker: n1.docker(), store: fresh, advertiseAddr: n1.lanAddress as string });
+    const joined = await join({ docker: n2.docker(), store: fresh, advertiseAddr: n2.lanAddress as string, labelTimeoutMs: 0 });
+    expect([init.gatewayBridgeExisted, joined.gatewayBridgeExisted]).toEqual([false, true]);
+    await expect.poll(() => hasBridge(n1), { timeout: 30_000, interval: 200 }).toEqual({ network: true, link: true });
+    await leave({ docker: n2.docker(), store: fresh, removeGatewayBridge: !joined.gatewayBridgeExisted });
+    const last = await leave({ docker: n1.docker(), store: fresh, removeGatewayBridge: !init.gatewayBridgeExisted });
+    expect(last).toMatchObject({ lastManager: true, removedGatewayBridge: true });
+    expect(await hasBridge(n1)).toEqual({ network: false, link: false });
+    expect((await hasBridge(n2)).network).toBe(true);
+    await docker(n2, ['network', 'rm', 'docker_gwbridge']);
+  }, 120_000);
 });
 
 describe.skipIf(skipUnlessRoot())('swarm on a 5-node lab', () => {

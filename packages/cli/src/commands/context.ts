@@ -1,4 +1,4 @@
-import { type ClusterConfig, ClusterLabError, loadConfig } from '@cluster-lab/core';
+import { type ClusterConfig, ClusterLabError, loadConfig, STATE_LOCK_WAIT_MS, withStateLock } from '@cluster-lab/core';
 import { Output, outputOptions } from '../output/output.js';
 
 /** Global flags every command accepts. */
@@ -54,4 +54,28 @@ export function requireRoot(command: string): void {
       errorClass: 'usage',
     });
   }
+}
+
+/**
+ * Runs `fn` holding the lock of the node's state dir, so one `start`/`stop`/`restart` acts on a
+ * node at a time (a user and the systemd unit, or two terminals). A second run says who it waits
+ * for, waits up to {@link STATE_LOCK_WAIT_MS}, then fails naming the holder's pid and command.
+ */
+export function withNodeLock<T>(
+  config: Pick<ClusterConfig, 'stateDir'>,
+  command: string,
+  out: Output,
+  fn: () => Promise<T>,
+  options: { signal?: AbortSignal; waitMs?: number } = {},
+): Promise<T> {
+  const waitMs = options.waitMs ?? STATE_LOCK_WAIT_MS;
+  return withStateLock(config.stateDir, fn, {
+    command: `cluster-lab ${command}`,
+    waitMs,
+    onWait: (holder) =>
+      out.warn(
+        `${config.stateDir} is in use by ${holder ? `pid ${holder.pid} (\`${holder.command}\`)` : 'another cluster-lab run'}; waiting up to ${waitMs / 1000} s for it to finish`,
+      ),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }

@@ -1,6 +1,6 @@
 import { loadNodeFacts, startNode } from '@cluster-lab/node';
 import type { Command } from 'commander';
-import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot } from './context.js';
+import { type ConfigFlags, type GlobalFlags, loadEffectiveConfig, makeOutput, requireRoot, withNodeLock } from './context.js';
 import { cliNodeServices } from './node-view.js';
 
 /** `cluster-lab start`: the boot flow on this machine. */
@@ -21,11 +21,13 @@ export async function run(...args: unknown[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await startNode(await loadNodeFacts(config), {
-      services: cliNodeServices(),
-      signal: controller.signal,
-      onEvent: out.event,
-    });
+    const result = await withNodeLock(
+      config,
+      'start',
+      out,
+      async () => startNode(await loadNodeFacts(config), { services: cliNodeServices(), signal: controller.signal, onEvent: out.event }),
+      { signal: controller.signal },
+    );
     if (out.options.json) {
       out.json({ type: 'result', ok: true, ...result });
     } else if (result.alreadyRunning) {

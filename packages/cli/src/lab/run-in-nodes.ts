@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { CommandRunner } from '@cluster-lab/core';
+import { type CommandRunner, DAEMON_LOGS_ENV } from '@cluster-lab/core';
 
 /** Absolute path of the built CLI entry (`dist/bin.js`), run inside lab nodes. */
 export function cliBinPath(): string {
@@ -19,6 +19,12 @@ export const CLI_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 export function cliArgv(args: readonly string[]): string[] {
   return [...CLI_NODE_FLAGS, cliBinPath(), ...args];
 }
+
+/**
+ * Environment of a CLI run inside a lab node: no colour, and the daemons' output in files in the
+ * node's state dir even when this process runs under systemd (the lab's nodes are not units).
+ */
+export const LAB_CLI_ENV: Readonly<Record<string, string>> = { NO_COLOR: '1', [DAEMON_LOGS_ENV]: 'file' };
 
 /** The last JSON object of a `--json` run, and every event before it. */
 export interface JsonRun {
@@ -53,7 +59,7 @@ export async function runCliJson(runner: CommandRunner, args: string[], timeoutM
   const result = await runner.run(process.execPath, cliArgv([...args, '--json']), {
     timeoutMs,
     reject: false,
-    env: { NO_COLOR: '1' },
+    env: LAB_CLI_ENV,
   });
   const events = parseJsonLines(result.stdout);
   const final = [...events].reverse().find((e) => e.type === 'result' || e.type === 'error' || e.type === 'status' || e.type === 'health');

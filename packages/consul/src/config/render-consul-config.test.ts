@@ -38,6 +38,7 @@ describe('renderConsulConfig', () => {
       performance: { raft_multiplier: 1, leave_drain_time: '1s' },
       ports: { http: 8500 },
       leave_on_terminate: true,
+      skip_leave_on_interrupt: true,
       disable_update_check: true,
       ui_config: { enabled: true },
       log_level: 'INFO',

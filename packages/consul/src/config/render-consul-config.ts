@@ -96,7 +96,7 @@ export interface ConsulConfigFacts extends ConsulRuntimeFacts {
  * - unchanged 1.8 → 1.2x (same key, same meaning): datacenter, primary_datacenter, node_name,
  *   node_id, data_dir, server, bootstrap, bootstrap_expect, bind_addr, advertise_addr,
  *   client_addr, retry_join, retry_interval, performance.raft_multiplier,
- *   performance.leave_drain_time, ports.http, leave_on_terminate, disable_update_check,
+ *   performance.leave_drain_time, ports.http, leave_on_terminate, skip_leave_on_interrupt, disable_update_check,
  *   log_level, encrypt, acl.enabled, acl.default_policy, acl.enable_token_persistence.
  *   `bootstrap_expect: 1` is turned into `bootstrap: true` by every version (with a warning), so
  *   we write `bootstrap` directly.
@@ -135,6 +135,7 @@ export interface ConsulAgentConfig {
   performance: { raft_multiplier: number; leave_drain_time: string };
   ports: { http: number };
   leave_on_terminate: boolean;
+  skip_leave_on_interrupt: boolean;
   disable_update_check: boolean;
   /** Consul < 1.9. */
   ui?: boolean;
@@ -251,6 +252,9 @@ export function renderConsulConfig(
     ports: { http: consul.httpPort },
     // `stop` undoes `start`: a stopped node should leave the cluster, not linger as "failed".
     leave_on_terminate: true,
+    // SIGINT means "shut down without leaving": `stop` sends it when the whole cluster stops
+    // (nobody remains to leave). Servers default to this already; clients would leave.
+    skip_leave_on_interrupt: true,
     disable_update_check: true,
     ...(dialect.ui === 'ui' ? { ui: server } : { ui_config: { enabled: server } }),
     log_level: 'INFO',

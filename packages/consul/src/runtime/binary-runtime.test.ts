@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecaRunner, FakeRunner } from '@cluster-lab/core';
@@ -73,5 +73,63 @@ describe('BinaryRuntime', () => {
     await runtime.version();
     expect(runner.commands()).toEqual(['consul version -format=json']);
     expect(new BinaryRuntime({ runner, runDir: '/run/x' }).describe()).toBe('binary consul (pid file /run/x/consul.pid)');
+  });
+
+  describe('stop: how the agent leaves', () => {
+    /**
+     * A stand-in for `consul agent` that records the signals it gets, like Consul: the first
+     * SIGTERM starts a (long) graceful leave, a second one exits at once; SIGINT exits at once.
+     */
+    async function signalRecorder(name: string): Promise<{ runtime: BinaryRuntime; signals: () => Promise<string[]> }> {
+      const record = join(dir, `${name}.signals`);
+      const script = join(dir, `${name}.mjs`);
+      await writeFile(
+        script,
+        `#!${process.execPath}
+import { appendFileSync } from 'node:fs';
+const note = (s) => appendFileSync(${JSON.stringify(record)}, s + '\\n');
+let terms = 0;
+process.on('SIGTERM', () => { note('SIGTERM'); if (++terms === 2) process.exit(1); });
+process.on('SIGINT', () => { note('SIGINT'); process.exit(0); });
+console.log('Consul agent running!');
+setInterval(() => {}, 1000);
+`,
+      );
+      await chmod(script, 0o755);
+      const runtime = new BinaryRuntime({
+        runner: new ExecaRunner(),
+        binary: script,
+        runDir: join(dir, `run-${name}`),
+        stopTimeoutMs: 1500,
+      });
+      await runtime.start({ configFile: join(dir, 'unused.json'), dataDir: dir, nodeName: name });
+      const signals = async () => (await readFile(record, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+      return { runtime, signals };
+    }
+
+    it('graceful: SIGTERM, then a second SIGTERM as soon as the leave is done', async () => {
+      const { runtime, signals } = await signalRecorder('graceful');
+      let asked = 0;
+      const started = Date.now();
+      expect(await runtime.stop({ leave: 'graceful', left: async () => ++asked >= 3 })).toBe(true);
+      expect(await signals()).toEqual(['SIGTERM', 'SIGTERM']);
+      expect(asked).toBe(3);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect((await runtime.status()).running).toBe(false);
+    });
+
+    it('none (the whole cluster stops): SIGINT only', async () => {
+      const { runtime, signals } = await signalRecorder('none');
+      expect(await runtime.stop({ leave: 'none' })).toBe(true);
+      expect(await signals()).toEqual(['SIGINT']);
+    });
+
+    it('graceful without a way to tell: one SIGTERM, then SIGKILL at the stop timeout', async () => {
+      const { runtime, signals } = await signalRecorder('plain');
+      const started = Date.now();
+      expect(await runtime.stop()).toBe(true);
+      expect(await signals()).toEqual(['SIGTERM']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    });
   });
 });

@@ -23,6 +23,28 @@ export interface ConsulRuntimeStatus {
   detail: string;
 }
 
+/** How {@link ConsulRuntime.stop} ends the agent. */
+export interface ConsulStopOptions {
+  /**
+   * `graceful` (default): SIGTERM — the agent leaves the cluster (gossip leave; a server also
+   * leaves the Raft peer set) and exits. When `left` reports that the leave has done its part, a
+   * second SIGTERM ends Consul's remaining fixed waits (1.8: ~3 s of leave propagation, then
+   * `leave_drain_time`), which serve clients retrying across a WAN, not our cluster link.
+   *
+   * `none`: the whole cluster is stopping, so there is no one to leave: SIGINT, which our agents
+   * (rendered with `skip_leave_on_interrupt`) answer by shutting down at once.
+   */
+  leave?: 'graceful' | 'none';
+  /** Polled during a graceful leave; true once the agent's leave has done what the cluster needs (see `consulLeaveDone`). */
+  left?: () => Promise<boolean>;
+}
+
+/**
+ * How often a graceful stop asks whether the leave is done (each ask is a local HTTP call or two;
+ * a 1.8.7 agent is out of the gossip pool ~0.1–0.4 s after SIGTERM).
+ */
+export const CONSUL_LEAVE_POLL_MS = 50;
+
 /**
  * Runs the Consul agent: as a container (`ContainerRuntime`) or a host executable
  * (`BinaryRuntime`). Both are idempotent — `start` leaves a running agent untouched, `stop` of a
@@ -51,8 +73,8 @@ export interface ConsulRuntime {
    * found it already running.
    */
   waitRunning(timeoutMs?: number): Promise<void>;
-  /** Stops (and for containers removes) the agent. Returns false when nothing was running. */
-  stop(): Promise<boolean>;
+  /** Stops (and for containers removes) the agent, leaving the cluster as `options` say. Returns false when nothing was running. */
+  stop(options?: ConsulStopOptions): Promise<boolean>;
   status(): Promise<ConsulRuntimeStatus>;
   /** The last `lines` lines of the agent's output. */
   logs(lines?: number): Promise<string>;

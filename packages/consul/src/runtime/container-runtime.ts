@@ -1,14 +1,17 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventSink, ignoreEvents } from '@cluster-lab/core';
 import type Dockerode from 'dockerode';
 import { consulError, formatDuration } from '../consul-errors.js';
 import { type ConsulVersion, parseConsulVersion } from '../version/consul-version.js';
 import type { ConsulImageChoice } from './consul-image.js';
 import {
+  CONSUL_LEAVE_POLL_MS,
   CONSUL_READY_LINE,
   CONSUL_READY_POLL_MS,
   type ConsulRuntime,
   type ConsulRuntimeStatus,
   type ConsulStartSpec,
+  type ConsulStopOptions,
   DEFAULT_READY_TIMEOUT_MS,
 } from './consul-runtime.js';
 
@@ -218,7 +221,7 @@ export class ContainerRuntime implements ConsulRuntime {
     }
   }
 
-  async stop(): Promise<boolean> {
+  async stop(options: ConsulStopOptions = {}): Promise<boolean> {
     this.begun = false;
     const info = await this.inspect();
     if (!info) return false;
@@ -228,8 +231,13 @@ export class ContainerRuntime implements ConsulRuntime {
       });
     }
     const container = this.options.docker.getContainer(info.Id);
+    const seconds = this.options.stopTimeoutSeconds ?? 10;
     try {
-      if (info.State?.Running) await container.stop({ t: this.options.stopTimeoutSeconds ?? 10 });
+      if (info.State?.Running) {
+        if (options.leave === 'none') await this.signalAndWait(container, 'SIGINT', seconds * 1000);
+        else if (options.left) await this.leaveThenExit(container, seconds * 1000, options.left);
+        else await container.stop({ t: seconds });
+      }
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 304 && (error as { statusCode?: number }).statusCode !== 404)
         throw this.dockerError('stop container', error);
@@ -240,8 +248,39 @@ export class ContainerRuntime implements ConsulRuntime {
       if ((error as { statusCode?: number }).statusCode !== 404 && (error as { statusCode?: number }).statusCode !== 409)
         throw this.dockerError('remove container', error);
     }
-    this.log('info', `stopped and removed container ${this.name}`);
+    this.log(
+      'info',
+      `stopped and removed container ${this.name}${options.leave === 'none' ? ' (no leave: the whole cluster is stopping)' : ''}`,
+    );
     return Boolean(info.State?.Running);
+  }
+
+  /** Sends `signal` and waits until the container has exited; after `timeoutMs` the caller's remove kills it. */
+  private async signalAndWait(container: Dockerode.Container, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+    await container.kill({ signal });
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && (await this.isRunning(container))) await sleep(CONSUL_LEAVE_POLL_MS);
+  }
+
+  /** The container's version of the binary runtime's leave: SIGTERM, then a second SIGTERM once `left` says done. */
+  private async leaveThenExit(container: Dockerode.Container, timeoutMs: number, left: () => Promise<boolean>): Promise<void> {
+    await container.kill({ signal: 'SIGTERM' });
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && (await this.isRunning(container))) {
+      if (await left().catch(() => false)) {
+        await this.signalAndWait(container, 'SIGTERM', Math.max(0, deadline - Date.now()));
+        return;
+      }
+      await sleep(CONSUL_LEAVE_POLL_MS);
+    }
+  }
+
+  private async isRunning(container: Dockerode.Container): Promise<boolean> {
+    try {
+      return Boolean(((await container.inspect()) as { State?: { Running?: boolean } }).State?.Running);
+    } catch {
+      return false;
+    }
   }
 
   async status(): Promise<ConsulRuntimeStatus> {

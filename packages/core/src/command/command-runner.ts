@@ -16,6 +16,11 @@ export interface RunOptions {
    */
   reject?: boolean;
   signal?: AbortSignal;
+  /**
+   * Open file descriptors of this process that the program gets as its fd 3, 4, … — the same
+   * open file, not a copy, so e.g. `flock 3` locks the file for this process too.
+   */
+  fds?: readonly number[];
 }
 
 /** Options accepted by {@link CommandRunner.spawn}. */

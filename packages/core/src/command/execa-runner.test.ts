@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,19 @@ describe('ExecaRunner.run', () => {
     const notExecutable = await errorOf(runner.run(file, [], { reject: false })).finally(() => rm(dir, { recursive: true }));
     expect(notExecutable.notFound).toBe(false);
     expect(notExecutable.message).toContain('EACCES');
+  });
+
+  it('hands descriptors of this process to the program as fd 3, 4, … (the same open file)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cl-fds-'));
+    try {
+      const handle = await open(join(dir, 'out'), 'w');
+      const result = await runner.run(node, ['-e', 'require("node:fs").writeSync(3, "via fd 3")'], { fds: [handle.fd] });
+      await handle.close();
+      expect(result.exitCode).toBe(0);
+      expect(await readFile(join(dir, 'out'), 'utf8')).toBe('via fd 3');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('kills a command at its timeout and says so', async () => {

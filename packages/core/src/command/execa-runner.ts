@@ -39,7 +39,13 @@ export class ExecaRunner implements CommandRunner {
       stripFinalNewline: false,
       encoding: 'utf8',
       // No inherited stdin: a program that unexpectedly reads it would hang the boot.
-      stdin: options.input === undefined ? 'ignore' : 'pipe',
+      // A number beyond stdio hands that descriptor of this process to the program as is (Node's
+      // child_process semantics, which execa keeps); execa's types only list 3–9 there.
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.fds ?? [])] as unknown as [
+        'pipe',
+        'pipe',
+        'pipe',
+      ],
     });
     const durationMs = Math.round(result.durationMs);
     const stdout = String(result.stdout ?? '');

@@ -203,10 +203,10 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('leaves the program’s own variables (CLUSTER_LAB_DEBUG, CLUSTER_LAB_CONFIG) out of the config', async () => {
+  it('leaves the program’s own variables (CLUSTER_LAB_DEBUG, CLUSTER_LAB_CONFIG, CLUSTER_LAB_DAEMON_LOGS) out of the config', async () => {
     const { config, sources } = await loadConfig({
       searchDefaults: false,
-      env: { CLUSTER_LAB_DEBUG: '1', CLUSTER_LAB_CONFIG: '/nowhere.yaml' },
+      env: { CLUSTER_LAB_DEBUG: '1', CLUSTER_LAB_CONFIG: '/nowhere.yaml', CLUSTER_LAB_DAEMON_LOGS: 'file' },
     });
     expect(config.interface).toBe('eth0');
     expect(sources).toEqual(['defaults']);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { DAEMON_LOGS_ENV } from '../process/daemon-log.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { parseLegacyClusterConf } from './legacy.js';
 import { type ClusterConfig, configSchema } from './schema.js';
@@ -14,10 +15,11 @@ export const ENV_PREFIX = 'CLUSTER_LAB_';
 
 /**
  * Variables under {@link ENV_PREFIX} that belong to the `cluster-lab` program itself, not to the
- * config: `CLUSTER_LAB_CONFIG` (the config file's path) and `CLUSTER_LAB_DEBUG` (stack traces on
- * unexpected errors). {@link envOverrides} skips them, so no config field can take these names.
+ * config: `CLUSTER_LAB_CONFIG` (the config file's path), `CLUSTER_LAB_DEBUG` (stack traces on
+ * unexpected errors) and `CLUSTER_LAB_DAEMON_LOGS` (daemons' output to the journal or files).
+ * {@link envOverrides} skips them, so no config field can take these names.
  */
-export const RESERVED_ENV_NAMES: readonly string[] = ['CLUSTER_LAB_CONFIG', 'CLUSTER_LAB_DEBUG'];
+export const RESERVED_ENV_NAMES: readonly string[] = ['CLUSTER_LAB_CONFIG', 'CLUSTER_LAB_DEBUG', DAEMON_LOGS_ENV];
 
 /** Options for {@link loadConfig}. */
 export interface LoadConfigOptions {

@@ -5,6 +5,7 @@ import type { CommandRunner } from '../command/command-runner.js';
 import { tail } from '../command/command-runner.js';
 import { ClusterLabError } from '../errors/cluster-lab-error.js';
 import { writeFileAtomic } from '../steps/journal.js';
+import { type DaemonLog, daemonCommand, daemonLog, describeDaemonLog, logOffset, readDaemonOutput, rotateLog } from './daemon-log.js';
 
 /** How to start a daemon with {@link startDaemon}. */
 export interface DaemonSpec {
@@ -12,14 +13,21 @@ export interface DaemonSpec {
   args: readonly string[];
   /** Where the pid is written (and read back by {@link stopDaemon}). */
   pidFile: string;
-  /** stdout+stderr of the daemon. */
+  /** stdout+stderr of the daemon (in journal mode only what `systemd-cat` itself prints). */
   logFile: string;
+  /**
+   * The daemon's name in the journal, `cluster-lab-<logName>`. With it the daemon's output goes
+   * to the systemd journal when this process runs under systemd (see {@link daemonLog}), else
+   * to `logFile`; without it, always to `logFile`.
+   */
+  logName?: string;
   env?: Record<string, string | undefined>;
   /**
-   * Resolves once the daemon is ready (socket answers, file appears…). Called repeatedly every
-   * `pollMs` until it returns true or `readyTimeoutMs` passes.
+   * Resolves once the daemon is ready (socket answers, a line in its output…). Called repeatedly
+   * every `pollMs` until it returns true or `readyTimeoutMs` passes. `output()` is what this run
+   * of the daemon printed so far, from its log file or the journal.
    */
-  ready?: () => Promise<boolean>;
+  ready?: (output: () => Promise<string>) => Promise<boolean>;
   readyTimeoutMs?: number;
   pollMs?: number;
   /** Human name for messages, e.g. "dnsmasq". */
@@ -31,6 +39,8 @@ export interface DaemonHandle {
   pid: number;
   pidFile: string;
   logFile: string;
+  /** Where its output went (file or journal); undefined when it was already running. */
+  log?: DaemonLog;
 }
 
 /** True when a process with `pid` exists (and is not a zombie). */
@@ -106,32 +116,41 @@ export async function startDaemon(runner: CommandRunner, spec: DaemonSpec): Prom
   const existing = await readPidFile(spec.pidFile);
   if (existing !== undefined) return { pid: existing, pidFile: spec.pidFile, logFile: spec.logFile, started: false };
   await mkdir(dirname(spec.logFile), { recursive: true });
-  const child = await runner.spawn(spec.file, spec.args, { detached: true, logFile: spec.logFile, env: spec.env });
+  const log: DaemonLog = spec.logName
+    ? await daemonLog(spec.logName, spec.logFile)
+    : { mode: 'file', identifier: '', logFile: spec.logFile };
+  if (log.mode === 'file') await rotateLog(spec.logFile);
+  const offset = await logOffset(log);
+  const command = daemonCommand(spec.file, spec.args, log);
+  const child = await runner.spawn(command.file, command.args, { detached: true, logFile: spec.logFile, env: spec.env });
   let exit: { exitCode: number | null; signal: string | null } | undefined;
   void child.exited.then((e) => {
     exit = e;
   });
   await writePidFile(spec.pidFile, child.pid);
-  const handle = { pid: child.pid, pidFile: spec.pidFile, logFile: spec.logFile, started: true };
+  const handle = { pid: child.pid, pidFile: spec.pidFile, logFile: spec.logFile, log, started: true };
   if (!spec.ready) return handle;
+  const ready = spec.ready;
+  const output = () => readDaemonOutput(runner, log, child.pid, offset);
+  const where = describeDaemonLog(log);
   const deadline = Date.now() + (spec.readyTimeoutMs ?? 10_000);
   const poll = spec.pollMs ?? 50;
   for (;;) {
     if (exit) {
       await rm(spec.pidFile, { force: true });
       const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
-      throw new ClusterLabError('DAEMON_EXITED', `${name} exited right after start (${how}):\n${await logTail(spec.logFile)}`, {
-        hint: `see ${spec.logFile}`,
+      throw new ClusterLabError('DAEMON_EXITED', `${name} exited right after start (${how}):\n${await outputTail(log, output)}`, {
+        hint: `see ${where}`,
       });
     }
-    if (await isReady(spec.ready)) return handle;
+    if (await isReady(() => ready(output))) return handle;
     if (Date.now() >= deadline) {
       await stopDaemon(spec.pidFile, { timeoutMs: 3000 });
       throw new ClusterLabError(
         'DAEMON_NOT_READY',
-        `${name} was not ready within ${spec.readyTimeoutMs ?? 10_000} ms:\n${await logTail(spec.logFile)}`,
+        `${name} was not ready within ${spec.readyTimeoutMs ?? 10_000} ms:\n${await outputTail(log, output)}`,
         {
-          hint: `see ${spec.logFile}`,
+          hint: `see ${where}`,
         },
       );
     }
@@ -191,10 +210,10 @@ async function isReady(ready: () => Promise<boolean>): Promise<boolean> {
   }
 }
 
-async function logTail(file: string): Promise<string> {
-  try {
-    return tail(await readFile(file, 'utf8'), 15);
-  } catch {
-    return '(no log)';
-  }
+/** The last lines of what the daemon printed; in journal mode with what systemd-cat wrote to the log file (a failed connect). */
+async function outputTail(log: DaemonLog, output: () => Promise<string>): Promise<string> {
+  const printed = await output().catch(() => '');
+  const own = log.mode === 'journal' ? await readFile(log.logFile, 'utf8').catch(() => '') : '';
+  const text = `${own}${printed}`;
+  return text.trim() ? tail(text, 15) : '(no output)';
 }

@@ -102,6 +102,7 @@ export class DhclientClient extends HookDhcpClient {
       args: ['-d', ...this.files(), this.link],
       pidFile,
       logFile: this.paths.renewalLogFile,
+      logName: 'dhcp-client',
     });
     return { pid: handle.pid, pidFile, started: handle.started };
   }

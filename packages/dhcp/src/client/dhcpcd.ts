@@ -81,6 +81,7 @@ export class DhcpcdClient extends HookDhcpClient {
         args,
         pidFile: this.paths.renewalPidFile,
         logFile: this.paths.renewalLogFile,
+        logName: 'dhcp-client',
         readyTimeoutMs: timeoutSeconds * 1000,
         pollMs: 50,
         ready: async () => (await readHookEvents(this.paths.eventsFile)).some((e) => this.leaseFields(e) !== undefined),
@@ -118,7 +119,14 @@ export class DhcpcdClient extends HookDhcpClient {
     if (pid !== undefined) return { pid, pidFile, started: false };
     // The obtaining process died: start a new one that re-leases and keeps renewing.
     const { file, args } = this.obtainCommand(this.config.dhcp.timeoutSeconds);
-    const handle = await startDaemon(this.runner, { name: 'dhcpcd (renewal)', file, args, pidFile, logFile: this.paths.renewalLogFile });
+    const handle = await startDaemon(this.runner, {
+      name: 'dhcpcd (renewal)',
+      file,
+      args,
+      pidFile,
+      logFile: this.paths.renewalLogFile,
+      logName: 'dhcp-client',
+    });
     return { pid: handle.pid, pidFile, started: handle.started };
   }
 

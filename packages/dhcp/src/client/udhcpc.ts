@@ -164,6 +164,7 @@ export class UdhcpcClient extends HookDhcpClient {
       args,
       pidFile,
       logFile: this.paths.renewalLogFile,
+      logName: 'dhcp-client',
       readyTimeoutMs,
       pollMs: 50,
       ready: async () => (await readHookEvents(eventsFile)).some((e) => this.leaseFields(e) && e.at.getTime() >= started - 1000),

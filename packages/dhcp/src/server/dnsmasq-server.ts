@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ClusterConfig,
@@ -146,13 +146,13 @@ export class DnsmasqServer {
   }
 
   /**
-   * Stops our dnsmasq (if running) and removes the files `start` wrote (config, hosts file, log,
-   * probe scratch). Only the lease file is kept, so addresses stay stable across restarts.
-   * Returns false when none was running.
+   * Stops our dnsmasq (if running) and removes the files `start` wrote (config, hosts file, probe
+   * scratch). The lease file is kept, so addresses stay stable across restarts, and so is the
+   * log (rotated at each start), for post-mortems. Returns false when none was running.
    */
   async stop(): Promise<boolean> {
     const stopped = await stopOwnDaemon(this.paths.pidFile, this.paths.confFile, { timeoutMs: 5000 });
-    for (const file of [this.paths.confFile, this.paths.hostsFile, this.paths.logFile, this.paths.pidFile]) await rm(file, { force: true });
+    for (const file of [this.paths.confFile, this.paths.hostsFile, this.paths.pidFile]) await rm(file, { force: true });
     await rm(join(this.paths.dir, 'probe'), { recursive: true, force: true });
     return stopped;
   }
@@ -198,19 +198,16 @@ export class DnsmasqServer {
     await chmod(this.paths.dir, 0o755);
     await writeFile(this.paths.confFile, rendered.conf, { mode: 0o644 });
     await writeFile(this.paths.hostsFile, rendered.hosts, { mode: 0o644 });
-    const logOffset = await stat(this.paths.logFile).then(
-      (s) => s.size,
-      () => 0,
-    );
     const handle = await startDaemon(this.options.runner, {
       name: 'dnsmasq',
       file: executable,
       args: [`--conf-file=${this.paths.confFile}`, '--keep-in-foreground'],
       pidFile: this.paths.pidFile,
       logFile: this.paths.logFile,
+      logName: 'dnsmasq',
       readyTimeoutMs: DNSMASQ_READY_TIMEOUT_MS,
       pollMs: 10,
-      ready: async () => (await readFile(this.paths.logFile, 'utf8')).slice(logOffset).includes(READY_MARKER),
+      ready: async (output) => (await output()).includes(READY_MARKER),
     });
     return handle.pid;
   }

@@ -16,10 +16,14 @@ export function nestedEvents(sink: EventSink): EventSink {
 }
 
 /** The context of the service calls of one `start` or `stop` of `node`. */
-export function serviceContext(node: NodeFacts, options: { signal?: AbortSignal; onEvent?: EventSink } = {}): ServiceContext {
+export function serviceContext(
+  node: NodeFacts,
+  options: { signal?: AbortSignal; onEvent?: EventSink; clusterDown?: boolean } = {},
+): ServiceContext {
   return {
     node,
     signal: options.signal ?? new AbortController().signal,
     onEvent: nestedEvents(options.onEvent ?? (() => {})),
+    ...(options.clusterDown ? { clusterDown: true } : {}),
   };
 }

@@ -351,6 +351,28 @@ describe('startNode / stopNode', () => {
     expect(log).not.toContain('purgeState');
   });
 
+  it('stop with clusterDown tells the Swarm and Consul undo that every node goes (no graceful leave needed)', async () => {
+    const { services } = fakeServices('leader');
+    const seen: [string, boolean | undefined][] = [];
+    const watched = {
+      ...services,
+      leaveSwarm: async (ctx: Parameters<NodeServices['leaveSwarm']>[0], o: Parameters<NodeServices['leaveSwarm']>[1]) => {
+        seen.push(['leaveSwarm', ctx.clusterDown]);
+        return services.leaveSwarm(ctx, o);
+      },
+      stopConsul: async (ctx: Parameters<NodeServices['stopConsul']>[0], o: Parameters<NodeServices['stopConsul']>[1]) => {
+        seen.push(['stopConsul', ctx.clusterDown]);
+        return services.stopConsul(ctx, o);
+      },
+    };
+    await startNode(nodeFacts(config), { services: watched });
+    await stopNode(nodeFacts(config), { services: watched, clusterDown: true });
+    expect(seen).toEqual([
+      ['leaveSwarm', true],
+      ['stopConsul', true],
+    ]);
+  });
+
   it('stop --purge also deletes the state kept on purpose', async () => {
     const { services, log } = fakeServices('leader');
     await startNode(nodeFacts(config), { services });

@@ -11,6 +11,12 @@ export interface StopNodeOptions {
   onEvent?: EventSink;
   /** Also delete state kept across restarts on purpose (DHCP leases). */
   purge?: boolean;
+  /**
+   * Every node of the cluster is stopping at once (`cluster-lab lab down`, the whole cluster
+   * powered off): leave Swarm and Consul without the graceful steps that protect the nodes that
+   * stay (demotions, Raft removal) — nobody stays. Wrong for a node stopping alone.
+   */
+  clusterDown?: boolean;
 }
 
 /** What {@link stopNode} did. */
@@ -38,7 +44,10 @@ export interface ForceStopNodeResult {
  * ```
  */
 export async function stopNode(node: NodeFacts, options: StopNodeOptions): Promise<StopNodeResult> {
-  const ctx = serviceContext(node, options.onEvent ? { onEvent: options.onEvent } : {});
+  const ctx = serviceContext(node, {
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.clusterDown ? { clusterDown: true } : {}),
+  });
   const journal = await Journal.open(node.paths.journal);
   if (!journal.exists) {
     if (options.purge) await options.services.purgeState(ctx);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm, rmdir } from 'node:fs/promises';
+import { readFile, rmdir } from 'node:fs/promises';
 import {
   BinaryRuntime,
   type ConsulAgentChanges,
@@ -13,7 +13,7 @@ import {
   nodeIdFromMachineId,
   stopConsulAgent,
 } from '@cluster-lab/consul';
-import { ClusterLabError, type EventSink, isIpv4 } from '@cluster-lab/core';
+import { ClusterLabError, consulSecrets, type EventSink, isIpv4 } from '@cluster-lab/core';
 import { readClusterFile } from '../cluster-state/cluster-file.js';
 import { waitForClusterIdentity } from '../cluster-state/cluster-identity.js';
 import { claimRoleSlot } from '../cluster-state/role-slots.js';
@@ -149,16 +149,32 @@ export async function beginConsul(ctx: ServiceContext, args: ConsulStartArgs): P
   };
 }
 
-/** Stops the agent and removes exactly the files {@link beginConsul} created. */
+/** How long each request of a stopping agent's leave check may take (its local API answers in ms). */
+export const STOP_LEAVE_CHECK_TIMEOUT_MS = 1_000;
+
+/**
+ * Stops the agent — leaving the cluster gracefully, ended as soon as the leave has done its part,
+ * or without a leave when the whole cluster stops (`ctx.clusterDown`) — and removes exactly the
+ * files {@link beginConsul} created.
+ */
 export async function stopConsul(ctx: ServiceContext, outcome: ConsulOutcome): Promise<void> {
   const changes = outcome.ref as unknown as ConsulAgentChanges;
   const runtime = consulRuntimeFor(ctx.node, changes.runtime, ctx.onEvent);
-  await stopConsulAgent(runtime, changes);
-  // The agent's log is a file start created; the runtime keeps it for post-mortems, stop does not.
-  if (runtime instanceof BinaryRuntime && changes.startedAgent) {
-    await rm(runtime.logFile, { force: true });
-    await rmdir(ctx.node.paths.consulRunDir).catch(() => {});
+  const client = ctx.node.localConsul({ timeoutMs: STOP_LEAVE_CHECK_TIMEOUT_MS });
+  try {
+    const { httpPort } = ctx.node.config.consul;
+    const { token } = consulSecrets(ctx.node.config, ctx.node.keys);
+    await stopConsulAgent(runtime, changes, {
+      leave: ctx.clusterDown ? 'none' : 'graceful',
+      client,
+      servers: { httpPort, ...(token ? { token } : {}), timeoutMs: STOP_LEAVE_CHECK_TIMEOUT_MS },
+    });
+  } finally {
+    client.close();
   }
+  // The agent's log stays for post-mortems (rotated at each start; `stop --purge` deletes it); the
+  // run dir goes when nothing else is in it.
+  if (runtime instanceof BinaryRuntime && changes.startedAgent) await rmdir(ctx.node.paths.consulRunDir).catch(() => {});
 }
 
 /**

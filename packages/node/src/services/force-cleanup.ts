@@ -1,4 +1,5 @@
 import { rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { leave } from '@cluster-lab/swarm';
 import { readClusterFile } from '../cluster-state/cluster-file.js';
 import type { ServiceContext } from '../node-services.js';
@@ -48,18 +49,20 @@ export async function forceCleanup(ctx: ServiceContext): Promise<string[]> {
 
 /**
  * `stop --purge`: deletes state kept across restarts on purpose — the DHCP lease database and
- * `cluster.json` (the cluster this node belonged to, its node address). Returns the files removed.
+ * `cluster.json` (the cluster this node belonged to, its node address) — and the daemons' logs
+ * kept for post-mortems (with their rotated `.1`). Returns the files removed.
  */
 export async function purgeState(ctx: ServiceContext): Promise<string[]> {
   const { paths } = ctx.node;
   const removed: string[] = [];
   const { leaseFile, dir } = paths.dnsmasq;
-  for (const file of [leaseFile, `${leaseFile}.tmp`, paths.clusterFile]) {
+  const logs = [paths.supervisor.logFile, join(paths.consulRunDir, 'consul.log'), paths.dnsmasq.logFile].flatMap((f) => [f, `${f}.1`]);
+  for (const file of [leaseFile, `${leaseFile}.tmp`, paths.clusterFile, ...logs]) {
     await rm(file, { force: true });
     removed.push(file);
   }
   // Remove directories start created, only if they are empty now (never anything else).
-  for (const d of [paths.dhcpClient.dir, dir, paths.consulRunDir, paths.stateDir]) {
+  for (const d of [paths.dhcpClient.dir, dir, paths.consulRunDir, paths.supervisor.dir, paths.stateDir]) {
     await rmdir(d).catch(() => {});
   }
   return removed;

@@ -32,16 +32,20 @@ export async function startSupervisor(ctx: ServiceContext, launch: SupervisorLau
     args: launch.argv(configFile),
     pidFile: paths.supervisor.pidFile,
     logFile: paths.supervisor.logFile,
+    logName: 'supervisor',
   });
   return { pidFile: handle.pidFile, started: handle.started };
 }
 
-/** Stops the supervisor and removes its files. Safe twice; true when a supervisor was running. */
+/**
+ * Stops the supervisor and removes its files — all but its log, kept (rotated at each start) for
+ * post-mortems: it is the one that explains a failed leader hand-over. Safe twice; true when a
+ * supervisor was running.
+ */
 export async function stopSupervisor(node: NodeFacts): Promise<boolean> {
   const paths = node.paths.supervisor;
   const stopped = await stopDaemon(paths.pidFile, { timeoutMs: 5000 });
   await rm(paths.configFile, { force: true });
-  await rm(paths.logFile, { force: true });
   await rm(supervisorStatusPath(node), { force: true });
   await rmdir(paths.dir).catch(() => {});
   return stopped;

@@ -5,7 +5,7 @@ import type { ServiceContext, SwarmJoinArgs, SwarmOutcome } from '../node-servic
 
 /** Timeout of each cluster-store request while leaving the swarm on `stop` (the local agent answers in ms when healthy). */
 export const STOP_STORE_TIMEOUT_MS = 3_000;
-/** The leader waits this long for the other nodes to leave the swarm first on a simultaneous stop. */
+/** The last manager waits this long for workers still in the swarm to leave first on a simultaneous stop. */
 export const LAST_MANAGER_WAIT_MS = 15_000;
 
 /** How long the bootstrapping node waits for its own identity record before it records the swarm in it. */
@@ -34,51 +34,45 @@ export async function joinSwarm(ctx: ServiceContext, args: SwarmJoinArgs): Promi
     const r = await initManager(common);
     await waitForClusterIdentity(store, { timeoutMs: IDENTITY_WAIT_MS, signal: ctx.signal });
     await recordSwarmCluster(store, r.clusterId);
-    return { role: 'manager', nodeId: r.nodeId, joined: r.created, clusterId: r.clusterId };
+    return { role: 'manager', nodeId: r.nodeId, joined: r.created, clusterId: r.clusterId, gatewayBridgeExisted: r.gatewayBridgeExisted };
   }
   const role = args.manager === undefined ? {} : { role: args.manager ? ('manager' as const) : ('worker' as const) };
   const r = await join({ ...common, ...role, nodeRole: args.role, signal: ctx.signal });
-  return { role: r.role, nodeId: r.nodeId, joined: !r.alreadyMember, clusterId: r.clusterId };
+  return { role: r.role, nodeId: r.nodeId, joined: !r.alreadyMember, clusterId: r.clusterId, gatewayBridgeExisted: r.gatewayBridgeExisted };
 }
 
 /**
- * Leaves the swarm. The leader (a manager holding the leader address) first waits for the other
- * nodes of a simultaneous stop to leave; a graceful leave that fails ends in a forced one, since
- * leaving is what stop asked for.
+ * Leaves the swarm; a manager steps down first unless it is the last one, which waits for the
+ * others of a simultaneous stop to go first ({@link leave}). A graceful leave that fails ends in
+ * a forced one, since leaving is what stop asked for. `docker_gwbridge` goes too when the join
+ * made it; with `ctx.clusterDown` every node leaves at once.
  */
 export async function leaveSwarm(ctx: ServiceContext, outcome: SwarmOutcome): Promise<void> {
   const { node } = ctx;
   // Leaving only does bookkeeping in the store; when the leader (and its Consul) went first,
   // every request would wait out the default 10 s instead of failing fast.
   const client = node.localConsul({ timeoutMs: STOP_STORE_TIMEOUT_MS });
-  const store = new ConsulStore(client);
+  const common = {
+    docker: node.docker,
+    store: new ConsulStore(client),
+    onEvent: ctx.onEvent,
+    removeGatewayBridge: outcome.gatewayBridgeExisted === false,
+    ...(ctx.clusterDown ? { clusterDown: true } : {}),
+  };
   try {
-    const lead = outcome.role === 'manager' && (await holdsLeaderAddress(ctx));
     try {
-      await leave({
-        docker: node.docker,
-        store,
-        ...(lead ? { waitForOthersMs: LAST_MANAGER_WAIT_MS, force: true } : {}),
-        onEvent: ctx.onEvent,
-      });
+      await leave({ ...common, ...(outcome.role === 'manager' ? { waitForOthersMs: LAST_MANAGER_WAIT_MS } : {}) });
     } catch (error) {
-      // On a simultaneous stop the other managers may leave between our quorum check and our
-      // demotion, making this node the last manager; leaving is what stop asked for, so finish it.
+      // E.g. the other managers could not finish stepping down; leaving is what stop asked for.
       ctx.onEvent({
         type: 'log',
         level: 'warn',
         message: `graceful swarm leave failed (${(error as Error).message}); leaving with force`,
         source: 'swarm',
       });
-      await leave({ docker: node.docker, store, force: true, onEvent: ctx.onEvent });
+      await leave({ ...common, force: true });
     }
   } finally {
     client.close();
   }
-}
-
-async function holdsLeaderAddress(ctx: ServiceContext): Promise<boolean> {
-  const { network, linkName, config } = ctx.node;
-  const link = await network.getLink(linkName);
-  return link !== undefined && (await network.listAddresses(link.name)).some((a) => a.local === config.leaderAddress);
 }

@@ -40,6 +40,8 @@ interface Engine {
   error: string;
   /** Set when the engine belongs to a swarm outside this fake cluster. */
   foreign?: { manager: boolean; clusterId: string };
+  /** Docker networks by name (only the ones swarm mode touches are modelled: `docker_gwbridge`). */
+  networks: Set<string>;
 }
 
 interface SwarmState {
@@ -57,6 +59,11 @@ export interface FakeDockerClusterOptions {
   arch?: string;
   /** Artificial latency of swarm join/init (ms), so concurrent callers really interleave. Default 5. */
   joinLatencyMs?: number;
+  /**
+   * How long a demoted manager stays a Raft member (`ManagerStatus` set, `ControlAvailable`
+   * true) after its desired role became `worker`, as Swarm's role manager takes a moment. Default 0.
+   */
+  demotionDelayMs?: number;
 }
 
 const NOT_MANAGER =
@@ -88,12 +95,13 @@ export class FakeDockerCluster {
   private constructor(
     private readonly dir: string,
     private readonly joinLatencyMs: number,
+    private readonly demotionDelayMs: number,
   ) {}
 
   /** Starts one fake engine per hostname. */
   static async create(options: FakeDockerClusterOptions): Promise<FakeDockerCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'cl-swarm-fake-'));
-    const cluster = new FakeDockerCluster(dir, options.joinLatencyMs ?? 5);
+    const cluster = new FakeDockerCluster(dir, options.joinLatencyMs ?? 5, options.demotionDelayMs ?? 0);
     for (const hostname of options.hostnames) {
       const socketPath = join(dir, `${hostname}.sock`);
       const engine: Engine = {
@@ -105,6 +113,7 @@ export class FakeDockerCluster {
         nodeId: '',
         addr: '',
         error: '',
+        networks: new Set(),
       };
       engine.server.on('request', (req, res) => void cluster.handle(engine, req, res));
       await new Promise<void>((resolve, reject) => {
@@ -144,6 +153,16 @@ export class FakeDockerCluster {
   /** A node's local swarm state as its engine reports it. */
   localState(hostname: string): LocalNodeState {
     return this.engine(hostname).state;
+  }
+
+  /** The Docker networks of a node's engine (as far as the fake models them). */
+  networks(hostname: string): string[] {
+    return [...this.engine(hostname).networks].sort();
+  }
+
+  /** Creates a network on a node's engine, e.g. a `docker_gwbridge` that predates Cluster Lab. */
+  addNetwork(hostname: string, name: string): void {
+    this.engine(hostname).networks.add(name);
   }
 
   /** Simulates a node's dockerd/host going away: its swarm node turns `down` (managers `unreachable`). */
@@ -207,7 +226,8 @@ export class FakeDockerCluster {
   private isManager(engine: Engine): boolean {
     const foreign = engine.foreign;
     if (foreign) return foreign.manager;
-    return engine.state === 'active' && this.swarm?.nodes.get(engine.nodeId)?.Spec.Role === 'manager';
+    // A Raft member, which a demoted manager stays until the demotion has gone through.
+    return engine.state === 'active' && this.swarm?.nodes.get(engine.nodeId)?.ManagerStatus !== undefined;
   }
 
   private async handle(engine: Engine, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -258,6 +278,8 @@ export class FakeDockerCluster {
   ): Promise<[number, unknown?]> {
     const nodeMatch = /^\/nodes\/([^/]+)(\/update)?$/.exec(path);
     if (method === 'GET' && path === '/info') return [200, this.info(engine)];
+    const networkMatch = /^\/networks\/([^/]+)$/.exec(path);
+    if (networkMatch) return this.network(engine, method, decodeURIComponent(networkMatch[1] ?? ''));
     if (method === 'POST' && path === '/swarm/init') return this.init(engine, body ?? {});
     if (method === 'POST' && path === '/swarm/join') return this.join(engine, body ?? {});
     if (method === 'POST' && path === '/swarm/leave') return this.leave(engine, query.force === 'true');
@@ -275,6 +297,18 @@ export class FakeDockerCluster {
       if (method === 'DELETE') return this.removeNode(node, query.force === 'true');
     }
     return [404, { message: `page not found: ${method} ${path}` }];
+  }
+
+  private network(engine: Engine, method: string, name: string): [number, unknown?] {
+    if (!engine.networks.has(name)) return [404, { message: `network ${name} not found` }];
+    if (method === 'GET') return [200, { Name: name, Id: `${name}-id`, Driver: 'bridge' }];
+    if (method !== 'DELETE') return [404, { message: `page not found: ${method} /networks/${name}` }];
+    // In swarm mode the ingress sandbox has an endpoint on docker_gwbridge.
+    if (name === 'docker_gwbridge' && engine.state === 'active') {
+      return [403, { message: `error while removing network: network ${name} id ${name}-id has active endpoints` }];
+    }
+    engine.networks.delete(name);
+    return [204];
   }
 
   private info(engine: Engine) {
@@ -328,6 +362,7 @@ export class FakeDockerCluster {
     engine.state = 'active';
     engine.nodeId = randomId();
     engine.addr = advertise.split(':')[0] ?? '';
+    engine.networks.add('docker_gwbridge');
     this.swarm.nodes.set(engine.nodeId, this.newNode(engine, 'manager', advertise, true));
     return [200, engine.nodeId];
   }
@@ -356,6 +391,7 @@ export class FakeDockerCluster {
     engine.state = 'active';
     engine.nodeId = randomId();
     engine.addr = advertise.split(':')[0] ?? '';
+    engine.networks.add('docker_gwbridge');
     swarm.nodes.set(engine.nodeId, this.newNode(engine, role, advertise, false));
     return [200];
   }
@@ -363,8 +399,8 @@ export class FakeDockerCluster {
   private leave(engine: Engine, force: boolean): [number, unknown?] {
     if (engine.state === 'inactive') return [503, { message: 'This node is not part of a swarm' }];
     const node = this.ownNode(engine.hostname);
-    if (node?.Spec.Role === 'manager' && !force) {
-      const managers = [...(this.swarm?.nodes.values() ?? [])].filter((n) => n.Spec.Role === 'manager').length;
+    if (node?.ManagerStatus && !force) {
+      const managers = [...(this.swarm?.nodes.values() ?? [])].filter((n) => n.ManagerStatus).length;
       return [
         503,
         {
@@ -375,10 +411,7 @@ export class FakeDockerCluster {
     if (node) {
       node.Status.State = 'down';
       if (node.ManagerStatus) node.ManagerStatus.Reachability = 'unreachable';
-      if (
-        node.Spec.Role === 'manager' &&
-        ![...(this.swarm?.nodes.values() ?? [])].some((n) => n.Spec.Role === 'manager' && n.Status.State === 'ready')
-      ) {
+      if (node.ManagerStatus && ![...(this.swarm?.nodes.values() ?? [])].some((n) => n.ManagerStatus && n.Status.State === 'ready')) {
         this.swarm = undefined; // the last manager is gone: so is the swarm
       }
     }
@@ -414,12 +447,17 @@ export class FakeDockerCluster {
       };
     }
     if (spec.Role === 'worker' && node.ManagerStatus) {
-      const wasLeader = node.ManagerStatus.Leader;
-      delete node.ManagerStatus;
-      if (wasLeader) {
-        const next = managers.find((m) => m.ID !== node.ID && m.ManagerStatus?.Reachability === 'reachable');
-        if (next?.ManagerStatus) next.ManagerStatus.Leader = true;
-      }
+      const demote = () => {
+        if (!node.ManagerStatus || node.Spec.Role !== 'worker') return;
+        const wasLeader = node.ManagerStatus.Leader;
+        delete node.ManagerStatus;
+        if (wasLeader) {
+          const next = [...(this.swarm?.nodes.values() ?? [])].find((m) => m.ManagerStatus?.Reachability === 'reachable');
+          if (next?.ManagerStatus) next.ManagerStatus.Leader = true;
+        }
+      };
+      if (this.demotionDelayMs > 0) setTimeout(demote, this.demotionDelayMs);
+      else demote();
     }
     return [200];
   }

@@ -1,0 +1,56 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DockerClient } from './docker-api.js';
+import { SWARM_CALLS, toSwarmError } from './errors.js';
+
+/**
+ * The bridge network Docker creates on a node when it enters swarm mode (`swarm init`/`join`):
+ * it connects the node's overlay endpoints (the ingress sandbox, service tasks) to the host.
+ * Docker keeps it after `swarm leave`, so `stop` removes it when `start` made it.
+ */
+export const GATEWAY_BRIDGE = 'docker_gwbridge';
+
+/**
+ * How long {@link removeGatewayBridge} keeps trying while endpoints are still attached: after a
+ * leave Docker releases the ingress sandbox asynchronously (within about a second).
+ */
+export const GATEWAY_BRIDGE_REMOVE_TIMEOUT_MS = 5_000;
+
+/** Whether `docker_gwbridge` exists on this node. Equivalent to `docker network inspect docker_gwbridge`. */
+export async function gatewayBridgeExists(docker: DockerClient): Promise<boolean> {
+  try {
+    await docker.getNetwork(GATEWAY_BRIDGE).inspect();
+    return true;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return false;
+    throw toSwarmError(error, `inspect the ${GATEWAY_BRIDGE} network`, SWARM_CALLS.inspectNetwork);
+  }
+}
+
+/**
+ * Removes `docker_gwbridge` (and with it the Linux bridge of that name); false when it was not
+ * there. Retries while Docker still has endpoints on it (the ingress sandbox going away after a
+ * leave), up to `timeoutMs`. Equivalent to `docker network rm docker_gwbridge`.
+ *
+ * @example
+ * ```ts
+ * const existed = await gatewayBridgeExists(docker);    // before swarm init/join
+ * // … later, after leaving the swarm:
+ * if (!existed) await removeGatewayBridge(docker);
+ * ```
+ */
+export async function removeGatewayBridge(docker: DockerClient, timeoutMs = GATEWAY_BRIDGE_REMOVE_TIMEOUT_MS): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await docker.getNetwork(GATEWAY_BRIDGE).remove();
+      return true;
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 404) return false;
+      if (Date.now() >= deadline || (status !== 403 && status !== 500)) {
+        throw toSwarmError(error, `remove the ${GATEWAY_BRIDGE} network`, SWARM_CALLS.removeNetwork);
+      }
+      await sleep(100);
+    }
+  }
+}
