@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { ExecaRunner, FakeRunner, isProcessAlive, writePidFile } from '@cluster-lab/core';
@@ -54,8 +54,12 @@ describe('dockerd process handling', () => {
 
   it('reports a dockerd that never answers with the tail of its log', async () => {
     const paths = dockerdPaths(dir, 't', 'node1');
-    await writeFile(paths.logFile, 'level=info msg="starting"\nlevel=fatal msg="failed to start daemon: no space"\n');
-    const runner = new FakeRunner().onSpawn('dockerd', () => true);
+    await writeFile(paths.logFile, 'level=info msg="an earlier run"\n');
+    // Only what this start's dockerd wrote counts (the log is kept across runs).
+    const runner = new FakeRunner().onSpawn('dockerd', () => {
+      appendFileSync(paths.logFile, 'level=info msg="starting"\nlevel=fatal msg="failed to start daemon: no space"\n');
+      return true;
+    });
     const error = await startDockerd(runner, paths, { timeoutMs: 50 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'LAB_DOCKERD_NOT_READY', message: expect.stringContaining('failed to start daemon: no space') });
     expect(runner.commands('spawn')).toEqual([`dockerd ${dockerdArgs(paths).join(' ')}`]);
