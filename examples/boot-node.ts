@@ -10,8 +10,8 @@
  *   node examples/boot-node.ts start --config /etc/cluster-lab/config.yaml
  *   node examples/boot-node.ts stop  --config /etc/cluster-lab/config.yaml
  *
- * `start` leaves this script's own supervisor running (`supervise`: swarm upkeep, leadership
- * watch), which runs `restart` when the node yields leadership; you do not call those two.
+ * `start` leaves this script's own supervisor running (`supervise`: heartbeats, failover, yield
+ * after a healed partition, swarm upkeep); you do not call it yourself.
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,7 +24,7 @@ const { config } = await loadConfig({ env: process.env, ...(values.config ? { fi
 // The node with its cluster keys: loadNodeFacts reads secretFile (unless `security: open`).
 const node = await loadNodeFacts(config);
 
-// The supervisor and the restart are this very script, with the config file they are given.
+// The supervisor is this very script, with the config file it is given.
 const self = fileURLToPath(import.meta.url);
 const services = createNodeServices({ supervisor: { argv: (file) => [self, 'supervise', '--config', file] } });
 
@@ -63,9 +63,6 @@ try {
       signal: abortOnSignal(),
       log: (message) => console.log(`${new Date().toISOString()} ${message}`),
     });
-  } else if (command === 'restart') {
-    await stopNode(node, { services, onEvent });
-    await start();
   } else {
     console.error(`unknown command "${command}": use start or stop`);
     process.exitCode = 2;

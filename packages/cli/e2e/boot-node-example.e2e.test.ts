@@ -13,6 +13,8 @@ import { REPO_ROOT } from './readme-commands.js';
 /** The examples under test: scripts that import only @cluster-lab/node and @cluster-lab/core. */
 const EXAMPLE = join(REPO_ROOT, 'examples', 'boot-node.ts');
 const CUSTOM_FLOW = join(REPO_ROOT, 'examples', 'custom-boot-flow.ts');
+/** What `stop` keeps on purpose in the state dir. */
+const KEPT = /^(cluster\.json|dhcp(\/dnsmasq\.(leases|log))?|consul(\/consul\.log)?|supervisor(\/supervisor\.log)?)$/;
 
 describe.skipIf(skipUnlessRoot())('boot flows from scripts of @cluster-lab/node + core (examples/), on 3 lab nodes at once', () => {
   let lab: Lab;
@@ -55,7 +57,8 @@ describe.skipIf(skipUnlessRoot())('boot flows from scripts of @cluster-lab/node 
     const runs = await Promise.all(lab.nodes.map((n) => example(n, 'start')));
     for (const [i, r] of runs.entries()) expect(r.exitCode, `${lab.nodes[i]?.name}: ${r.stdout}${r.stderr}`).toBe(0);
     const statuses = await Promise.all(lab.nodes.map(async (n) => (await cli(n, 'status')).events.find((e) => e.type === 'status')));
-    expect(statuses.filter((s) => s?.role === 'leader').map((s) => s?.address)).toEqual(['192.168.200.1']);
+    // The leader holds the leader address beside its own node address.
+    expect(statuses.filter((s) => s?.role === 'leader').map((s) => s?.leaderAddress)).toEqual(['192.168.200.1']);
     const followers = statuses.filter((s) => s?.role === 'follower').map((s) => String(s?.address));
     expect(followers).toHaveLength(2);
     expect(new Set(followers).size).toBe(2);
@@ -90,8 +93,8 @@ describe.skipIf(skipUnlessRoot())('boot flows from scripts of @cluster-lab/node 
       expect(addrs.filter((a) => a.startsWith('192.168.200.') || a.startsWith('169.254.'))).toEqual([]);
       expect((await node.docker().info()).Swarm?.LocalNodeState).toBe('inactive');
       const left = await readdir(join(node.dir, 'cluster-lab'), { recursive: true }).catch(() => [] as string[]);
-      // Only the DHCP lease database is kept on purpose (stable addresses across restarts).
-      expect(left.filter((f) => !/^dhcp(\/dnsmasq\.leases)?$/.test(String(f)))).toEqual([]);
+      // Kept on purpose: the lease database, cluster.json and the daemons' logs (post-mortems; `--purge` deletes them).
+      expect(left.filter((f) => !KEPT.test(String(f)))).toEqual([]);
     }
   });
 
@@ -116,7 +119,7 @@ describe.skipIf(skipUnlessRoot())('boot flows from scripts of @cluster-lab/node 
       const addrs = (await node.ip.listAddresses()).map((a) => a.local);
       expect(addrs.filter((a) => a.startsWith('192.168.200.') || a.startsWith('169.254.'))).toEqual([]);
       const left = await readdir(join(node.dir, 'custom-flow'), { recursive: true }).catch(() => [] as string[]);
-      expect(left.filter((f) => !/^dhcp(\/dnsmasq\.leases)?$/.test(String(f)))).toEqual([]);
+      expect(left.filter((f) => !/^dhcp(\/dnsmasq\.(leases|log))?$/.test(String(f)))).toEqual([]);
     }
   });
 });

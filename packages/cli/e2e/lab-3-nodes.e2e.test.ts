@@ -10,9 +10,9 @@ import { eventually, labExec, nodeStatus, pidIn, roles, swarmNodes } from './lab
 import { argv, REPO_ROOT, readmeQuickStart } from './readme-commands.js';
 
 const NODES = ['node1', 'node2', 'node3'];
-/** `GET /v1/agent/self` on the leader address, from inside a node (Node's fetch; no curl needed). */
+/** `GET /v1/agent/self` on the leader address, from inside a node (Node's fetch; no curl needed), with the management token `lab exec` hands over. */
 const LEADER_HTTP =
-  "fetch('http://192.168.200.1:8500/v1/agent/self').then(async (r) => { if (!r.ok) process.exit(1); process.stdout.write(await r.text()); })";
+  "fetch('http://192.168.200.1:8500/v1/agent/self', { headers: { 'X-Consul-Token': process.env.CONSUL_HTTP_TOKEN ?? '' } }).then(async (r) => { if (!r.ok) { console.error(r.status); process.exit(1); } process.stdout.write(await r.text()); })";
 /** The member rows of `consul members` output (without its header). */
 const memberRows = (stdout: string) => stdout.trim().split('\n').slice(1).filter(Boolean);
 

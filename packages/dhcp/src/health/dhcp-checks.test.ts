@@ -31,7 +31,7 @@ describe('DHCP health checks', () => {
     const report = await runChecks(dhcpServerChecks(server));
     expect(report.checks.map((c) => [c.id, c.status, c.detail])).toEqual([
       ['dhcp-server-running', 'FAIL', `no dnsmasq runs under ${paths.pidFile}`],
-      ['dhcp-server-cluster-link-only', 'PASS', 'bound to eth1, no router option'],
+      ['dhcp-server-cluster-link-only', 'PASS', 'bound to 192.168.200.1 (cluster link only), no router option'],
       ['dhcp-server-leases', 'PASS', '2 active lease(s): 192.168.200.101, 192.168.200.50'],
     ]);
   });

@@ -33,12 +33,15 @@ export function dhcpServerChecks(server: DnsmasqServer): Check[] {
       title: 'DHCP server serves the cluster link only',
       run: async () => {
         const conf = await readFile(server.paths.confFile, 'utf8').catch(() => '');
-        const iface = /^interface=(.+)$/m.exec(conf)?.[1];
-        if (!iface || !/^bind-interfaces$/m.test(conf)) {
-          return fail(`${server.paths.confFile} does not bind dnsmasq to one interface`, 'restart with `cluster-lab start` to rewrite it');
+        const address = /^listen-address=(.+)$/m.exec(conf)?.[1];
+        if (!address || !/^bind-interfaces$/m.test(conf) || /^interface=/m.test(conf)) {
+          return fail(
+            `${server.paths.confFile} does not bind dnsmasq to the leader address alone`,
+            'restart with `cluster-lab start` to rewrite it',
+          );
         }
         const router = /^dhcp-option=3,(.+)$/m.exec(conf)?.[1];
-        return pass(`bound to ${iface}${router ? `, hands out router ${router}` : ', no router option'}`);
+        return pass(`bound to ${address} (cluster link only)${router ? `, hands out router ${router}` : ', no router option'}`);
       },
     },
     {

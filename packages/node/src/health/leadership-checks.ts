@@ -1,4 +1,5 @@
-import { type Check, type CheckResult, fail, pass, skip, warn } from '@cluster-lab/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Check, type CheckResult, fail, pass, readPidFile, skip, warn } from '@cluster-lab/core';
 import { ELECTION_REJECTIONS, type ElectionCodecStats, rejectedTotal } from '@cluster-lab/election';
 import type { NodeFacts } from '../node-facts.js';
 import { readSupervisorStatus, type SupervisorStatus } from '../supervise/supervisor-status.js';
@@ -7,6 +8,21 @@ import { readSupervisorStatus, type SupervisorStatus } from '../supervise/superv
 export const RECENT_MS = 60_000;
 /** A status file older than this means the supervisor stopped reporting. */
 export const STATUS_STALE_MS = 10_000;
+/** How long `health` waits for a live supervisor's first leadership report (`health` right after `start`). */
+export const FIRST_STATUS_WAIT_MS = 10_000;
+
+/**
+ * The supervisor's status; while its process lives but has not reported leadership yet (it has
+ * just been started), waits up to {@link FIRST_STATUS_WAIT_MS} for the first report.
+ */
+async function firstLeadershipStatus(node: NodeFacts): Promise<SupervisorStatus | undefined> {
+  const deadline = Date.now() + FIRST_STATUS_WAIT_MS;
+  for (;;) {
+    const status = await readSupervisorStatus(node);
+    if (status?.leadership || Date.now() >= deadline || (await readPidFile(node.paths.supervisor.pidFile)) === undefined) return status;
+    await sleep(250);
+  }
+}
 
 /**
  * The `health` checks that read the supervisor's status file: leader heartbeats (or holding the
@@ -17,9 +33,11 @@ export const STATUS_STALE_MS = 10_000;
 export function leadershipChecks(node: NodeFacts, running: boolean, now: () => number = Date.now): Check[] {
   const { config } = node;
   const vip = config.leaderAddress;
+  let first: Promise<SupervisorStatus | undefined> | undefined;
   const read = async (): Promise<SupervisorStatus | CheckResult> => {
     if (!running) return skip('node not started');
-    const status = await readSupervisorStatus(node);
+    first ??= firstLeadershipStatus(node);
+    const status = await first;
     if (!status?.leadership) {
       return fail(
         'the supervisor reports no leadership state: nobody on this node watches the leader or takes over when it is lost',

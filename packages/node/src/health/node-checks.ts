@@ -139,14 +139,24 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
             const pid = await readPidFile(paths.pidFile);
             if (!pid) return fail('dnsmasq is not running', 'run `cluster-lab start` again; see the dnsmasq log in the state dir');
             const conf = await readFile(paths.confFile, 'utf8');
-            const interfaces = [...conf.matchAll(/^interface=(.+)$/gm)].map((m) => m[1]);
-            if (interfaces.length !== 1 || interfaces[0] !== link || !/^bind-interfaces$/m.test(conf)) {
+            // dnsmasq binds to the interface that holds its listen address: the leader address, on the cluster link only.
+            const listen = [...conf.matchAll(/^listen-address=(.+)$/gm)].map((m) => m[1]);
+            const onLink = (await node.network.listAddresses(link)).some((a) => a.cidr === node.leaderCidr);
+            if (
+              listen.length !== 1 ||
+              listen[0] !== config.leaderAddress ||
+              /^interface=/m.test(conf) ||
+              !/^bind-interfaces$/m.test(conf) ||
+              !onLink
+            ) {
               return fail(
-                `dnsmasq serves ${interfaces.join(', ') || 'every interface'}`,
-                `it must serve ${link} only: run \`cluster-lab stop\` and \`start\``,
+                listen.length
+                  ? `dnsmasq listens on ${listen.join(', ')}${onLink ? '' : `; ${config.leaderAddress} is not on ${link}`}`
+                  : 'dnsmasq serves every interface',
+                `it must serve ${link} only, at ${config.leaderAddress}: run \`cluster-lab stop\` and \`start\``,
               );
             }
-            return pass(`dnsmasq pid ${pid} bound to ${link} only`);
+            return pass(`dnsmasq pid ${pid} bound to ${config.leaderAddress} on ${link} only`);
           },
         },
   ];
