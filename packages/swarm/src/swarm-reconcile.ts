@@ -137,8 +137,14 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       );
       if (!leftIds.has(node.ID) && !duplicate) continue;
       try {
-        if (node.Spec.Role === 'manager')
-          await withFreshNode(docker, node, (n) => updateSwarmNode(docker, n, { ...n.Spec, Role: 'worker' }));
+        if (node.Spec.Role === 'manager') {
+          // A node that demoted itself and left may have been promoted again while it was going (its
+          // desired role says manager, but it is no Raft member): Swarm cannot demote it, and
+          // removes it with force as it is.
+          await withFreshNode(docker, node, (n) => updateSwarmNode(docker, n, { ...n.Spec, Role: 'worker' })).catch((error: unknown) => {
+            if (!/can't find manager in raft memberlist/i.test(describeError(error))) throw error;
+          });
+        }
         await removeSwarmNode(docker, node, true);
         result.removed.push({ id: node.ID, hostname });
         onEvent({ type: 'log', level: 'info', message: `removed stale swarm node ${hostname} (${node.ID})`, source: 'swarm' });

@@ -185,7 +185,17 @@ describe.skipIf(skipUnlessRoot())('swarm on a 3-node lab (real dockerd per node)
     expect(last).toMatchObject({ lastManager: true, removedGatewayBridge: true });
     expect(await hasBridge(n1)).toEqual({ network: false, link: false });
     expect((await hasBridge(n2)).network).toBe(true);
-    await docker(n2, ['network', 'rm', 'docker_gwbridge']);
+    // Docker detaches the left swarm's ingress sandbox from it a moment after the leave returns.
+    await expect
+      .poll(
+        () =>
+          docker(n2, ['network', 'rm', 'docker_gwbridge']).then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(true);
   }, 120_000);
 });
 

@@ -49,6 +49,8 @@ export abstract class HookDhcpClient implements DhcpClient {
   protected readonly hostname: string | undefined;
   /** What a lease must satisfy to be applied (`validateLease`): the leader's server ids, the subnet's prefix, the range. */
   readonly policy: LeasePolicy;
+  /** Refusal messages already logged (each once). */
+  private readonly warned = new Set<string>();
   protected readonly events: EventSink | undefined;
 
   constructor(options: DhcpClientOptions) {
@@ -141,6 +143,9 @@ export abstract class HookDhcpClient implements DhcpClient {
   protected async refuse(lease: Lease, verdict: Extract<LeaseVerdict, { ok: false }>): Promise<void> {
     await mkdir(this.paths.dir, { recursive: true });
     await recordLeaseRefusal(this.paths.refusalsFile, lease, verdict.reason, verdict.message);
+    // Said once per offer (the same server offering the same lease is asked again every second; the count keeps them all).
+    if (this.warned.has(verdict.message)) return;
+    this.warned.add(verdict.message);
     this.events?.({ type: 'log', level: 'warn', message: `${verdict.message} (not applied)`, source: 'dhcp' });
   }
 
