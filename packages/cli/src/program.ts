@@ -64,7 +64,7 @@ export function buildProgram(): Command {
   ).action(lazy(() => import('./commands/start-command.js')));
   configFlags(program.command('stop').description('undo exactly what start did, newest change first (safe to repeat)'))
     .option('--force', 'clean up by inspection when the journal is missing or corrupt')
-    .option('--purge', 'also delete kept state (DHCP leases) from the state directory')
+    .option('--purge', 'also delete kept state (DHCP leases, cluster.json, daemon logs) from the state directory')
     .option(
       '--cluster-down',
       'every node of the cluster is stopping now (e.g. powering off the whole cluster): leave without the graceful steps that protect the nodes that stay',

@@ -204,7 +204,9 @@ const MAPPED: Partial<Record<SwarmErrorCode, { hint: string; errorClass?: ErrorC
     hint: 'bring the manager nodes back online; `docker swarm init --force-new-cluster` on a surviving manager recovers a lost quorum',
   },
   SWARM_QUORUM_AT_RISK: { hint: 'add or bring back managers first, or pass `force` knowing the swarm may lose its quorum' },
-  SWARM_BAD_TOKEN: { hint: 'the tokens in the cluster store are stale; restart the leader so it publishes fresh ones' },
+  SWARM_BAD_TOKEN: {
+    hint: "the tokens in the cluster store are stale: run `cluster-lab health` on a manager (in the cluster's one Consul and swarm); `initManager` on a manager of the swarm republishes the tokens and the record (docs/troubleshooting.md)",
+  },
   SWARM_JOIN_TIMEOUT: { hint: 'check that the manager address is reachable on TCP 2377 over the cluster link' },
   SWARM_CONFLICT: { hint: 'another writer changed the node at the same time; retry' },
   SWARM_NODE_NOT_FOUND: { hint: 'the node was removed; list nodes with `cluster-lab status`' },

@@ -251,7 +251,7 @@ async function waitForCluster(
         return JSON.parse(stored.value) as ClusterRecord;
       } catch {
         throw swarmError('SWARM_RECORD_INVALID', `the cluster record at ${keys.cluster} is not valid JSON`, {
-          hint: 'restart the leader so it republishes the swarm record',
+          hint: "run `cluster-lab health` on a manager (in the cluster's one Consul and swarm); `initManager` on a manager of the swarm republishes the tokens and the record (docs/troubleshooting.md)",
         });
       }
     }
@@ -382,7 +382,7 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
     const token = await store.get(tokenKey);
     if (!token) {
       throw swarmError('SWARM_TOKEN_MISSING', `the ${decision.role} join token is missing from the cluster store`, {
-        hint: 'restart the leader so it republishes the tokens',
+        hint: "run `cluster-lab health` on a manager (in the cluster's one Consul and swarm); `initManager` on a manager of the swarm republishes the tokens and the record (docs/troubleshooting.md)",
       });
     }
     try {
@@ -417,7 +417,7 @@ async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager
     const managers = (await readJson<ManagerAddress[]>(store, keys.managers))?.value ?? [];
     if (managers.length === 0) {
       throw swarmError('SWARM_MANAGERS_MISSING', `no manager addresses at ${keys.managers}`, {
-        hint: 'restart the leader so it republishes the swarm record',
+        hint: "run `cluster-lab health` on a manager (in the cluster's one Consul and swarm); `initManager` on a manager of the swarm republishes the tokens and the record (docs/troubleshooting.md)",
       });
     }
     // Docker uses only the first RemoteAddr, so rotate through managers across attempts.

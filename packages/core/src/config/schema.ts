@@ -218,7 +218,7 @@ export const consulSchema = z
       .optional()
       .describe('gossip encryption key'),
     aclToken: z.string().min(1).pipe(checked(tokenProblem)).optional().describe('ACL token used by Cluster Lab'),
-    httpPort: port.default(8500).describe('Consul HTTP API port (loopback and cluster address)'),
+    httpPort: port.default(8500).describe('Consul HTTP API port (loopback, the node address and the leader address)'),
     exposeUi: z.boolean().default(false).describe('bind the HTTP API/UI on all addresses (warns)'),
   })
   .strict();

@@ -60,7 +60,7 @@ interface JournalRecord {
  * ```ts
  * const { config } = await loadConfig({ file: '/etc/cluster-lab/config.yaml', env: process.env });
  * const services = createNodeServices({ supervisor: { argv: (file) => [myScript, 'supervise', file] } });
- * const result = await startNode(nodeFacts(config), { services, onEvent: console.log });
+ * const result = await startNode(await loadNodeFacts(config), { services, onEvent: console.log });
  * console.log(result.role, result.address, result.clusterId);
  * ```
  */

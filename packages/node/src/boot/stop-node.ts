@@ -9,7 +9,7 @@ import { undoHandlers } from './undo-handlers.js';
 export interface StopNodeOptions {
   services: NodeServices;
   onEvent?: EventSink;
-  /** Also delete state kept across restarts on purpose (DHCP leases). */
+  /** Also delete state kept across restarts on purpose: the DHCP lease database, `cluster.json` and the daemons' logs. */
   purge?: boolean;
   /**
    * Every node of the cluster is stopping at once (`cluster-lab lab down`, the whole cluster

@@ -215,7 +215,7 @@ export function nodeChecks(ctx: NodeCheckContext): Check[] {
           return member
             ? pass('the swarm the cluster store records')
             : fail(
-                'this node is in another swarm than the one the leader recorded (the leader was restarted alone and started a new one)',
+                'this node is in another swarm than the one the cluster store records (a split: two swarms)',
                 "run `cluster-lab stop` and then `cluster-lab start` on this node to join the leader's swarm",
               );
         } finally {
