@@ -125,7 +125,7 @@ describe('join', () => {
     ).rejects.toMatchObject({
       code: 'SWARM_TOKENS_TIMEOUT',
       message: 'no swarm join tokens appeared in the cluster store within 150 ms',
-      hint: expect.stringContaining('republishes'),
+      hint: expect.stringContaining('leader'),
     });
   });
 
