@@ -173,7 +173,8 @@ export async function startNode(node: NodeFacts, options: StartNodeOptions): Pro
           // The followers wait for DHCP right after the election, so it starts at once — with the
           // node address the election already chose and probed reserved, while it is added to
           // the link. The leader's Consul starts as soon as it can bind that address.
-          const reserved = election.nodeAddress ?? own.then((o) => o.ip);
+          // It waits for the node address on the link: adding it reorders the leader address (see assignNodeAddress).
+          const reserved = own.then((o) => o.ip);
           await settled([
             own,
             config.dhcp.enabled

@@ -67,7 +67,26 @@ export async function assignNodeAddress(ctx: ServiceContext, link: LinkInfo, ele
   const ip = await (election.nodeAddress ?? prepareNodeAddress(node, link, ctx.signal));
   const cidr = `${ip}/${prefix}`;
   await network.addAddress(link.name, cidr);
+  await putLeaderAddressLast(node, link.name, cidr);
   return { ip, cidr, added: true };
+}
+
+/**
+ * The election claimed the leader address before the node address existed, so it is the link's
+ * primary address of the subnet — the source the kernel picks for everything this node sends
+ * there, Swarm's overlay (VXLAN) replies included, which the peers then drop (they know this
+ * node by its node address): a service on the leader was unreachable from the other nodes.
+ * Re-adding the leader address after the node address makes the node address primary. Runs
+ * before DHCP and Consul use the leader address; the gap is one netlink round trip.
+ */
+async function putLeaderAddressLast(node: NodeFacts, link: string, nodeCidr: string): Promise<void> {
+  const { network, leaderCidr } = node;
+  const inSubnet = (await network.listAddresses(link)).filter((a) => a.family === 'inet' && (a.cidr === leaderCidr || a.cidr === nodeCidr));
+  if (inSubnet[0]?.cidr !== leaderCidr) return;
+  await network.delAddress(link, leaderCidr);
+  // Without promote_secondaries the kernel drops the secondaries with the primary: put it back.
+  await network.addAddress(link, nodeCidr);
+  await network.addAddress(link, leaderCidr);
 }
 
 /** An address of the cluster subnet already on the link, other than the leader address (a repeated start). */
