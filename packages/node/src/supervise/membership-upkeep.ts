@@ -168,7 +168,8 @@ export class MembershipUpkeep {
         if (fresh) await removeSwarmNode(this.o.docker, fresh, true);
         removed.swarm = true;
       }
-      if (members.some((m) => m.name === hostname && m.status === 'failed')) {
+      // Any entry but a live one goes: a failed node, and one Consul already lists as left or leaving (prune drops it for good).
+      if (members.some((m) => m.name === hostname && m.status !== 'alive')) {
         await this.o.consul.forceLeave(hostname, { prune: true });
         removed.consul = true;
       }
