@@ -50,7 +50,17 @@ export async function removeGatewayBridge(docker: DockerClient, timeoutMs = GATE
       if (Date.now() >= deadline || (status !== 403 && status !== 500)) {
         throw toSwarmError(error, `remove the ${GATEWAY_BRIDGE} network`, SWARM_CALLS.removeNetwork);
       }
+      // The left swarm's ingress sandbox can keep its endpoint here for long (seen > 20 s on a
+      // loaded host): detach what is still attached — nothing of the node's own uses this bridge
+      // once it left the swarm.
+      await detachAll(docker).catch(() => undefined);
       await sleep(100);
     }
   }
+}
+
+async function detachAll(docker: DockerClient): Promise<void> {
+  const network = docker.getNetwork(GATEWAY_BRIDGE);
+  const info = (await network.inspect()) as { Containers?: Record<string, unknown> };
+  for (const id of Object.keys(info.Containers ?? {})) await network.disconnect({ Container: id, Force: true });
 }

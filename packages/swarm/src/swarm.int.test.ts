@@ -187,7 +187,7 @@ describe.skipIf(skipUnlessRoot())('swarm on a 3-node lab (real dockerd per node)
     expect((await hasBridge(n2)).network).toBe(true);
     // The user's bridge still carries the left swarm's ingress sandbox endpoint (Docker keeps it
     // until the next swarm or a restart): detach it, then remove the bridge this test created.
-    await docker(n2, ['network', 'disconnect', '--force', 'docker_gwbridge', 'gateway_ingress-sbox']).catch(() => undefined);
+    await docker(n2, ['network', 'disconnect', '--force', 'docker_gwbridge', 'ingress-sbox']).catch(() => undefined);
     await expect
       .poll(
         () =>
