@@ -185,19 +185,8 @@ describe.skipIf(skipUnlessRoot())('swarm on a 3-node lab (real dockerd per node)
     expect(last).toMatchObject({ lastManager: true, removedGatewayBridge: true });
     expect(await hasBridge(n1)).toEqual({ network: false, link: false });
     expect((await hasBridge(n2)).network).toBe(true);
-    // The user's bridge still carries the left swarm's ingress sandbox endpoint (Docker keeps it
-    // until the next swarm or a restart): detach it, then remove the bridge this test created.
-    await docker(n2, ['network', 'disconnect', '--force', 'docker_gwbridge', 'ingress-sbox']).catch(() => undefined);
-    await expect
-      .poll(
-        () =>
-          docker(n2, ['network', 'rm', 'docker_gwbridge']).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: 20_000, interval: 500 },
-      )
-      .toBe(true);
+    // The bridge this test created for "the user" stays with the lab's dockerd (destroyed with the
+    // lab): Docker can hold the left swarm's ingress sandbox on it for a long time.
   }, 120_000);
 });
 
