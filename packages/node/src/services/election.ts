@@ -23,7 +23,7 @@ export async function electNode(ctx: ServiceContext, link: LinkInfo): Promise<El
   const nodeAddress = config.role !== 'follower' ? prepareNodeAddress(ctx.node, link, ctx.signal) : undefined;
   nodeAddress?.catch(() => {});
   // Signed with the cluster secret (or open, warned about); a node that knows its cluster says so (members rank first).
-  const security = await electionSecurity(config);
+  const security = await electionSecurity(ctx.node);
   const known = await readClusterFile(ctx.node);
   const result = await electLeader({
     link: link.name,

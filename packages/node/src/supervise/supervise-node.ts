@@ -87,7 +87,7 @@ export async function superviseNode(node: NodeFacts, options: SuperviseNodeOptio
   let leadership: LeadershipLoop | undefined;
   if (facts?.link) {
     try {
-      const security = await electionSecurity(config);
+      const security = await electionSecurity(node);
       if (security.mode === 'open') log(`WARN ${OPEN_SECURITY_WARNING}`);
       const holder = (await network.listAddresses(facts.link)).some((a) => a.cidr === node.leaderCidr);
       await membership.refresh(holder).catch(() => undefined);

@@ -1,7 +1,15 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeRunner, generateSecret, InMemoryNetwork, Journal, type ProgressEvent, parseConfig } from '@cluster-lab/core';
+import {
+  deriveClusterKeys,
+  FakeRunner,
+  generateSecret,
+  InMemoryNetwork,
+  Journal,
+  type ProgressEvent,
+  parseConfig,
+} from '@cluster-lab/core';
 import type { ElectionResult } from '@cluster-lab/election';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JOURNAL_KINDS } from '../boot/journal-kinds.js';
@@ -112,16 +120,23 @@ describe('serverConfigFrom', () => {
 });
 
 describe('electionSecurity', () => {
+  const at = (security: 'open' | 'secret', secretFile: string, keys?: ReturnType<typeof deriveClusterKeys>) =>
+    ({ config: { security, secretFile }, keys }) as unknown as Parameters<typeof electionSecurity>[0];
   it('open: unsigned; secret: the election key from the secret file; a missing file says how to fix it', async () => {
-    expect(await electionSecurity({ security: 'open', secretFile: '/nonexistent' })).toEqual({ mode: 'open' });
+    expect(await electionSecurity(at('open', '/nonexistent'))).toEqual({ mode: 'open' });
     const file = join(dir, 'secret');
     await writeFile(file, `${generateSecret().toText()}\n`, { mode: 0o600 });
-    const security = await electionSecurity({ security: 'secret', secretFile: file });
+    const security = await electionSecurity(at('secret', file));
     expect(security.mode).toBe('secret');
-    await expect(electionSecurity({ security: 'secret', secretFile: join(dir, 'none') })).rejects.toMatchObject({
+    await expect(electionSecurity(at('secret', join(dir, 'none')))).rejects.toMatchObject({
       code: 'SECRET_FILE_INVALID',
       hint: expect.stringContaining('cluster-lab secret generate'),
     });
+  });
+
+  it('uses the keys loadNodeFacts read instead of reading the file again', async () => {
+    const keys = deriveClusterKeys(generateSecret());
+    expect(await electionSecurity(at('secret', join(dir, 'none'), keys))).toEqual({ mode: 'secret', key: keys.electionKey });
   });
 });
 
