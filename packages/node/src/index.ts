@@ -41,3 +41,4 @@ export * from './supervise/membership-upkeep.js';
 export * from './supervise/node-leadership.js';
 export * from './supervise/supervise-node.js';
 export * from './supervise/supervisor-status.js';
+export * from './supervise/swarm-repair.js';

@@ -3,7 +3,7 @@ import { ConsulStore } from '@cluster-lab/consul';
 import { describeError, type EventSink, OPEN_SECURITY_WARNING, type ProgressEvent } from '@cluster-lab/core';
 import { syncLeaseTable } from '@cluster-lab/dhcp';
 import type { LeadershipLoop } from '@cluster-lab/election';
-import { startReconciler } from '@cluster-lab/swarm';
+import { join, startReconciler } from '@cluster-lab/swarm';
 import { readJournalView } from '../journal-view.js';
 import type { NodeFacts } from '../node-facts.js';
 import { carryOutPromotion } from './consul-promotion.js';
@@ -12,6 +12,7 @@ import { MembershipInfo } from './membership-info.js';
 import { MembershipUpkeep, UPKEEP_INTERVAL_MS } from './membership-upkeep.js';
 import { startNodeLeadership } from './node-leadership.js';
 import { type SupervisorStatus, writeSupervisorStatus } from './supervisor-status.js';
+import { SWARM_REPAIR_INTERVAL_MS, SwarmRepair } from './swarm-repair.js';
 
 /** Options of {@link superviseNode}. */
 export interface SuperviseNodeOptions {
@@ -27,6 +28,8 @@ export const SUPERVISOR_TICK_MS = 1_000;
 export const MEMBERSHIP_REFRESH_MS = 5_000;
 /** How often a node looks for a promotion request for itself in Consul KV. */
 export const PROMOTION_CHECK_MS = 2_000;
+/** How long a re-join by {@link SwarmRepair} may wait for tokens and the join itself. */
+export const SWARM_REJOIN_TIMEOUT_MS = 60_000;
 /** How long the supervisor waits for `start` to record the node's facts before giving up. */
 export const FACTS_WAIT_MS = 120_000;
 
@@ -42,6 +45,8 @@ export const FACTS_WAIT_MS = 120_000;
  * - **swarm reconcile** (managers): labels, stale entries, manager count;
  * - **membership upkeep** (the swarm's Raft leader): nodes gone longer than
  *   `membership.removeAfter` removed from both stores, their seat given to a healthy node;
+ * - **swarm repair** (every node): an engine stuck in `error`, or removed from the swarm while it
+ *   was cut off, joins again through a live manager ({@link SwarmRepair});
  * - **promotion** (every node): a seat given to this node by upkeep turns its Consul agent into a server.
  *
  * What it knows goes to `<stateDir>/supervisor/status.json` for `health` and `status`. Resolves
@@ -119,7 +124,32 @@ export async function superviseNode(node: NodeFacts, options: SuperviseNodeOptio
         })
       : undefined;
 
-  const last = { membership: 0, upkeep: 0, promotion: 0, leaseMtime: -1 };
+  const address = facts?.address;
+  const swarmRepair =
+    config.swarm.enabled && address
+      ? new SwarmRepair({
+          docker: node.docker,
+          store: new ConsulStore(node.localConsul()),
+          rejoin: () =>
+            join({
+              docker: node.docker,
+              store: new ConsulStore(node.localConsul()),
+              advertiseAddr: address,
+              managers: config.swarm.managers,
+              labels: config.swarm.labels,
+              nodeRole: leadership?.state().role === 'leader' ? 'leader' : 'follower',
+              timeoutMs: SWARM_REJOIN_TIMEOUT_MS,
+              ...(node.keys ? { tokenKey: node.keys.swarmTokenKey } : {}),
+              onEvent,
+              signal,
+            }),
+          onEvent,
+        })
+      : undefined;
+  // A re-join takes seconds: it runs beside the ticks, so status and upkeep never wait for it.
+  let repairing: Promise<void> | undefined;
+
+  const last = { membership: 0, upkeep: 0, promotion: 0, swarmRepair: 0, leaseMtime: -1 };
   const tick = async () => {
     const now = Date.now();
     const holder = leadership?.state().role === 'leader';
@@ -144,6 +174,18 @@ export async function superviseNode(node: NodeFacts, options: SuperviseNodeOptio
       await upkeep.round();
       status.upkeep = upkeep.state();
     }
+    if (swarmRepair && !repairing && now - last.swarmRepair >= SWARM_REPAIR_INTERVAL_MS) {
+      last.swarmRepair = now;
+      repairing = swarmRepair.round().then(
+        (state) => {
+          status.swarmRepair = state;
+          repairing = undefined;
+        },
+        () => {
+          repairing = undefined;
+        },
+      );
+    }
     if (config.consul.enabled && now - last.promotion >= PROMOTION_CHECK_MS) {
       last.promotion = now;
       const promotion = await carryOutPromotion(node, onEvent);
@@ -166,7 +208,7 @@ export async function superviseNode(node: NodeFacts, options: SuperviseNodeOptio
     await sleep(SUPERVISOR_TICK_MS, signal);
   }
   log('stopping');
-  await Promise.all([reconciler?.stop(), leadership?.stop()]);
+  await Promise.all([reconciler?.stop(), leadership?.stop(), repairing]);
   consulStoreClient?.close();
 }
 

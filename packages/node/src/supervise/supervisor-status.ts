@@ -4,6 +4,7 @@ import { writeFileAtomic } from '@cluster-lab/core';
 import type { LeadershipState } from '@cluster-lab/election';
 import type { NodeFacts } from '../node-facts.js';
 import type { UpkeepState } from './membership-upkeep.js';
+import type { SwarmRepairState } from './swarm-repair.js';
 
 /** File name of the supervisor's status inside `<stateDir>/supervisor/`. */
 export const SUPERVISOR_STATUS_FILE = 'status.json';
@@ -25,6 +26,8 @@ export interface SupervisorStatus {
   leaseSync?: { lastSyncAt?: number; lastError?: string };
   /** A Consul promotion this node carried out (restart of its agent as a server). */
   promotion?: { at: number; ok: boolean; detail: string };
+  /** This node's own swarm membership: an engine in `error`, the last re-join. */
+  swarmRepair?: SwarmRepairState;
 }
 
 /** Path of the status file of `node`. */

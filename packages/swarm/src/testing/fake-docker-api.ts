@@ -173,12 +173,24 @@ export class FakeDockerCluster {
     if (node.ManagerStatus) node.ManagerStatus.Reachability = 'unreachable';
   }
 
-  /** Simulates a dockerd restart: the engine reports `pending` for `pendingMs`, then is Ready again with the same node ID. */
+  /**
+   * Simulates dockerd giving up on its swarm node (`LocalNodeState: error`), e.g. a promoted
+   * worker that keeps dialling a manager that is gone: the node's entry turns `down`.
+   */
+  strand(hostname: string, error: string): void {
+    this.setDown(hostname);
+    const engine = this.engine(hostname);
+    engine.state = 'error';
+    engine.error = error;
+  }
+
+  /** Simulates a dockerd restart (also one that recovers a stranded node): the engine reports `pending` for `pendingMs`, then is Ready again with the same node ID. */
   restart(hostname: string, pendingMs = 50): void {
     const engine = this.engine(hostname);
-    if (engine.state !== 'active') return;
+    if (engine.state !== 'active' && engine.state !== 'error') return;
     this.setDown(hostname);
     engine.state = 'pending';
+    engine.error = '';
     setTimeout(() => {
       engine.state = 'active';
       const node = this.ownNode(hostname);
@@ -416,6 +428,7 @@ export class FakeDockerCluster {
       }
     }
     delete engine.foreign;
+    engine.error = '';
     engine.state = 'inactive';
     engine.nodeId = '';
     engine.addr = '';
