@@ -24,6 +24,7 @@ export default defineConfig({
           ],
           exclude: ['**/*.int.test.ts', '**/*.vm.test.ts', '**/node_modules/**', '**/dist/**'],
           testTimeout: 10_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -40,6 +41,10 @@ export default defineConfig({
           retry: 1,
           // Root tests share the kernel (namespaces, iptables, dockerd); two cores only.
           maxWorkers: 2,
+          // Projects with one groupOrder share the pool: the root layers each get the machine to
+          // themselves (integration, then unit, then e2e, then vm), so no layer's real daemons
+          // time out because another layer's labs hold both cores.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -55,7 +60,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 240_000,
           maxWorkers: 2,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -68,6 +73,7 @@ export default defineConfig({
           hookTimeout: 180_000,
           retry: 1,
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -70,7 +70,9 @@ describe.skipIf(skipUnlessRoot())("a rogue DHCP server on the cluster link: foll
 
   for (const kind of ['udhcpc', 'dhclient', 'dhcpcd'] as DhcpClientKind[]) {
     it.skipIf(!installed[kind])(`${kind}: with only the rogue answering, every offer is refused and nothing is applied`, async () => {
-      const { node, client } = await clientFor(kind, 3);
+      // Long enough for a client's first DISCOVER and the rogue's OFFER on a busy machine (dhcpcd
+      // waits up to a second before its first DISCOVER); the test lasts this long.
+      const { node, client } = await clientFor(kind, 6);
       try {
         const error = await client.obtain().catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'DHCP_LEASE_REFUSED', servers: [ROGUE] });
