@@ -2,7 +2,7 @@ import { skipUnlessRoot } from '@cluster-lab/core/testing';
 import type { Lab } from '@cluster-lab/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-process.js';
-import { eventually, nodeStatus } from './lab-helpers.js';
+import { eventually, labExec, nodeStatus } from './lab-helpers.js';
 import {
   createLifecycleLab,
   dhcpAnswerVia,
@@ -20,15 +20,13 @@ import {
  * start), and each ends in: exactly one holder of the leader address, one swarm and one Consul
  * cluster with every live node, `health` PASS on every live node, no duplicate swarm node.
  *
- * Not here yet, because they do not pass reliably (see the issue 13 closing note): a follower
- * removed by membership upkeep and its return, a node booted after a leader power-off, a powered-off
- * leader coming back, a crash-and-return of the holder and a rolling power-cycle — a manager that
- * comes back from a power-off (no leave) rejoins Swarm under a new identity while its old entry is
- * still a Raft voter, and its join can stall ("The swarm does not have a leader").
+ * The power-off runs past `membership.removeAfter`, so upkeep removes the old leader and gives its
+ * seat to a worker: that promotion is where Swarm strands a node ("can't initialize raft node" when
+ * the worker first joined through the node now gone) and the supervisor's swarm repair re-joins it.
  */
 const REMOVE_AFTER_S = 20;
 
-describe.skipIf(skipUnlessRoot())('lifecycle: partition and leader power-off on real Consul', () => {
+describe.skipIf(skipUnlessRoot())('lifecycle: partition, leader power-off and return, crash on real Consul', () => {
   let lab: Lab;
   let live = ['node1', 'node2', 'node3', 'node4'];
 
@@ -36,6 +34,36 @@ describe.skipIf(skipUnlessRoot())('lifecycle: partition and leader power-off on 
     const holders = await vipHolders(lab, live);
     expect(holders, `holders of ${VIP} among ${live.join(', ')}`).toHaveLength(1);
     return holders[0] as string;
+  };
+  const swarmRoles = async (on: string): Promise<Record<string, string>> => {
+    const ls = await labExec(on, ['docker', 'node', 'ls', '--format', '{{.Hostname}}|{{.ManagerStatus}}']);
+    return Object.fromEntries(
+      ls.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('|'))
+        .map(([h, m]) => [h as string, m ? 'manager' : 'worker']),
+    );
+  };
+  const consulServers = async (on: string): Promise<string[]> => {
+    const members = ((await nodeStatus(on)).consul as { members: { name: string; status: string; role?: string }[] }).members;
+    return members
+      .filter((m) => m.status === 'alive' && m.role === 'server')
+      .map((m) => m.name)
+      .sort();
+  };
+  /** Three seats held by live nodes, the same three in Swarm (managers) and Consul (servers). */
+  const seatsAligned = async (on: string): Promise<boolean> => {
+    const managers = Object.entries(await swarmRoles(on))
+      .filter(([, r]) => r === 'manager')
+      .map(([h]) => h)
+      .sort();
+    const servers = await consulServers(on);
+    return managers.length === 3 && JSON.stringify(managers) === JSON.stringify(servers);
+  };
+  const restart = async (name: string) => {
+    await lab.powerOn(name);
+    await startNodes([name]);
   };
   beforeAll(async () => {
     lab = await createLifecycleLab({ nodes: 5, removeAfter: REMOVE_AFTER_S });
@@ -112,5 +140,47 @@ describe.skipIf(skipUnlessRoot())('lifecycle: partition and leader power-off on 
     live = survivors;
     await waitConverged(lab, live);
     expect(await vipHolders(lab, live)).toEqual([newHolder]);
+    // Gone longer than membership.removeAfter: upkeep removed it and gave its seat to a live node.
+    await eventually(() => seatsAligned(newHolder), 90_000, '3 managers = 3 Consul servers on the live nodes');
+    await waitConverged(lab, live);
+    // A machine that boots now gets its lease from the new holder and joins the same cluster.
+    await startNodes(['node5']);
+    live = [...live, 'node5'].sort();
+    await waitConverged(lab, live);
+    powered = { old, newHolder };
+  });
+
+  let powered: { old: string; newHolder: string } | undefined;
+  it('the powered-off leader boots again: it joins the same swarm and Consul as a member; the holder stays', {
+    timeout: 240_000,
+    retry: 0,
+  }, async () => {
+    expect(powered, 'needs the power-off scenario').toBeDefined();
+    const { old, newHolder } = powered as { old: string; newHolder: string };
+    const witness = live[0] as string;
+    const swarmId = (await labExec(witness, ['docker', 'info', '--format', '{{.Swarm.Cluster.ID}}'])).stdout.trim();
+    const back = Date.now();
+    await restart(old);
+    live = [...live, old].sort();
+    await waitConverged(lab, live);
+    console.log(`powered-off leader back: start + one cluster of ${live.length} after ${Date.now() - back} ms`);
+    expect(await vipHolders(lab, live)).toEqual([newHolder]);
+    expect((await labExec(old, ['docker', 'info', '--format', '{{.Swarm.Cluster.ID}}'])).stdout.trim()).toBe(swarmId);
+    // The seats were all taken while it was away: it is back as a normal member of both stores.
+    expect((await swarmRoles(newHolder))[old]).toBe('worker');
+    expect(await consulServers(newHolder)).not.toContain(old);
+  });
+
+  it('the holder crashes and boots again at once: same swarm and Consul, one holder', { timeout: 180_000, retry: 0 }, async () => {
+    const crashed = await holder();
+    const witness = live.find((n) => n !== crashed) as string;
+    const swarmId = (await labExec(witness, ['docker', 'info', '--format', '{{.Swarm.Cluster.ID}}'])).stdout.trim();
+    await lab.powerOff(crashed);
+    const back = Date.now();
+    await restart(crashed);
+    await waitConverged(lab, live);
+    console.log(`holder crash and return: start + one cluster of ${live.length} after ${Date.now() - back} ms`);
+    expect(await vipHolders(lab, live)).toHaveLength(1);
+    expect((await labExec(crashed, ['docker', 'info', '--format', '{{.Swarm.Cluster.ID}}'])).stdout.trim()).toBe(swarmId);
   });
 });

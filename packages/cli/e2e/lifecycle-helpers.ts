@@ -203,7 +203,11 @@ export async function waitConverged(lab: Lab, live: readonly string[], timeoutMs
       `one cluster of ${live.join(', ')}`,
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; last view: ${JSON.stringify(last)}`);
+    // What the unhealthy nodes' supervisors did is what explains a failure seen only in CI.
+    const logs = await Promise.all(
+      (last?.unhealthy ?? []).map(async (u) => `--- ${u.node} supervisor.log\n${await supervisorLog(lab.node(u.node), 25)}`),
+    );
+    throw new Error(`${(error as Error).message}; last view: ${JSON.stringify(last)}\n${logs.join('\n')}`);
   }
   return Date.now() - started;
 }

@@ -33,7 +33,8 @@ describe.skipIf(skipUnlessRoot())('real Consul from the cluster secret (Debian 1
       lab.nodes.map(async (n, i) => {
         await n.ip.setUp('eth0');
         await n.ip.addAddress('eth0', `${addressOf(i)}/24`);
-        forwards.push(await forwardNodePort(n, 8500));
+        // By index: the forwards finish in any order, and agent i must talk to node i.
+        forwards[i] = await forwardNodePort(n, 8500);
       }),
     );
   });
