@@ -281,6 +281,63 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
     );
   });
 
+  it('stop then start on the leader (a clean reboot) rejoins the SAME swarm and Consul, once, and health passes everywhere', async () => {
+    const before = await nodeStatus(leader);
+    const stop = await labExec(leader, ['cluster-lab', 'stop']);
+    expect(stop.code, stop.stdout + stop.stderr).toBe(0);
+    const start = await labExec(leader, ['cluster-lab', 'start']);
+    expect(start.code, start.stdout + start.stderr).toBe(0);
+    // `start` returns once the node is in Consul and in the swarm (its labels applied by a manager).
+    console.log(`leader restart → rejoined: ${/ready in (\S+ s)/.exec(start.stdout)?.[1]} (shared machine)`);
+    // It looked before it bootstrapped, found the cluster and joined it — no new cluster.
+    expect(start.stdout).toContain('Swarm join');
+    expect(start.stdout).not.toContain('Swarm init');
+    const consul = await findConsulBinary();
+    await eventually(
+      async () => {
+        const statuses = await Promise.all(NODES.map((n) => nodeStatus(n)));
+        const swarms = await Promise.all(NODES.map((n) => swarmNodes(n).catch(() => [])));
+        const members = await labExec(NODES[0] as string, [consul as string, 'members']);
+        const alive = members.stdout
+          .trim()
+          .split('\n')
+          .slice(1)
+          .filter((l) => /\balive\b/.test(l)).length;
+        return (
+          statuses.every((s) => s.running === true) &&
+          new Set(statuses.map((s) => s.clusterId)).size === 1 &&
+          swarms.every((nodes) => nodes.length === 3 && nodes.every((x) => x.status === 'Ready')) &&
+          alive === 3
+        );
+      },
+      60_000,
+      'one swarm and one Consul with all three nodes',
+    );
+    const after = await nodeStatus(leader);
+    // The same cluster and swarm, and the leader's node address did not change. A follower may
+    // have taken the leader address while it was down (failover): whoever holds it, one node does.
+    const holders = (await Promise.all(NODES.map((n) => nodeStatus(n)))).filter((s) => s.holdsLeaderAddress === true);
+    expect(holders).toHaveLength(1);
+    expect(after).toMatchObject({ clusterId: before.clusterId, swarmClusterId: before.swarmClusterId, address: before.address });
+    for (const n of NODES) {
+      // Still one entry per host name (the old leader's stale entry was removed).
+      expect((await swarmNodes(n)).map((x) => x.hostname).sort(), n).toEqual(NODES);
+    }
+    // Servers and managers are the same three nodes again.
+    expect(after.consul).toMatchObject({ server: true });
+    await eventually(
+      async () => {
+        for (const n of NODES) {
+          const run = await labExec(n, ['cluster-lab', 'health']);
+          if (run.code !== 0 || run.stdout.includes('FAIL')) return false;
+        }
+        return true;
+      },
+      60_000,
+      'health PASS on every node',
+    );
+  });
+
   it('stop on every node leaves nothing that start created', async () => {
     const runs = await Promise.all(NODES.map((n) => labExec(n, ['cluster-lab', 'stop'])));
     for (const r of runs) expect(r.code, r.stdout + r.stderr).toBe(0);

@@ -16,7 +16,8 @@ const MANAGER_TOKEN_KV = 'cluster-lab/swarm/tokens/manager';
  * Issue 14's rogue: a host on the LAN that joins the cluster link (vxlan) without the cluster
  * secret. It must not read or write the Swarm join tokens through any node's Consul, not join
  * Consul's gossip, and not get a follower to apply its DHCP leases — and the cluster stays
- * healthy throughout. (Its candidacy and ARP claims: rogue-election.e2e.test.ts.)
+ * healthy throughout; nor does it take the leader address or role (the election's messages are
+ * authenticated with the secret; unauthenticated candidacies and ARP answers change nothing).
  */
 describe.skipIf(skipUnlessRoot())('a rogue host on the cluster link without the secret', () => {
   let lab: Lab;
@@ -56,6 +57,15 @@ describe.skipIf(skipUnlessRoot())('a rogue host on the cluster link without the 
     await rogue?.destroy();
     const down = await runCli(['lab', 'down'], { timeoutMs: 300_000 });
     expect(down.code, down.stderr).toBe(0);
+  });
+
+  it('takes neither the leader address nor the role: the leader keeps both and stays healthy', async () => {
+    expect((await rogue.http('http://192.168.200.1:8500/v1/status/leader')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await nodeStatus(leader)).toMatchObject({ role: 'leader', leaderAddress: '192.168.200.1', holdsLeaderAddress: true });
+    expect((await roles(NODES)).leader).toBe(leader);
+    const health = await labExec(leader, ['cluster-lab', 'health']);
+    expect(health.code, health.stdout).toBe(0);
   });
 
   it("is on the cluster link: every node's Consul HTTP API answers it (status needs no token)", async () => {
