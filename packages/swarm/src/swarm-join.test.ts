@@ -4,7 +4,7 @@ import { swarmKeys } from './store-keys.js';
 import { inRecordedSwarm, join } from './swarm-join.js';
 import { leave } from './swarm-leave.js';
 import { initManager } from './swarm-manager.js';
-import { type Reconciler, startReconciler } from './swarm-reconcile.js';
+import { type Reconciler, reconcile, startReconciler } from './swarm-reconcile.js';
 import { FakeDockerCluster } from './testing/fake-docker-api.js';
 
 const keys = swarmKeys();
@@ -206,6 +206,24 @@ describe('join', () => {
     expect(again).toMatchObject({ alreadyMember: true, nodeId: before?.ID, role: 'worker' });
     expect(fake.nodes().filter((n) => n.Description.Hostname === 'node5')).toHaveLength(1);
     expect(fake.nodes().every((n) => n.Status.State === 'ready')).toBe(true);
+  });
+
+  it('gives up an identity that stays pending (back from a power-off) and joins afresh; reconcile drops the stale entry', async () => {
+    const { fake, store } = await leaderUp(5);
+    await Promise.all([2, 3, 4, 5].map((i) => joinNode(fake, store, i)));
+    const before = fake.nodes().find((n) => n.Description.Hostname === 'node5');
+    fake.restart('node5', 60_000);
+    const again = await join({ docker: fake.docker('node5'), store, advertiseAddr: addr(5), pendingGraceMs: 200, labelTimeoutMs: 0 });
+    expect(again.alreadyMember).toBe(false);
+    expect(again.nodeId).not.toBe(before?.ID);
+    expect(fake.localState('node5')).toBe('active');
+    await reconcile({ docker: fake.docker('node1'), store });
+    expect(
+      fake
+        .nodes()
+        .filter((n) => n.Description.Hostname === 'node5')
+        .map((n) => n.ID),
+    ).toEqual([again.nodeId]);
   });
 
   it('re-joins cleanly after leaving: the stale entry is removed, not duplicated', async () => {

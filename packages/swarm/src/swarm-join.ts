@@ -35,6 +35,13 @@ export const DEFAULT_LABEL_TIMEOUT_MS = 15_000;
 export const TOKEN_WAIT_PROGRESS_MS = 5_000;
 /** Poll period of `docker info` while the local node is `pending` or becoming a manager. */
 export const LOCAL_STATE_POLL_MS = 100;
+/**
+ * How long a node that is already in a swarm may stay `pending` (reconnecting after a dockerd
+ * restart takes a second or two) before {@link join} gives its old identity up and joins afresh.
+ * A node that comes back from a power-off can stay `pending` for good: its identity was removed
+ * while it was away, or it cannot rejoin Raft under it ("The swarm does not have a leader").
+ */
+export const PENDING_GRACE_MS = 20_000;
 /** Pause between join attempts after a transient failure (election in progress, manager restarting). */
 export const JOIN_RETRY_MS = 500;
 
@@ -58,6 +65,8 @@ export interface JoinOptions {
   timeoutMs?: number;
   /** Time to wait for a manager to apply this node's labels; default {@link DEFAULT_LABEL_TIMEOUT_MS}. 0 = do not wait. */
   labelTimeoutMs?: number;
+  /** How long a `pending` engine is waited for before its identity is given up; default {@link PENDING_GRACE_MS}. */
+  pendingGraceMs?: number;
   /** When the node is in a different swarm: leave it (force) and join this one, instead of failing. */
   leaveOtherSwarm?: boolean;
   /**
@@ -114,7 +123,9 @@ export interface JoinResult {
  *
  * Idempotent: a node already in this swarm (checked by cluster ID on managers, by known manager
  * IDs on workers) only refreshes its record; a node still `pending` after a dockerd restart is
- * waited for. A node in another swarm fails with `SWARM_OTHER_CLUSTER` unless `leaveOtherSwarm`.
+ * waited for ({@link PENDING_GRACE_MS}), then — like a node in `error` — leaves its old identity
+ * with force and joins afresh (reconcile removes the stale entry). A node in another swarm fails
+ * with `SWARM_OTHER_CLUSTER` unless `leaveOtherSwarm`.
  *
  * @example
  * ```ts
@@ -145,7 +156,8 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
   const cluster = await waitForCluster(store, keys, deadline, timeoutMs, onEvent, options.signal);
   const desired = options.managers ?? cluster.managers ?? DEFAULT_MANAGERS;
 
-  if (info.Swarm.LocalNodeState === 'pending') info = await waitWhilePending(docker, deadline);
+  if (info.Swarm.LocalNodeState === 'pending')
+    info = await waitWhilePending(docker, Math.min(deadline, Date.now() + (options.pendingGraceMs ?? PENDING_GRACE_MS)), false);
   const gatewayBridgeExisted = info.Swarm.LocalNodeState === 'inactive' ? await gatewayBridgeExists(docker) : true;
   let alreadyMember = false;
   if (info.Swarm.LocalNodeState === 'locked') {
@@ -153,14 +165,15 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
       hint: 'unlock it with `docker swarm unlock` or reset it with `docker swarm leave --force`',
     });
   }
-  if (info.Swarm.LocalNodeState === 'active' || info.Swarm.LocalNodeState === 'error') {
+  const stuck = info.Swarm.LocalNodeState === 'error' || info.Swarm.LocalNodeState === 'pending';
+  if (info.Swarm.LocalNodeState === 'active' || stuck) {
     if (info.Swarm.LocalNodeState === 'active' && (await isMemberOf(store, keys, info, cluster))) {
       alreadyMember = true;
-    } else if (options.leaveOtherSwarm || info.Swarm.LocalNodeState === 'error') {
+    } else if (options.leaveOtherSwarm || stuck) {
       onEvent({
         type: 'log',
         level: 'warn',
-        message: `${hostname} leaves its previous swarm (${info.Swarm.LocalNodeState}) to join ${cluster.clusterId}`,
+        message: `${hostname} leaves its previous swarm identity (${info.Swarm.LocalNodeState}${info.Swarm.Error ? `: ${info.Swarm.Error}` : ''}) to join ${cluster.clusterId} afresh`,
         source: 'swarm',
       });
       try {
@@ -312,10 +325,11 @@ async function isMemberOf(store: ClusterStore, keys: SwarmKeys, info: DockerInfo
   return record?.nodeId === info.Swarm.NodeID && record.updatedAt >= cluster.createdAt;
 }
 
-async function waitWhilePending(docker: DockerClient, deadline: number): Promise<DockerInfo> {
+async function waitWhilePending(docker: DockerClient, deadline: number, throwAtDeadline = true): Promise<DockerInfo> {
   for (;;) {
     const info = await inspectEngine(docker);
     if (info.Swarm.LocalNodeState !== 'pending') return info;
+    if (Date.now() >= deadline && !throwAtDeadline) return info;
     if (Date.now() >= deadline) {
       throw swarmError(
         'SWARM_JOIN_TIMEOUT',

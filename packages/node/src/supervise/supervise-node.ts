@@ -139,6 +139,8 @@ export async function superviseNode(node: NodeFacts, options: SuperviseNodeOptio
               labels: config.swarm.labels,
               nodeRole: leadership?.state().role === 'leader' ? 'leader' : 'follower',
               timeoutMs: SWARM_REJOIN_TIMEOUT_MS,
+              // The repair already waited out its grace: give a stuck identity up at once.
+              pendingGraceMs: 0,
               ...(node.keys ? { tokenKey: node.keys.swarmTokenKey } : {}),
               onEvent,
               signal,

@@ -2,7 +2,7 @@ import { InMemoryClusterStore } from '@cluster-lab/core';
 import { initManager, join, reconcile, swarmKeys } from '@cluster-lab/swarm';
 import { FakeDockerCluster } from '@cluster-lab/swarm/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SWARM_ERROR_GRACE_MS, SwarmRepair } from './swarm-repair.js';
+import { SWARM_ERROR_GRACE_MS, SWARM_PENDING_GRACE_MS, SwarmRepair } from './swarm-repair.js';
 
 const addr = (i: number) => `192.168.200.${100 + i}`;
 let fake: FakeDockerCluster | undefined;
@@ -26,7 +26,7 @@ async function cluster() {
     store,
     rejoin: () => {
       rejoins++;
-      return join({ docker, store, advertiseAddr: addr(2), labelTimeoutMs: 0 });
+      return join({ docker, store, advertiseAddr: addr(2), labelTimeoutMs: 0, pendingGraceMs: 0 });
     },
     now: () => now,
   });
@@ -43,7 +43,7 @@ describe('SwarmRepair', () => {
   it('waits out a passing error, then re-joins a node stuck in "error" through a live manager', async () => {
     const c = await cluster();
     c.fake.strand('node2', "manager stopped: can't initialize raft node: dial tcp 192.168.200.103:2377: connect: no route to host");
-    expect(await c.repair.round()).toMatchObject({ error: expect.stringContaining("can't initialize raft node") });
+    expect(await c.repair.round()).toMatchObject({ stuckState: 'error', error: expect.stringContaining("can't initialize raft node") });
     c.advance(SWARM_ERROR_GRACE_MS - 1);
     await c.repair.round();
     expect(c.rejoins()).toBe(0);
@@ -51,7 +51,7 @@ describe('SwarmRepair', () => {
     const state = await c.repair.round();
     expect(c.rejoins()).toBe(1);
     expect(state.lastRepair).toMatchObject({ ok: true, reason: expect.stringContaining('"error"') });
-    expect(state.errorSince).toBeUndefined();
+    expect(state.stuckSince).toBeUndefined();
     expect(c.fake.localState('node2')).toBe('active');
     // The old identity is a stale duplicate now; the reconciler removes it: one node2 remains.
     await reconcile({ docker: c.fake.docker('node1'), store: c.store });
@@ -66,8 +66,20 @@ describe('SwarmRepair', () => {
     c.fake.restart('node2', 0);
     await new Promise((r) => setTimeout(r, 10));
     c.advance(SWARM_ERROR_GRACE_MS);
-    expect((await c.repair.round()).errorSince).toBeUndefined();
+    expect((await c.repair.round()).stuckSince).toBeUndefined();
     expect(c.rejoins()).toBe(0);
+  });
+
+  it('re-joins a node whose engine stays "pending" past its grace', async () => {
+    const c = await cluster();
+    c.fake.restart('node2', 600_000);
+    await c.repair.round();
+    c.advance(SWARM_PENDING_GRACE_MS - 1);
+    await c.repair.round();
+    expect(c.rejoins()).toBe(0);
+    c.advance(1);
+    expect((await c.repair.round()).lastRepair).toMatchObject({ ok: true, reason: expect.stringContaining('"pending"') });
+    expect(c.fake.localState('node2')).toBe('active');
   });
 
   it('re-joins a node that a manager removed while it was cut off', async () => {

@@ -8,6 +8,11 @@ export const SWARM_REPAIR_INTERVAL_MS = 5_000;
  * swarm node by itself with back-off, so a passing error (a manager restarting) is left alone.
  */
 export const SWARM_ERROR_GRACE_MS = 15_000;
+/**
+ * How long an engine may report `pending` (reconnecting) before the node re-joins: longer than a
+ * dockerd restart or a manager election, shorter than a user's patience.
+ */
+export const SWARM_PENDING_GRACE_MS = 60_000;
 
 /** Options of {@link SwarmRepair}. */
 export interface SwarmRepairOptions {
@@ -29,9 +34,11 @@ export interface SwarmRepairOptions {
 
 /** What {@link SwarmRepair} did last, for the supervisor's status file. */
 export interface SwarmRepairState {
-  /** Since when (epoch ms) the engine reports `error`; absent while it does not. */
-  errorSince?: number;
-  /** The engine's error text while it is in `error`. */
+  /** Since when (epoch ms) the engine reports `error` or `pending`; absent while it does not. */
+  stuckSince?: number;
+  /** `error` or `pending` while the engine is stuck. */
+  stuckState?: 'error' | 'pending';
+  /** The engine's error text while it is stuck. */
   error?: string;
   /** The last re-join: when, why, and how it ended. */
   lastRepair?: { at: number; reason: string; ok: boolean; detail: string };
@@ -46,6 +53,8 @@ export interface SwarmRepairState {
  *   join address and every restart of the new manager dials it to join Raft ("can't initialize
  *   raft node … no route to host"), for ever. After {@link SWARM_ERROR_GRACE_MS} the node leaves
  *   with force and joins again through a live manager (the store's join addresses).
+ * - **`pending` for good**: the engine keeps reconnecting under an identity the swarm no longer
+ *   takes (after {@link SWARM_PENDING_GRACE_MS}); same repair.
  * - **removed**: a manager removed this node (membership upkeep after `membership.removeAfter`, or
  *   by hand) while it was cut off; its engine still believes it is a member and never finds out.
  *   The reconciler marks the node id in the store; the node joins again with a fresh identity.
@@ -83,16 +92,15 @@ export class SwarmRepair {
   private async reasonToRejoin(): Promise<string | undefined> {
     const info = await inspectEngine(this.o.docker);
     const state = info.Swarm.LocalNodeState;
-    if (state !== 'error') {
-      delete this.current.errorSince;
-      delete this.current.error;
-    }
-    if (state === 'error') {
-      this.current.errorSince ??= this.now();
+    if (state !== 'error' && state !== 'pending') {
+      this.clearStuck();
+    } else {
+      if (this.current.stuckState !== state) this.current.stuckSince = this.now();
+      this.current.stuckState = state;
       this.current.error = info.Swarm.Error ?? '';
-      const forMs = this.now() - this.current.errorSince;
-      if (forMs < SWARM_ERROR_GRACE_MS) return undefined;
-      return `the swarm node is in "error" for ${Math.round(forMs / 1000)} s (${this.current.error || 'no detail'})`;
+      const forMs = this.now() - (this.current.stuckSince as number);
+      if (forMs < (state === 'error' ? SWARM_ERROR_GRACE_MS : SWARM_PENDING_GRACE_MS)) return undefined;
+      return `the swarm node is "${state}" for ${Math.round(forMs / 1000)} s (${this.current.error || 'no detail'})`;
     }
     if (state === 'active' && info.Swarm.NodeID) {
       const keys = swarmKeys(this.o.keyPrefix);
@@ -102,6 +110,12 @@ export class SwarmRepair {
     return undefined;
   }
 
+  private clearStuck(): void {
+    delete this.current.stuckSince;
+    delete this.current.stuckState;
+    delete this.current.error;
+  }
+
   private async repair(reason: string): Promise<void> {
     const at = this.now();
     this.emit({ type: 'log', level: 'warn', message: `${reason}: joining the swarm again`, source: 'swarm' });
@@ -109,8 +123,7 @@ export class SwarmRepair {
       const joined = await this.o.rejoin();
       const detail = `joined again as ${joined.role} (${joined.nodeId})`;
       this.current.lastRepair = { at, reason, ok: true, detail };
-      delete this.current.errorSince;
-      delete this.current.error;
+      this.clearStuck();
       this.emit({ type: 'log', level: 'info', message: detail, source: 'swarm' });
     } catch (error) {
       this.current.lastRepair = { at, reason, ok: false, detail: describeError(error) };

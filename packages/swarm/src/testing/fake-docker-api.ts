@@ -192,13 +192,14 @@ export class FakeDockerCluster {
     engine.state = 'pending';
     engine.error = '';
     setTimeout(() => {
+      if (engine.state !== 'pending') return; // it left (and maybe joined afresh) meanwhile
       engine.state = 'active';
       const node = this.ownNode(hostname);
       if (node) {
         node.Status.State = 'ready';
         if (node.ManagerStatus) node.ManagerStatus.Reachability = 'reachable';
       }
-    }, pendingMs);
+    }, pendingMs).unref();
   }
 
   /** Puts an engine in a swarm that is not this fake cluster's (to test "member of another swarm"). */
