@@ -24,7 +24,8 @@ export default defineConfig({
           ],
           exclude: ['**/*.int.test.ts', '**/*.vm.test.ts', '**/node_modules/**', '**/dist/**'],
           testTimeout: 10_000,
-          sequence: { groupOrder: 1 },
+          // Beside the integration tests (which mostly wait on daemons), never beside e2e labs.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -41,9 +42,9 @@ export default defineConfig({
           retry: 1,
           // Root tests share the kernel (namespaces, iptables, dockerd); two cores only.
           maxWorkers: 2,
-          // Projects with one groupOrder share the pool: the root layers each get the machine to
-          // themselves (integration, then unit, then e2e, then vm), so no layer's real daemons
-          // time out because another layer's labs hold both cores.
+          // Projects with one groupOrder share the pool: integration (with the in-process unit
+          // tests), then e2e, then vm — no layer's real daemons time out because another layer's
+          // labs hold both cores.
           sequence: { groupOrder: 0 },
         },
       },

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-process.js';
 import { eventually, labExec, nodeStatus, pidIn, roles, swarmNodes } from './lab-helpers.js';
 import { argv, REPO_ROOT, readmeQuickStart } from './readme-commands.js';
+import { rogueScenarios } from './rogue-scenarios.js';
 
 const NODES = ['node1', 'node2', 'node3'];
 /** `GET /v1/agent/self` on the leader address, from inside a node (Node's fetch; no curl needed), with the management token `lab exec` hands over. */
@@ -188,6 +189,9 @@ describe.skipIf(skipUnlessRoot())("3-node lab from the README's main command: si
     expect(health.code, health.stdout + health.stderr).toBe(0);
     expect(health.stdout).toContain('PASS');
   });
+
+  // Issue 14's rogue host, on this lab while it is healthy (its own lab would cost a lab up/down).
+  rogueScenarios(() => ({ lab, leader, followers }));
 
   it('a second start changes nothing', async () => {
     for (const n of NODES) {

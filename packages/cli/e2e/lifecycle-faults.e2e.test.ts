@@ -157,16 +157,14 @@ describe.skipIf(skipUnlessRoot())('lifecycle: partition, leader power-off and re
   }, async () => {
     expect(powered, 'needs the power-off scenario').toBeDefined();
     const { old, newHolder } = powered as { old: string; newHolder: string };
-    const witness = live[0] as string;
-    const swarmId = (await labExec(witness, ['docker', 'info', '--format', '{{.Swarm.Cluster.ID}}'])).stdout.trim();
     const back = Date.now();
     await restart(old);
     live = [...live, old].sort();
     await waitConverged(lab, live);
     console.log(`powered-off leader back: start + one cluster of ${live.length} after ${Date.now() - back} ms`);
     expect(await vipHolders(lab, live)).toEqual([newHolder]);
-    expect((await labExec(old, ['docker', 'info', '--format', '{{.Swarm.Cluster.ID}}'])).stdout.trim()).toBe(swarmId);
-    // The seats were all taken while it was away: it is back as a normal member of both stores.
+    // The seats were all taken while it was away: it is back as a normal member of both stores
+    // (a worker in the holder's `docker node ls`: the same swarm; a worker has no cluster id to show).
     expect((await swarmRoles(newHolder))[old]).toBe('worker');
     expect(await consulServers(newHolder)).not.toContain(old);
   });
