@@ -100,8 +100,10 @@ describe.skipIf(skipUnlessRoot())('lifecycle: partition, leader power-off and re
     );
     expect(await vipHolders(lab, [alone])).toEqual([alone]);
     await lab.heal();
+    const healed = Date.now();
     await eventually(async () => (await vipHolders(lab, live)).length === 1, 20_000, 'one holder after the heal');
     await waitConverged(lab, live);
+    console.log(`partition heal → one holder and one healthy cluster of ${live.length} after ${Date.now() - healed} ms`);
     // No restart, no leave: every supervisor is the one from before.
     expect(await Promise.all(live.map(async (n) => ((await nodeStatus(n)).supervisor as { pid?: number } | undefined)?.pid))).toEqual(
       supervisorPids,
