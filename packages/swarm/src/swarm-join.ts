@@ -158,7 +158,7 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
 
   if (info.Swarm.LocalNodeState === 'pending')
     info = await waitWhilePending(docker, Math.min(deadline, Date.now() + (options.pendingGraceMs ?? PENDING_GRACE_MS)), false);
-  const gatewayBridgeExisted = info.Swarm.LocalNodeState === 'inactive' ? await gatewayBridgeExists(docker) : true;
+  let gatewayBridgeExisted = info.Swarm.LocalNodeState === 'inactive' ? await gatewayBridgeExists(docker) : true;
   let alreadyMember = false;
   if (info.Swarm.LocalNodeState === 'locked') {
     throw swarmError('SWARM_LOCKED', `the swarm on ${hostname} is locked (autolock)`, {
@@ -182,6 +182,9 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
         const mapped = toSwarmError(error, 'leave the previous swarm', SWARM_CALLS.leave);
         if (mapped.code !== 'SWARM_NOT_MEMBER') throw mapped;
       }
+      // A stuck identity is this cluster's own (an earlier start made it, and the bridge with
+      // it): the bridge goes at stop like one this join makes. Another swarm's bridge stays.
+      if (stuck && !options.leaveOtherSwarm) gatewayBridgeExisted = false;
     } else {
       throw swarmError('SWARM_OTHER_CLUSTER', `${hostname} is a member of a swarm other than this cluster's swarm ${cluster.clusterId}`, {
         hint: 'run `docker swarm leave --force` on this node (or set leaveOtherSwarm), then start again',

@@ -157,6 +157,9 @@ describe.skipIf(skipUnlessRoot())('swarm on a 3-node lab (real dockerd per node)
       })
       .toEqual([[before?.id, 'ready']]);
     expect((await status({ docker: n1.docker() })).nodes).toHaveLength(3);
+    // Ready comes before the managers see node3 reachable again; the next test's leave needs it
+    // (a manager steps down only while the others keep a quorum).
+    await expect.poll(async () => (await status({ docker: n1.docker() })).quorum?.reachable, { timeout: 60_000, interval: 500 }).toBe(3);
   }, 120_000);
 
   it('leave/stop: docker info shows swarm inactive on every node', async () => {

@@ -42,6 +42,8 @@ export const LOCK_SESSION_TTL = '15s';
 export const LOCK_DELAY = '1s';
 /** Back-off between acquire attempts while a free key is still under lock-delay. */
 const LOCK_RETRY_MS = 100;
+/** Session errors of an agent the catalog does not know (completely) yet: retried by {@link ConsulClient.lock}. */
+const NOT_YET_REGISTERED = /missing node registration|missing check 'serfHealth' registration/i;
 
 /** Options of {@link ConsulClient}. */
 export interface ConsulClientOptions {
@@ -343,7 +345,9 @@ export class ConsulClient {
   /**
    * {@link createSession}, retried while the servers do not know this agent's node yet ("Missing
    * node registration": an agent that just started, or rejoined after it was force-left, is in
-   * the catalog only after its first sync, about a second later).
+   * the catalog only after its first sync, about a second later; "Missing check 'serfHealth'
+   * registration": the node is there but the leader has not re-registered its serf health
+   * check yet — seen when a node removed while powered off boots again).
    */
   private async createSessionOnceRegistered(
     deadline: number,
@@ -354,8 +358,7 @@ export class ConsulClient {
       try {
         return await this.createSession(options);
       } catch (error) {
-        if (!/missing node registration/i.test((error as Error).message) || Date.now() + LOCK_RETRY_MS > deadline || signal?.aborted)
-          throw error;
+        if (!NOT_YET_REGISTERED.test((error as Error).message) || Date.now() + LOCK_RETRY_MS > deadline || signal?.aborted) throw error;
         await sleep(LOCK_RETRY_MS, signal);
       }
     }
