@@ -16,7 +16,7 @@ import {
 
 /**
  * One cluster for life (issue 13): faults injected into a 5-node lab (four nodes started at
- * once). The scenarios share the lab and run in order (each one's end state is the next one's
+ * once — also the suite's check of a simultaneous formation with more nodes than seats). The scenarios share the lab and run in order (each one's end state is the next one's
  * start), and each ends in: exactly one holder of the leader address, one swarm and one Consul
  * cluster with every live node, `health` PASS on every live node, no duplicate swarm node.
  *
@@ -75,6 +75,36 @@ describe.skipIf(skipUnlessRoot())('lifecycle: partition, leader power-off and re
     const down = await runCli(['lab', 'down'], { timeoutMs: 300_000 });
     expect(down.code, down.stderr).toBe(0);
   }, 300_000);
+
+  it('formation of 4 nodes at once: one holder, distinct node addresses, 3 managers = the same 3 Consul servers, every node labelled', async () => {
+    const statuses = await Promise.all(live.map((n) => nodeStatus(n)));
+    expect(statuses.filter((s) => s.role === 'leader')).toHaveLength(1);
+    expect(new Set(statuses.map((s) => s.address)).size).toBe(live.length);
+    const vip = await holder();
+    expect(await seatsAligned(vip)).toBe(true);
+    // Labels are applied by the reconciler: they may follow the formation by a round.
+    await eventually(
+      async () => {
+        const ids = (await labExec(vip, ['docker', 'node', 'ls', '-q'])).stdout.trim().split('\n');
+        const labels = await labExec(vip, [
+          'docker',
+          'node',
+          'inspect',
+          '--format',
+          '{{index .Spec.Labels "cluster-lab.role"}} {{index .Spec.Labels "cluster-lab.arch"}}',
+          ...ids,
+        ]);
+        const lines = labels.stdout.trim().split('\n');
+        return (
+          lines.length === live.length &&
+          lines.filter((l) => l.startsWith('leader ')).length === 1 &&
+          lines.every((l) => /^(leader|follower) \S+$/.test(l))
+        );
+      },
+      60_000,
+      'role and architecture labels on every node',
+    );
+  });
 
   it('partition of the leader from the others: the others elect a holder; after the heal exactly one holder remains, nothing restarted', {
     timeout: 180_000,
