@@ -226,6 +226,16 @@ describe('join', () => {
     ).toEqual([again.nodeId]);
   });
 
+  it('never gives up a pending identity in a swarm this cluster does not know: SWARM_OTHER_CLUSTER, nothing left', async () => {
+    const { fake, store } = await leaderUp(3);
+    fake.joinForeignSwarm('node3', false);
+    fake.restart('node3', 60_000);
+    const error = await join({ docker: fake.docker('node3'), store, advertiseAddr: addr(3), pendingGraceMs: 100 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SWARM_OTHER_CLUSTER', message: expect.stringContaining('stays "pending"') });
+    expect(fake.localState('node3')).toBe('pending');
+    expect(fake.requests.filter((r) => r.path === '/swarm/leave')).toHaveLength(0);
+  });
+
   it('re-joins cleanly after leaving: the stale entry is removed, not duplicated', async () => {
     const { fake, store } = await leaderUp(5);
     await Promise.all([2, 3, 4, 5].map((i) => joinNode(fake, store, i)));

@@ -165,8 +165,19 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
       hint: 'unlock it with `docker swarm unlock` or reset it with `docker swarm leave --force`',
     });
   }
-  const stuck = info.Swarm.LocalNodeState === 'error' || info.Swarm.LocalNodeState === 'pending';
-  if (info.Swarm.LocalNodeState === 'active' || stuck) {
+  // A `pending` identity is given up only when it is this cluster's own (known managers, its
+  // node record, or marked removed): a user's unrelated swarm that is unreachable stays untouched.
+  const unsettled = info.Swarm.LocalNodeState === 'error' || info.Swarm.LocalNodeState === 'pending';
+  const ours = unsettled && ((await isMemberOf(store, keys, info, cluster)) || Boolean(await store.get(keys.removed(info.Swarm.NodeID))));
+  const stuck = info.Swarm.LocalNodeState === 'error' || ours;
+  if (info.Swarm.LocalNodeState === 'pending' && !stuck && !options.leaveOtherSwarm) {
+    throw swarmError(
+      'SWARM_OTHER_CLUSTER',
+      `${hostname} stays "pending" in a swarm this cluster does not know${info.Swarm.Error ? ` (${info.Swarm.Error})` : ''}`,
+      { hint: 'if that swarm is gone, run `docker swarm leave --force` on this node (or set leaveOtherSwarm), then start again' },
+    );
+  }
+  if (info.Swarm.LocalNodeState === 'active' || info.Swarm.LocalNodeState === 'pending' || stuck) {
     if (info.Swarm.LocalNodeState === 'active' && (await isMemberOf(store, keys, info, cluster))) {
       alreadyMember = true;
     } else if (options.leaveOtherSwarm || stuck) {
@@ -182,9 +193,9 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
         const mapped = toSwarmError(error, 'leave the previous swarm', SWARM_CALLS.leave);
         if (mapped.code !== 'SWARM_NOT_MEMBER') throw mapped;
       }
-      // A stuck identity is this cluster's own (an earlier start made it, and the bridge with
-      // it): the bridge goes at stop like one this join makes. Another swarm's bridge stays.
-      if (stuck && !options.leaveOtherSwarm) gatewayBridgeExisted = false;
+      // An identity of this cluster's own was made by an earlier start, and the bridge with it:
+      // the bridge goes at stop like one this join makes. Another swarm's bridge stays.
+      if (ours) gatewayBridgeExisted = false;
     } else {
       throw swarmError('SWARM_OTHER_CLUSTER', `${hostname} is a member of a swarm other than this cluster's swarm ${cluster.clusterId}`, {
         hint: 'run `docker swarm leave --force` on this node (or set leaveOtherSwarm), then start again',
