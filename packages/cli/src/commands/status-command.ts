@@ -63,5 +63,14 @@ export async function run(...args: unknown[]): Promise<void> {
     if (v.rogues?.length) out.line(out.paint('red', `  rogue hosts answering for ${s.leaderAddress}: ${v.rogues.join(', ')}`));
     if (v.removed?.length) out.line(`  removed by membership upkeep: ${v.removed.join(', ')}`);
     if (v.promoted?.length) out.line(`  given a manager/server seat: ${v.promoted.join(', ')}`);
+    const repair = v.swarmRepair;
+    if (repair?.stuckState)
+      out.line(
+        out.paint('red', `  swarm node "${repair.stuckState}" since ${repair.stuckSince}: the supervisor re-joins it after its grace`),
+      );
+    if (repair?.lastRepair)
+      out.line(
+        `  swarm re-joined ${repair.lastRepair.at}: ${repair.lastRepair.ok ? repair.lastRepair.detail : `FAILED (${repair.lastRepair.detail})`} — ${repair.lastRepair.reason}`,
+      );
   }
 }

@@ -5,6 +5,7 @@ import { readClusterFile } from '../cluster-state/cluster-file.js';
 import type { JournalView } from '../journal-view.js';
 import type { NodeFacts } from '../node-facts.js';
 import { readSupervisorStatus } from '../supervise/supervisor-status.js';
+import type { SwarmRepairState } from '../supervise/swarm-repair.js';
 
 /** Everything `cluster-lab status` reports (also its `--json` shape). */
 export interface NodeStatus {
@@ -54,6 +55,12 @@ export interface NodeStatus {
     rogues?: string[];
     removed?: string[];
     promoted?: string[];
+    /** This node's own swarm membership as the supervisor's swarm repair saw it last. */
+    swarmRepair?: {
+      stuckState?: 'error' | 'pending';
+      stuckSince?: string;
+      lastRepair?: { at: string; reason: string; ok: boolean; detail: string };
+    };
   };
 }
 
@@ -123,6 +130,7 @@ export async function collectStatus(node: NodeFacts, journal: JournalView | unde
       ...(supervisor.upkeep
         ? { removed: supervisor.upkeep.removed.map((r) => r.hostname), promoted: supervisor.upkeep.promoted.map((p) => p.hostname) }
         : {}),
+      ...(supervisor.swarmRepair ? { swarmRepair: repairView(supervisor.swarmRepair) } : {}),
     };
   }
   if (config.swarm.enabled) {
@@ -149,4 +157,12 @@ export async function collectStatus(node: NodeFacts, journal: JournalView | unde
     }
   }
   return out;
+}
+
+function repairView(r: SwarmRepairState): NonNullable<NonNullable<NodeStatus['supervisor']>['swarmRepair']> {
+  return {
+    ...(r.stuckState ? { stuckState: r.stuckState } : {}),
+    ...(r.stuckSince ? { stuckSince: new Date(r.stuckSince).toISOString() } : {}),
+    ...(r.lastRepair ? { lastRepair: { ...r.lastRepair, at: new Date(r.lastRepair.at).toISOString() } } : {}),
+  };
 }

@@ -45,8 +45,8 @@ export const FACTS_WAIT_MS = 120_000;
  * - **swarm reconcile** (managers): labels, stale entries, manager count;
  * - **membership upkeep** (the swarm's Raft leader): nodes gone longer than
  *   `membership.removeAfter` removed from both stores, their seat given to a healthy node;
- * - **swarm repair** (every node): an engine stuck in `error`, or removed from the swarm while it
- *   was cut off, joins again through a live manager ({@link SwarmRepair});
+ * - **swarm repair** (every node): an engine stuck in `error` or `pending`, or removed from the
+ *   swarm while it was cut off, joins again through a live manager ({@link SwarmRepair});
  * - **promotion** (every node): a seat given to this node by upkeep turns its Consul agent into a server.
  *
  * What it knows goes to `<stateDir>/supervisor/status.json` for `health` and `status`. Resolves
@@ -125,15 +125,16 @@ export async function superviseNode(node: NodeFacts, options: SuperviseNodeOptio
       : undefined;
 
   const address = facts?.address;
+  const repairStore = config.swarm.enabled && address ? new ConsulStore(node.localConsul()) : undefined;
   const swarmRepair =
-    config.swarm.enabled && address
+    repairStore && address
       ? new SwarmRepair({
           docker: node.docker,
-          store: new ConsulStore(node.localConsul()),
+          store: repairStore,
           rejoin: () =>
             join({
               docker: node.docker,
-              store: new ConsulStore(node.localConsul()),
+              store: repairStore,
               advertiseAddr: address,
               managers: config.swarm.managers,
               labels: config.swarm.labels,
