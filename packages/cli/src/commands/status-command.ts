@@ -70,7 +70,7 @@ export async function run(...args: unknown[]): Promise<void> {
       );
     if (repair?.lastRepair)
       out.line(
-        `  swarm re-joined ${repair.lastRepair.at}: ${repair.lastRepair.ok ? repair.lastRepair.detail : `FAILED (${repair.lastRepair.detail})`} — ${repair.lastRepair.reason}`,
+        `  last swarm re-join (${repair.lastRepair.at}): ${repair.lastRepair.ok ? repair.lastRepair.detail : `FAILED (${repair.lastRepair.detail})`} — ${repair.lastRepair.reason}`,
       );
   }
 }
