@@ -223,10 +223,11 @@ describe.skipIf(skipUnlessRoot())('lifecycle: partition, leader power-off and re
     expect(await vipHolders(lab, live)).toHaveLength(1);
     // The same swarm as before on every manager (seats may have moved), with the crashed node in
     // it once (waitConverged: no duplicates).
-    const ids = (await Promise.all(live.map(swarmIdOf))).filter(Boolean);
+    const perNode = await Promise.all(live.map(swarmIdOf));
+    const ids = perNode.filter(Boolean);
     expect(ids.length).toBeGreaterThanOrEqual(3);
     expect(new Set(ids)).toEqual(new Set([swarmId]));
-    const manager = live[(await Promise.all(live.map(swarmIdOf))).findIndex(Boolean)] as string;
+    const manager = live[perNode.findIndex(Boolean)] as string;
     expect(Object.keys(await swarmRoles(manager))).toContain(crashed);
   });
 });
