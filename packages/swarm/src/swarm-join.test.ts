@@ -61,7 +61,17 @@ describe('join', () => {
     await expect(joinNode(fake, store, 3, { role: 'manager', nodeRole: 'leader' })).resolves.toMatchObject({ role: 'manager' });
     const record = JSON.parse((await store.get(keys.node('node3')))?.value ?? '{}');
     expect(record.role).toBe('leader');
-    await expect(joinNode(fake, store, 4, { role: 'manager' })).rejects.toMatchObject({ code: 'SWARM_NO_MANAGER_SLOT' });
+  });
+
+  it('a manager whose slot was freed while it started takes a free one again; with none free it fails with SWARM_NO_MANAGER_SLOT', async () => {
+    const { fake, store } = await leaderUp(5);
+    await expect(joinNode(fake, store, 2, { role: 'manager' })).resolves.toMatchObject({ role: 'manager' });
+    expect(Object.keys(JSON.parse((await store.get(keys.slots))?.value ?? '{}').holders)).toContain('node2');
+    await expect(joinNode(fake, store, 3)).resolves.toMatchObject({ role: 'manager' });
+    await expect(joinNode(fake, store, 4, { role: 'manager' })).rejects.toMatchObject({
+      code: 'SWARM_NO_MANAGER_SLOT',
+      message: expect.stringContaining('all 3 are taken'),
+    });
   });
 
   it('simultaneous joiners never exceed the manager count (5 nodes → 3 managers)', async () => {

@@ -399,7 +399,7 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
   try {
     const slots = (await readJson<ManagerSlots>(store, keys.slots))?.value ?? emptySlots();
     const decision = input.role
-      ? decidedRole(slots, hostname, input.role)
+      ? decidedRole(slots, hostname, input.role, input.desired)
       : takeManagerSlot({ slots, hostname, desired: input.desired, now: Date.now() });
     if (decision.role === 'worker') {
       await unlock();
@@ -428,14 +428,22 @@ async function joinWithSlot(input: JoinWithSlotInput): Promise<'manager' | 'work
   }
 }
 
-/** The slot decision for a role decided by the caller: a manager must hold its slot already. */
-function decidedRole(slots: ManagerSlots, hostname: string, role: 'manager' | 'worker'): SlotDecision {
-  if (role === 'manager' && !slots.holders[hostname]) {
-    throw swarmError('SWARM_NO_MANAGER_SLOT', `${hostname} was told to join as manager but holds no manager slot`, {
-      hint: "claim the slot in the store's `slots` record first (the boot flow does), or join without `role`",
-    });
-  }
-  return { role, slots, changed: false };
+/**
+ * The slot decision for a role decided by the caller: a manager must hold its slot. One whose
+ * slot was freed while it was starting (membership upkeep removed it) takes a free one again;
+ * with none free it fails rather than join as a worker beside the Consul server it already runs.
+ */
+function decidedRole(slots: ManagerSlots, hostname: string, role: 'manager' | 'worker', desired: number): SlotDecision {
+  if (role === 'worker' || slots.holders[hostname]) return { role, slots, changed: false };
+  const retaken = takeManagerSlot({ slots, hostname, desired, now: Date.now() });
+  if (retaken.role === 'manager') return retaken;
+  throw swarmError(
+    'SWARM_NO_MANAGER_SLOT',
+    `${hostname} was told to join as manager but holds no manager slot, and all ${desired} are taken`,
+    {
+      hint: 'its seat was given to another node while it was away (membership upkeep); run `cluster-lab stop` then `cluster-lab start` to join with the role the slot table gives it',
+    },
+  );
 }
 
 /** `POST /swarm/join`, trying each published manager address and retrying transient failures. */

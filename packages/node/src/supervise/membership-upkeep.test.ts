@@ -4,7 +4,7 @@ import { initManager, join, readJson, swarmKeys } from '@cluster-lab/swarm';
 import { FakeDockerCluster } from '@cluster-lab/swarm/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { claimRoleSlot } from '../cluster-state/role-slots.js';
-import { MembershipUpkeep, PROMOTE_KEY_PREFIX } from './membership-upkeep.js';
+import { MembershipUpkeep, PROMOTE_KEY_PREFIX, SWARM_ONLY_DOWN_GRACE_MS } from './membership-upkeep.js';
 
 const addr = (i: number) => `192.168.200.${100 + i}`;
 let fake: FakeDockerCluster | undefined;
@@ -101,6 +101,18 @@ describe('MembershipUpkeep', () => {
       removed: [{ hostname: 'node3', swarm: true, consul: true, slotFreed: true }],
       promoted: [{ hostname: 'node4', swarm: true, consulRequested: true }],
     });
+  });
+
+  it('gives a node whose Consul agent is alive (starting, or re-joining the swarm) the extra grace before it is removed', async () => {
+    const c = await cluster();
+    c.fake.setDown('node3');
+    await c.upkeep.round();
+    c.advance(61_000);
+    expect((await c.upkeep.round()).removed).toEqual([]);
+    const slots = await readJson<{ holders: Record<string, unknown> }>(c.store, swarmKeys().slots);
+    expect(Object.keys(slots?.value.holders ?? {})).toContain('node3');
+    c.advance(SWARM_ONLY_DOWN_GRACE_MS);
+    expect((await c.upkeep.round()).removed).toEqual(['node3']);
   });
 
   it('forgets a node that came back before removeAfter', async () => {

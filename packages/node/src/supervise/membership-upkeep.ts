@@ -20,6 +20,14 @@ export const UPKEEP_INTERVAL_MS = 5_000;
  * that node's supervisor carries it out ({@link PROMOTE_KEY_PREFIX} + hostname).
  */
 export const PROMOTE_KEY_PREFIX = 'consul/promote/';
+/**
+ * Extra time a node gets when only its Swarm entry is down while its Consul agent is alive: the
+ * node is running — booting (a restarted manager waits for its old identity up to the swarm
+ * join's pending grace) or being re-joined by its own swarm repair (up to 60 s pending plus the
+ * join) — and removing it then would take its seat from under a start that already runs its
+ * Consul server. Longer than both, so only a node whose engine is truly gone is removed.
+ */
+export const SWARM_ONLY_DOWN_GRACE_MS = 120_000;
 /** How many removals and promotions the state remembers (for `health` and `status`). */
 const HISTORY = 20;
 
@@ -75,7 +83,8 @@ export interface UpkeepRound {
  * place, so two nodes never act at once; rounds also hold the swarm reconciler's lock):
  *
  * 1. a node that has been down (Swarm `down`, or Consul `failed`) for longer than
- *    `membership.removeAfter` is removed for good — demoted first if it was a manager (Swarm
+ *    `membership.removeAfter` (plus {@link SWARM_ONLY_DOWN_GRACE_MS} while its Consul agent is
+ *    alive: it is starting or re-joining the swarm) is removed for good — demoted first if it was a manager (Swarm
  *    refuses to remove a Raft member; demoting an unreachable manager never lowers the number of
  *    reachable ones, so quorum is never lost by our action), `docker node rm --force`, Consul
  *    `force-leave -prune` (a failed server leaves the Raft peers) — and its seat in the slot table
@@ -155,11 +164,13 @@ export class MembershipUpkeep {
     for (const [hostname, entries] of byHost) if (entries.every((n) => n.Status.State === 'down')) down.add(hostname);
     for (const m of members) if (m.status === 'failed') down.add(m.name);
     down.delete(this.o.hostname);
+    const agentAlive = new Set(members.filter((m) => m.status === 'alive').map((m) => m.name));
     for (const hostname of [...this.downSince.keys()]) if (!down.has(hostname)) this.downSince.delete(hostname);
     for (const hostname of down) {
       const since = this.downSince.get(hostname) ?? now;
       this.downSince.set(hostname, since);
-      if (now - since < this.o.removeAfterMs) continue;
+      const wait = this.o.removeAfterMs + (agentAlive.has(hostname) ? SWARM_ONLY_DOWN_GRACE_MS : 0);
+      if (now - since < wait) continue;
       const removed = { hostname, at: now, swarm: false, consul: false, slotFreed: false };
       for (const entry of byHost.get(hostname) ?? []) {
         if (entry.Spec.Role === 'manager') await updateSwarmNode(this.o.docker, entry, { ...entry.Spec, Role: 'worker' });
