@@ -35,8 +35,8 @@ describe.skipIf(skipUnlessRoot())('DHCP on a namespace lab (dnsmasq + udhcpc)', 
   beforeAll(async () => {
     lab = await createLab({ name: 'dhcp', nodes: 5, lan: true, router: true, clusterNic: true });
     stateDir = await mkdtemp(join(tmpdir(), 'cl-dhcp-int-'));
-    // dnsmasq drops root for "nobody" and re-reads its hosts file (SIGHUP) as that user.
-    await chmod(stateDir, 0o755);
+    // 0700 like a real state dir (the journal's and the lock's mkdir make it so): dnsmasq must read its hosts file in it.
+    await chmod(stateDir, 0o700);
     leader = lab.nodes[0] as TestNode;
     await leader.ip.addAddress('eth1', '192.168.200.1/24');
   });

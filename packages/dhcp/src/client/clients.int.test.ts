@@ -25,7 +25,8 @@ describe.skipIf(skipUnlessRoot())('DHCP client adapters against dnsmasq', () => 
   beforeAll(async () => {
     lab = await createLab({ name: 'dhcpc', nodes: 2, lan: true, clusterNic: true });
     stateDir = await mkdtemp(join(tmpdir(), 'cl-dhcp-clients-'));
-    await chmod(stateDir, 0o755);
+    // 0700 like a real state dir (the journal's and the lock's mkdir make it so): dnsmasq must read its hosts file in it.
+    await chmod(stateDir, 0o700);
     const leader = lab.nodes[0] as LabNode;
     await leader.ip.addAddress('eth1', '192.168.200.1/24');
     server = await dnsmasqServer({

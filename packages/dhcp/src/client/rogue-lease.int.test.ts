@@ -31,7 +31,8 @@ describe.skipIf(skipUnlessRoot())("a rogue DHCP server on the cluster link: foll
   beforeAll(async () => {
     lab = await createLab({ name: 'dhcp-rogue', nodes: 3, lan: false, clusterNic: true });
     stateDir = await mkdtemp(join(tmpdir(), 'cl-dhcp-rogue-'));
-    await chmod(stateDir, 0o755);
+    // 0700 like a real state dir (the journal's and the lock's mkdir make it so): dnsmasq must read its hosts file in it.
+    await chmod(stateDir, 0o700);
     const [n1, , n3] = lab.nodes as [LabNode, LabNode, LabNode];
     await n1.ip.addAddress('eth1', '192.168.200.1/24');
     await n3.ip.addAddress('eth1', `${ROGUE}/24`);

@@ -30,6 +30,10 @@ describe('renderDnsmasqConfig', () => {
       dhcp-option=3
       # No DNS option: do not hijack the nodes' resolvers.
       dhcp-option=6
+      # Keep root: dnsmasq reads the hosts file below after dropping privileges and on every
+      # SIGHUP, and it lives in the state dir, which is 0700 (journal, Consul tokens). As 'dnsmasq'
+      # or nobody it could never read it and silently served no reservation at all.
+      user=root
       # Static leases by MAC (re-read on SIGHUP).
       dhcp-hostsfile=/var/lib/cluster-lab/dhcp/dnsmasq.hosts
       dhcp-leasefile=/var/lib/cluster-lab/dhcp/dnsmasq.leases
@@ -70,6 +74,7 @@ describe('renderDnsmasqConfig', () => {
       'dhcp-range=10.44.1.10,10.44.1.99,255.255.0.0,infinite',
       'dhcp-option=3,10.44.0.254',
       'dhcp-option=6,10.44.0.53,10.44.0.54',
+      'user=root',
       'dhcp-hostsfile=/srv/cl/dhcp/dnsmasq.hosts',
       'dhcp-leasefile=/srv/cl/dhcp/dnsmasq.leases',
       'pid-file=/srv/cl/dhcp/dnsmasq.pid',

@@ -43,8 +43,8 @@ describe.skipIf(skipUnlessRoot())('leader duties: the lease table survives a cha
     const bin = await findConsulBinary();
     if (!bin) throw new Error('no real `consul` executable: run `sudo bash scripts/setup.sh`');
     dir = await mkdtemp(join(tmpdir(), 'cl-leader-duties-'));
-    // dnsmasq drops root for "nobody" and re-reads its hosts file (SIGHUP) as that user.
-    await chmod(dir, 0o755);
+    // 0700 like a real state dir (the journal's and the lock's mkdir make it so): dnsmasq must read its hosts file in it.
+    await chmod(dir, 0o700);
     // A real Consul agent on loopback only (dev mode: one in-memory server), on ports of its own.
     const [http, server, serf] = [await freePort(), await freePort(), await freePort()];
     agent = await new ExecaRunner().spawn(
