@@ -84,8 +84,8 @@ export interface UpkeepRound {
  *
  * 1. a node that has been down (Swarm `down`, or Consul `failed`) for longer than
  *    `membership.removeAfter` (plus {@link SWARM_ONLY_DOWN_GRACE_MS} while its Consul agent is
- *    alive: it is starting or re-joining the swarm) is removed for good — demoted first if it was a manager (Swarm
- *    refuses to remove a Raft member; demoting an unreachable manager never lowers the number of
+ *    alive: it is starting or re-joining the swarm) is removed for good — demoted first if it
+ *    was a manager (Swarm refuses to remove a Raft member; demoting an unreachable manager never lowers the number of
  *    reachable ones, so quorum is never lost by our action), `docker node rm --force`, Consul
  *    `force-leave -prune` (a failed server leaves the Raft peers) — and its seat in the slot table
  *    is freed;
