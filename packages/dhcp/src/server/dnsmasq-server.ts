@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ClusterConfig,
@@ -192,10 +192,8 @@ export class DnsmasqServer {
   private async launch(rendered: RenderedDnsmasqConfig): Promise<number> {
     const executable = this.options.executable ?? (await findExecutable('dnsmasq'));
     if (!executable) throw programNotFound('dnsmasq');
+    // dnsmasq keeps root (`user=root` in the config): the files need no access for others.
     await mkdir(this.paths.dir, { recursive: true });
-    // dnsmasq drops root for "nobody" after start-up and re-reads the hosts file on SIGHUP as
-    // that user: the directory and files must be readable by others.
-    await chmod(this.paths.dir, 0o755);
     await writeFile(this.paths.confFile, rendered.conf, { mode: 0o644 });
     await writeFile(this.paths.hostsFile, rendered.hosts, { mode: 0o644 });
     const handle = await startDaemon(this.options.runner, {
