@@ -52,6 +52,15 @@ describe('join', () => {
     });
   });
 
+  it('never joins through itself: a manager back from a crash finds its own stale entry first in the list', async () => {
+    const { fake, store } = await leaderUp(2);
+    const managers = JSON.parse((await store.get(keys.managers))?.value ?? '[]');
+    await store.put(keys.managers, JSON.stringify([{ nodeId: 'old', hostname: 'node2', addr: '192.168.200.2:2377' }, ...managers]));
+    await expect(joinNode(fake, store, 2)).resolves.toMatchObject({ role: 'manager' });
+    const joins = fake.requests.filter((r) => r.path === '/swarm/join').map((r) => (r.body as { RemoteAddrs: string[] }).RemoteAddrs);
+    expect(joins).toEqual([['192.168.200.1:2377']]);
+  });
+
   it('joins as the role the caller decided in the slots record, labelled with its cluster role', async () => {
     const { fake, store } = await leaderUp(4);
     const slots = JSON.parse((await store.get(keys.slots))?.value ?? '{}');

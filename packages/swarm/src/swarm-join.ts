@@ -450,9 +450,13 @@ function decidedRole(slots: ManagerSlots, hostname: string, role: 'manager' | 'w
 async function joinSwarm(input: JoinWithSlotInput, token: string, role: 'manager' | 'worker'): Promise<void> {
   const { docker, store, keys } = input;
   for (let attempt = 0; ; attempt++) {
-    const managers = (await readJson<ManagerAddress[]>(store, keys.managers))?.value ?? [];
+    // Never through itself: a manager back from a crash keeps its address (a DHCP reservation),
+    // and its own stale entry in the list answers "connection refused" until the deadline.
+    const managers = ((await readJson<ManagerAddress[]>(store, keys.managers))?.value ?? []).filter(
+      (m) => m.hostname !== input.hostname && m.addr !== `${input.advertiseAddr}:${SWARM_PORT}`,
+    );
     if (managers.length === 0) {
-      throw swarmError('SWARM_MANAGERS_MISSING', `no manager addresses at ${keys.managers}`, {
+      throw swarmError('SWARM_MANAGERS_MISSING', `no manager addresses but this node's at ${keys.managers}`, {
         hint: "run `cluster-lab health` on a manager (in the cluster's one Consul and swarm); `initManager` on a manager of the swarm republishes the tokens and the record (docs/troubleshooting.md)",
       });
     }
