@@ -13,7 +13,11 @@ export const GATEWAY_BRIDGE = 'docker_gwbridge';
  * How long {@link removeGatewayBridge} keeps trying while endpoints are still attached: after a
  * leave Docker releases the ingress sandbox asynchronously (within about a second).
  */
-export const GATEWAY_BRIDGE_REMOVE_TIMEOUT_MS = 5_000;
+export const GATEWAY_BRIDGE_REMOVE_TIMEOUT_MS = 10_000;
+/** The swarm's routing-mesh network, whose sandbox is attached to `docker_gwbridge`. */
+const INGRESS_NETWORK = 'ingress';
+/** How long a removed bridge must stay gone before it counts as removed (a queued ingress set-up would bring it back). */
+const BRIDGE_SETTLE_MS = 300;
 
 /** Whether `docker_gwbridge` exists on this node. Equivalent to `docker network inspect docker_gwbridge`. */
 export async function gatewayBridgeExists(docker: DockerClient): Promise<boolean> {
@@ -28,8 +32,9 @@ export async function gatewayBridgeExists(docker: DockerClient): Promise<boolean
 
 /**
  * Removes `docker_gwbridge` (and with it the Linux bridge of that name); false when it was not
- * there. Retries while Docker still has endpoints on it (the ingress sandbox going away after a
- * leave), up to `timeoutMs`. Equivalent to `docker network rm docker_gwbridge`.
+ * there. Waits for the left swarm's `ingress` network to go first, retries while Docker still has
+ * endpoints on the bridge, and removes it again if a queued ingress set-up brought it back — all
+ * within `timeoutMs`. Equivalent to `docker network rm docker_gwbridge`.
  *
  * @example
  * ```ts
@@ -39,14 +44,25 @@ export async function gatewayBridgeExists(docker: DockerClient): Promise<boolean
  * ```
  */
 export async function removeGatewayBridge(docker: DockerClient, timeoutMs = GATEWAY_BRIDGE_REMOVE_TIMEOUT_MS): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  // dockerd sets the ingress sandbox up and tears it down through one queue of jobs: a set-up
+  // still queued when the node left (it had just joined, on a loaded host) runs after the leave
+  // and creates docker_gwbridge again. The swarm's `ingress` network goes with the tear-down,
+  // queued behind it: wait for that first, then make sure the bridge stays gone.
+  await waitForNetworkGone(docker, INGRESS_NETWORK, started + timeoutMs / 2);
+  let removed = false;
   for (;;) {
     try {
       await docker.getNetwork(GATEWAY_BRIDGE).remove();
-      return true;
+      removed = true;
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;
-      if (status === 404) return false;
+      if (status === 404) {
+        await sleep(BRIDGE_SETTLE_MS);
+        if (!(await gatewayBridgeExists(docker)) || Date.now() >= deadline) return removed;
+        continue;
+      }
       if (Date.now() >= deadline || (status !== 403 && status !== 500)) {
         throw toSwarmError(error, `remove the ${GATEWAY_BRIDGE} network`, SWARM_CALLS.removeNetwork);
       }
@@ -56,6 +72,17 @@ export async function removeGatewayBridge(docker: DockerClient, timeoutMs = GATE
       await detachAll(docker).catch(() => undefined);
       await sleep(100);
     }
+  }
+}
+
+async function waitForNetworkGone(docker: DockerClient, name: string, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    try {
+      await docker.getNetwork(name).inspect();
+    } catch {
+      return; // 404: gone (any other answer: do not wait on it)
+    }
+    await sleep(100);
   }
 }
 

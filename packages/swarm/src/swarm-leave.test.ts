@@ -230,6 +230,26 @@ describe('docker_gwbridge: removed by the leave only when start made it', () => 
     expect(fake.networks('node2')).toEqual(['docker_gwbridge']);
   });
 
+  it('waits for the ingress tear-down: a set-up still queued in dockerd when the node left brings the bridge back, and it is removed again', async () => {
+    fake = await FakeDockerCluster.create({ hostnames: ['node1'] });
+    await initManager({ docker: fake.docker('node1'), store: new InMemoryClusterStore(), advertiseAddr: addr(1) });
+    await fake.docker('node1').swarmLeave({ force: true });
+    // dockerd's queue: the set-up (re-creates docker_gwbridge) runs, then the tear-down removes `ingress`.
+    fake.addNetwork('node1', 'ingress');
+    const setUp = setTimeout(() => fake?.addNetwork('node1', 'docker_gwbridge'), 150);
+    const tornDown = setTimeout(() => fake?.removeNetwork('node1', 'ingress'), 300);
+    try {
+      await expect(leave({ docker: fake.docker('node1'), removeGatewayBridge: true })).resolves.toMatchObject({
+        removedGatewayBridge: true,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(fake.networks('node1')).toEqual([]);
+    } finally {
+      clearTimeout(setUp);
+      clearTimeout(tornDown);
+    }
+  });
+
   it('a retried stop (the node already left) still removes it, and a third finds nothing to do', async () => {
     fake = await FakeDockerCluster.create({ hostnames: ['node1'] });
     await initManager({ docker: fake.docker('node1'), store: new InMemoryClusterStore(), advertiseAddr: addr(1) });

@@ -10,7 +10,7 @@ import {
   updateSwarmNode,
 } from './docker-api.js';
 import { isTransientSwarmError, SWARM_CALLS, swarmError, toSwarmError } from './errors.js';
-import { removeGatewayBridge } from './gateway-bridge.js';
+import { GATEWAY_BRIDGE, removeGatewayBridge } from './gateway-bridge.js';
 import { canStepDown, emptySlots, type ManagerSlots, releaseManagerSlot } from './manager-count.js';
 import { readJson, swarmKeys, writeJson } from './store-keys.js';
 import { SLOTS_LOCK_TIMEOUT_MS } from './swarm-reconcile.js';
@@ -181,7 +181,15 @@ export async function leave(leaveOptions: LeaveOptions): Promise<LeaveResult> {
       });
     }
   }
-  if (options.removeGatewayBridge) result.removedGatewayBridge = await removeGatewayBridge(docker);
+  if (options.removeGatewayBridge) {
+    result.removedGatewayBridge = await removeGatewayBridge(docker);
+    onEvent({
+      type: 'log',
+      level: 'info',
+      message: result.removedGatewayBridge ? `removed ${GATEWAY_BRIDGE} (the swarm join made it)` : `${GATEWAY_BRIDGE} was already gone`,
+      source: 'swarm',
+    });
+  }
   const done = finish();
   onEvent({
     type: 'step-finished',

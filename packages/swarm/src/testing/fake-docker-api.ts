@@ -165,6 +165,11 @@ export class FakeDockerCluster {
     this.engine(hostname).networks.add(name);
   }
 
+  /** Deletes a network from a node's engine (what dockerd does on its own, e.g. the ingress tear-down after a leave). */
+  removeNetwork(hostname: string, name: string): void {
+    this.engine(hostname).networks.delete(name);
+  }
+
   /** Simulates a node's dockerd/host going away: its swarm node turns `down` (managers `unreachable`). */
   setDown(hostname: string): void {
     const node = this.ownNode(hostname);
