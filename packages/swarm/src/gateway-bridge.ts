@@ -10,8 +10,9 @@ import { SWARM_CALLS, toSwarmError } from './errors.js';
 export const GATEWAY_BRIDGE = 'docker_gwbridge';
 
 /**
- * How long {@link removeGatewayBridge} keeps trying while endpoints are still attached: after a
- * leave Docker releases the ingress sandbox asynchronously (within about a second).
+ * How long {@link removeGatewayBridge} may take: up to half of it waiting for the left swarm's
+ * ingress tear-down (Docker releases the ingress sandbox asynchronously, usually within a
+ * second), the rest removing the bridge while endpoints are still attached.
  */
 export const GATEWAY_BRIDGE_REMOVE_TIMEOUT_MS = 10_000;
 /** The swarm's routing-mesh network, whose sandbox is attached to `docker_gwbridge`. */
