@@ -4,6 +4,7 @@ import { type DockerClient, type DockerInfo, inspectEngine, SWARM_PORT } from '.
 import { isTransientSwarmError, SWARM_CALLS, swarmError, toSwarmError } from './errors.js';
 import { gatewayBridgeExists } from './gateway-bridge.js';
 import { assertUserLabels } from './labels.js';
+import { localListener } from './local-listener.js';
 import {
   assertManagerCount,
   DEFAULT_MANAGERS,
@@ -156,8 +157,21 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
   const cluster = await waitForCluster(store, keys, deadline, timeoutMs, onEvent, options.signal);
   const desired = options.managers ?? cluster.managers ?? DEFAULT_MANAGERS;
 
-  if (info.Swarm.LocalNodeState === 'pending')
-    info = await waitWhilePending(docker, Math.min(deadline, Date.now() + (options.pendingGraceMs ?? PENDING_GRACE_MS)), false);
+  if (info.Swarm.LocalNodeState === 'pending') {
+    let grace = options.pendingGraceMs ?? PENDING_GRACE_MS;
+    // A manager identity restored before the node address existed never bound its listener:
+    // nobody can reach its Raft, so waiting cannot help (probed on this host's own address only).
+    if (grace > 0 && info.Swarm.ControlAvailable && (await localListener(listenAddr, SWARM_PORT)) === false) {
+      grace = 0;
+      onEvent({
+        type: 'log',
+        level: 'info',
+        message: `${hostname}'s swarm manager does not listen on ${listenAddr}:${SWARM_PORT} (dockerd restored it before that address existed): no point waiting for it to reconnect`,
+        source: 'swarm',
+      });
+    }
+    info = await waitWhilePending(docker, Math.min(deadline, Date.now() + grace), false);
+  }
   let gatewayBridgeExisted = info.Swarm.LocalNodeState === 'inactive' ? await gatewayBridgeExists(docker) : true;
   let alreadyMember = false;
   if (info.Swarm.LocalNodeState === 'locked') {
