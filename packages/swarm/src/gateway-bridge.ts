@@ -21,13 +21,17 @@ const INGRESS_NETWORK = 'ingress';
 const BRIDGE_SETTLE_MS = 300;
 
 /** Whether `docker_gwbridge` exists on this node. Equivalent to `docker network inspect docker_gwbridge`. */
-export async function gatewayBridgeExists(docker: DockerClient): Promise<boolean> {
+export function gatewayBridgeExists(docker: DockerClient): Promise<boolean> {
+  return networkExists(docker, GATEWAY_BRIDGE);
+}
+
+async function networkExists(docker: DockerClient, name: string): Promise<boolean> {
   try {
-    await docker.getNetwork(GATEWAY_BRIDGE).inspect();
+    await docker.getNetwork(name).inspect();
     return true;
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return false;
-    throw toSwarmError(error, `inspect the ${GATEWAY_BRIDGE} network`, SWARM_CALLS.inspectNetwork);
+    throw toSwarmError(error, `inspect the ${name} network`, SWARM_CALLS.inspectNetwork);
   }
 }
 
@@ -77,14 +81,8 @@ export async function removeGatewayBridge(docker: DockerClient, timeoutMs = GATE
 }
 
 async function waitForNetworkGone(docker: DockerClient, name: string, deadline: number): Promise<void> {
-  while (Date.now() < deadline) {
-    try {
-      await docker.getNetwork(name).inspect();
-    } catch {
-      return; // 404: gone (any other answer: do not wait on it)
-    }
-    await sleep(100);
-  }
+  // Any answer but "it is there" (an error included) ends the wait: nothing to wait on.
+  while (Date.now() < deadline && (await networkExists(docker, name).catch(() => false))) await sleep(100);
 }
 
 async function detachAll(docker: DockerClient): Promise<void> {

@@ -191,7 +191,7 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
       { hint: 'if that swarm is gone, run `docker swarm leave --force` on this node (or set leaveOtherSwarm), then start again' },
     );
   }
-  if (info.Swarm.LocalNodeState === 'active' || info.Swarm.LocalNodeState === 'pending' || stuck) {
+  if (info.Swarm.LocalNodeState === 'active' || unsettled) {
     if (info.Swarm.LocalNodeState === 'active' && (await isMemberOf(store, keys, info, cluster))) {
       alreadyMember = true;
     } else if (options.leaveOtherSwarm || stuck) {
